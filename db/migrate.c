@@ -1,0 +1,128 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "fcgi/buf.h"
+#include "fcgi/log.h"
+#include "db/db_int.h"
+#include "db/migrations.h"
+
+/* The advisory lock that serialises migrators ("mpapimig"). */
+#define MIGRATE_LOCK	"7020584870937225575"
+
+/* The version the compiled program expects the schema to be at. */
+int
+db_latest_migration(void)
+{
+	return migrations_count == 0 ? 0 :
+	    migrations[migrations_count - 1].version;
+}
+
+static int
+exec_ok(PGconn *c, const char *sql)
+{
+	PGresult	*res;
+	int		 ok;
+
+	res = PQexec(c, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_msg("error", "migrate: %.*s",
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+/* 1 if version is recorded in schema_migrations, 0 if not, -1 on error. */
+static int
+applied_already(PGconn *c, int version)
+{
+	PGresult	*res;
+	const char	*p[1];
+	char		 v[16];
+	int		 r;
+
+	snprintf(v, sizeof(v), "%d", version);
+	p[0] = v;
+	res = PQexecParams(c, "SELECT 1 FROM schema_migrations "
+	    "WHERE version = $1::int", 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		r = -1;
+	else
+		r = PQntuples(res) > 0;
+	PQclear(res);
+	return r;
+}
+
+static int
+record(PGconn *c, const struct migration *m)
+{
+	PGresult	*res;
+	const char	*p[2];
+	char		 v[16];
+	int		 ok;
+
+	snprintf(v, sizeof(v), "%d", m->version);
+	p[0] = v;
+	p[1] = m->name;
+	res = PQexecParams(c, "INSERT INTO schema_migrations (version, name) "
+	    "VALUES ($1::int, $2)", 2, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Apply every compiled-in migration not yet recorded, each in its own
+ * transaction, while holding a session advisory lock so that two
+ * migrators at once are safe (the second waits, then finds nothing to
+ * do).  Forward-only.  Returns 0 and the number applied in *applied,
+ * or -1 (the failing migration is rolled back and logged).
+ */
+int
+db_migrate(struct db *db, int *applied)
+{
+	PGconn	*c;
+	size_t	 i;
+	int	 r, rc = -1;
+
+	*applied = 0;
+	if (!db_connected(db))
+		return -1;
+	c = db_conn(db);
+	if (!exec_ok(c, "SET statement_timeout = 0") ||
+	    !exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")"))
+		return -1;
+	if (!exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version integer PRIMARY KEY, name text NOT NULL, "
+	    "applied_at timestamptz NOT NULL DEFAULT now())"))
+		goto out;
+	for (i = 0; i < migrations_count; i++) {
+		if ((r = applied_already(c, migrations[i].version)) < 0)
+			goto out;
+		if (r == 1)
+			continue;
+		if (!exec_ok(c, "BEGIN"))
+			goto out;
+		if (!exec_ok(c, migrations[i].sql) || !record(c, &migrations[i])) {
+			exec_ok(c, "ROLLBACK");
+			log_msg("error", "migration %s failed", migrations[i].name);
+			goto out;
+		}
+		if (!exec_ok(c, "COMMIT"))
+			goto out;
+		log_msg("info", "applied migration %s", migrations[i].name);
+		(*applied)++;
+	}
+	rc = 0;
+out:
+	exec_ok(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
+	exec_ok(c, "RESET statement_timeout");
+	return rc;
+}

@@ -1,0 +1,152 @@
+/*
+ * The HTTP side of a worker: the request value, the response value,
+ * the router, problem+json errors and the access log line.  Everything
+ * here is pure (no FastCGI stream, no database): fcgi/server.c is the
+ * only code that touches libfcgi and feeds these functions.
+ */
+#ifndef MP_HTTP_H
+#define MP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcgi/buf.h"
+#include "fcgi/log.h"
+
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+	HTTP_PUT,
+	HTTP_PATCH,
+	HTTP_DELETE,
+	HTTP_OPTIONS,
+	HTTP_METHOD__MAX
+};
+
+#define HTTP_MAX_PARAMS		4
+#define HTTP_MAX_HEADERS	24
+#define HTTP_REQUEST_ID_MAX	64
+
+/*
+ * One request.  Strings are owned by the request unless marked
+ * borrowed; envp is borrowed from libfcgi (or a test) and dies with
+ * the FastCGI request.
+ */
+struct http_request {
+	enum http_method	 method;
+	char		*const	*envp;		/* borrowed CGI params */
+	char			*path;		/* raw path, no query */
+	char			*query;		/* raw query, "" if none */
+	char			*body;		/* NUL-terminated, may be NULL */
+	size_t			 body_len;
+	char			*params[HTTP_MAX_PARAMS]; /* decoded :params */
+	size_t			 nparams;
+	char			 request_id[HTTP_REQUEST_ID_MAX + 1];
+	const char		*remote_addr;	/* borrowed */
+};
+
+/* Reads up to n bytes into p; returns the count, 0 at EOF, -1 on error. */
+typedef int	(*http_reader)(void *arg, char *p, int n);
+
+void		 http_request_init(struct http_request *, char *const *envp);
+void		 http_request_release(struct http_request *);
+int		 http_request_read_body(struct http_request *, http_reader,
+		    void *, size_t max);
+const char	*http_param(char *const *envp, const char *name);
+const char	*http_header(const struct http_request *, const char *name);
+int		 http_content_type_is_json(const char *, int allow_merge_patch);
+int		 http_request_id_is_sane(const char *);
+const char	*http_method_name(enum http_method);
+int		 http_method_parse(const char *, enum http_method *);
+int		 http_query_get(const char *query, const char *name, char **out);
+int		 http_percent_decode(const char *, size_t, char **out);
+
+struct http_header {
+	const char	*name;		/* static string */
+	char		*value;		/* owned */
+};
+
+struct http_response {
+	int			 status;
+	const char		*content_type;	/* static string or NULL */
+	struct http_header	 headers[HTTP_MAX_HEADERS];
+	size_t			 nheaders;
+	struct buf		 body;
+	int			 head_only;	/* HEAD: headers only */
+	int			 written;	/* a handler produced it */
+};
+
+void		 http_response_init(struct http_response *);
+void		 http_response_release(struct http_response *);
+void		 http_response_reset(struct http_response *);
+void		 http_set_header(struct http_response *, const char *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+const char	*http_get_header(const struct http_response *, const char *);
+void		 http_response_json(struct http_response *, int,
+		    const char *, size_t);
+void		 http_response_empty(struct http_response *, int);
+void		 http_response_serialize(const struct http_response *,
+		    struct buf *);
+const char	*http_reason(int);
+
+/*
+ * Problem details (RFC 9457).  type is a slug documented in
+ * doc/API.md ("validation", "not-found", ...) or NULL for about:blank;
+ * error is the short human string the old client reads; extra, when
+ * not NULL, is a JSON fragment of further members ("errors":[...]).
+ */
+void		 http_problem(struct http_response *, int status,
+		    const char *type, const char *error, const char *detail,
+		    const char *extra);
+void		 http_problem_body(struct buf *, int status, const char *type,
+		    const char *error, const char *detail, const char *extra,
+		    const char *request_id);
+
+/* A list of field errors, rendered as "errors":[{field,message},...]. */
+struct field_errors {
+	struct buf	 json;		/* the array members so far */
+	struct buf	 first;		/* "field: message" of the first */
+	size_t		 count;
+};
+void		 field_errors_init(struct field_errors *);
+void		 field_errors_release(struct field_errors *);
+void		 field_errors_add(struct field_errors *, const char *field,
+		    const char *message);
+void		 field_errors_addf(struct field_errors *, const char *message,
+		    const char *fieldfmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 field_errors_problem(struct field_errors *,
+		    struct http_response *, const char *error);
+
+/* Router. */
+struct ctx;
+typedef void	(*route_handler)(struct ctx *);
+
+enum route_flags {
+	ROUTE_AUTH		= 1 << 0,	/* a valid token is required */
+	ROUTE_AUTH_OPTIONAL	= 1 << 1,	/* a token is read if present */
+	ROUTE_WRITE		= 1 << 2,	/* budgeted write */
+	ROUTE_IDEMPOTENT	= 1 << 3,	/* honours Idempotency-Key */
+	ROUTE_BODY		= 1 << 4	/* takes a JSON body */
+};
+
+struct route {
+	enum http_method	 method;
+	const char		*pattern;	/* "/api/loops/:id" */
+	route_handler		 handler;
+	unsigned		 flags;
+};
+
+enum route_result {
+	ROUTE_FOUND,
+	ROUTE_NOT_FOUND,
+	ROUTE_BAD_METHOD,
+	ROUTE_BAD_PATH
+};
+
+enum route_result route_match(const struct route *, size_t,
+		    enum http_method, const char *path, size_t *index,
+		    char **params, size_t *nparams, struct buf *allow);
+
+#endif

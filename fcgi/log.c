@@ -1,0 +1,106 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi/buf.h"
+#include "fcgi/log.h"
+
+static int	 debug_enabled;
+
+/* "debug" turns on debug lines; anything else leaves info and above. */
+void
+log_set_level(const char *level)
+{
+	debug_enabled = level != NULL && strcmp(level, "debug") == 0;
+}
+
+/* RFC 3339 UTC with milliseconds: 2026-11-25T19:06:27.123Z. */
+void
+http_format_time(char *out, size_t sz, int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	snprintf(out, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static void
+now_str(char *out, size_t sz)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	http_format_time(out, sz,
+	    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void
+emit(struct buf *b)
+{
+	buf_putc(b, '\n');
+	fwrite(b->data, 1, b->len, stderr);
+	fflush(stderr);
+}
+
+/*
+ * One JSON line per request on stderr.  Only the fields below are
+ * logged: never a header, a query string or a body, so no token or
+ * password can reach the log.
+ */
+void
+log_request(const struct log_entry *e)
+{
+	struct buf	 b = BUF_INIT;
+	char		 ts[40];
+
+	now_str(ts, sizeof(ts));
+	buf_printf(&b, "{\"time\":\"%s\",\"level\":\"info\",\"requestId\":",
+	    ts);
+	buf_json_str(&b, e->request_id, strlen(e->request_id));
+	buf_puts(&b, ",\"method\":");
+	buf_json_str(&b, e->method, strlen(e->method));
+	buf_puts(&b, ",\"route\":");
+	buf_json_str(&b, e->route, strlen(e->route));
+	buf_printf(&b, ",\"status\":%d,\"durationMs\":%.3f,\"userId\":",
+	    e->status, e->duration_ms);
+	if (e->user_id != NULL)
+		buf_json_str(&b, e->user_id, strlen(e->user_id));
+	else
+		buf_puts(&b, "null");
+	buf_printf(&b, ",\"pid\":%ld}", (long)getpid());
+	emit(&b);
+	buf_release(&b);
+}
+
+/* A free-form log line at level ("debug", "info", "warn", "error"). */
+void
+log_msg(const char *level, const char *fmt, ...)
+{
+	struct buf	 b = BUF_INIT, m = BUF_INIT;
+	va_list		 ap;
+	char		 ts[40];
+
+	if (strcmp(level, "debug") == 0 && !debug_enabled)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(&m, fmt, ap);
+	va_end(ap);
+	now_str(ts, sizeof(ts));
+	buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level);
+	if (m.data != NULL)
+		buf_json_str(&b, m.data, m.len);
+	else
+		buf_puts(&b, "\"\"");
+	buf_printf(&b, ",\"pid\":%ld}", (long)getpid());
+	emit(&b);
+	buf_release(&b);
+	buf_release(&m);
+}

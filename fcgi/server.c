@@ -1,0 +1,293 @@
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <sodium.h>
+
+#include "fcgi/http.h"
+#include "fcgi/server.h"
+#include "handlers/handlers.h"
+#include "db/db.h"
+
+static volatile sig_atomic_t	 worker_stop;
+
+static void
+on_worker_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();		/* makes FCGX_Accept_r return */
+}
+
+static int
+fcgx_reader(void *arg, char *p, int n)
+{
+	return FCGX_GetStr(p, n, ((FCGX_Request *)arg)->in);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Open the listening socket: a unix socket path (an existing socket
+ * file is replaced, so guard against two supervisors with a pidfile),
+ * or HOST:PORT.  Returns the fd or -1.
+ */
+int
+server_listen(const char *spec, int mode)
+{
+	char	 addr[256];
+	int	 fd;
+
+	if (FCGX_Init() != 0)
+		return -1;
+	if (strchr(spec, '/') == NULL && strchr(spec, ':') != NULL) {
+		/* libfcgi takes ":port" or "host:port" as TCP. */
+		snprintf(addr, sizeof(addr), "%s", spec);
+		return FCGX_OpenSocket(addr, 1024);
+	}
+	if ((fd = FCGX_OpenSocket(spec, 1024)) < 0)
+		return -1;
+	if (chmod(spec, (mode_t)mode) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Serve one FastCGI request end to end. */
+static void
+serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
+{
+	struct http_request	 req;
+	struct http_response	 resp;
+	struct app_outcome	 out;
+	struct log_entry	 le;
+	struct buf		 wire = BUF_INIT;
+	struct timespec		 t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	http_request_init(&req, fr->envp);
+	http_response_init(&resp);
+	app_handle(db, cfg, &req, fcgx_reader, fr, &resp, &out);
+	http_response_serialize(&resp, &wire);
+	if (FCGX_PutStr(wire.data, (int)wire.len, fr->out) < 0)
+		log_msg("warn", "client went away before the response");
+	le.request_id = req.request_id;
+	le.method = http_param(fr->envp, "REQUEST_METHOD");
+	if (le.method == NULL)
+		le.method = "?";
+	le.route = out.route;
+	le.status = resp.status;
+	le.duration_ms = ms_since(&t0);
+	le.user_id = out.user_id[0] != '\0' ? out.user_id : NULL;
+	log_request(&le);
+	buf_release(&wire);
+	http_response_release(&resp);
+	http_request_release(&req);
+}
+
+/*
+ * The accept loop of one worker.  SIGTERM and SIGUSR1 (multiwatch's
+ * graceful signal) let the request in hand finish, then the worker
+ * exits; they are blocked while a request runs, so a signal never
+ * interrupts reading a body.  Returns the process exit status.
+ */
+int
+server_worker(int listen_fd, const struct config *cfg)
+{
+	FCGX_Request		 fr;
+	struct sigaction	 sa;
+	struct db_config	 dc;
+	struct db		*db;
+	sigset_t		 term, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_worker_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART: accept() sees EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGUSR1);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+
+	if (sodium_init() < 0 || FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, listen_fd, 0) != 0)
+		return EXIT_FAILURE;
+	dc.conninfo = cfg->database_url;
+	dc.connect_timeout_s = cfg->connect_timeout_s;
+	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	db = db_new(&dc);		/* connects on first use, after fork */
+	while (!worker_stop) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		sigprocmask(SIG_BLOCK, &term, &old);
+		serve_one(&fr, db, cfg);
+		FCGX_Finish_r(&fr);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	FCGX_Free(&fr, 0);
+	db_free(db);
+	return EXIT_SUCCESS;
+}
+
+/* Supervisor state. */
+static volatile sig_atomic_t	 sup_stop, sup_reload;
+
+static void
+on_sup_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sup_reload = 1;
+	else
+		sup_stop = 1;
+}
+
+static pid_t
+spawn(int listen_fd, const struct config *cfg)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) < 0) {
+		log_msg("error", "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		_exit(server_worker(listen_fd, cfg));
+	}
+	return pid;
+}
+
+static int
+slot_of(const pid_t *pids, int n, pid_t pid)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return i;
+	return -1;
+}
+
+/*
+ * Fork `workers` workers on listen_fd and keep that many alive: a
+ * worker that dies is replaced (after a short pause if it died at
+ * once, so a crash loop does not spin).  SIGTERM/SIGINT: workers get
+ * SIGTERM, finish their request and exit, then so does the
+ * supervisor.  SIGHUP: workers are replaced one by one, each new one
+ * started before the old one is told to stop.
+ */
+int
+server_supervise(int listen_fd, const struct config *cfg, int workers)
+{
+	struct sigaction	 sa;
+	sigset_t		 mask, old;
+	pid_t			*pids, pid;
+	time_t			*started;
+	int			 i, status, slot, alive;
+
+	pids = xcalloc((size_t)workers, sizeof(*pids));
+	started = xcalloc((size_t)workers, sizeof(*started));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sup_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+
+	for (i = 0; i < workers; i++) {
+		pids[i] = spawn(listen_fd, cfg);
+		started[i] = time(NULL);
+	}
+	log_msg("info", "supervisor %ld started %d workers", (long)getpid(),
+	    workers);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	while (!sup_stop) {
+		if (sup_reload) {
+			sup_reload = 0;
+			log_msg("info", "replacing workers one by one");
+			for (i = 0; i < workers && !sup_stop; i++) {
+				pid_t	 oldpid = pids[i];
+
+				pids[i] = spawn(listen_fd, cfg);
+				started[i] = time(NULL);
+				if (oldpid > 0) {
+					kill(oldpid, SIGTERM);
+					while (waitpid(oldpid, &status, 0) < 0 &&
+					    errno == EINTR && !sup_stop)
+						;
+				}
+			}
+			continue;
+		}
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			sleep(1);
+			continue;
+		}
+		if ((slot = slot_of(pids, workers, pid)) < 0)
+			continue;
+		if (WIFSIGNALED(status))
+			log_msg("warn", "worker %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+		else
+			log_msg("warn", "worker %ld exited with %d",
+			    (long)pid, WEXITSTATUS(status));
+		sigprocmask(SIG_BLOCK, &mask, &old);
+		if (!sup_stop) {
+			if (time(NULL) - started[slot] < 1)
+				sleep(1);
+			pids[slot] = spawn(listen_fd, cfg);
+			started[slot] = time(NULL);
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	log_msg("info", "supervisor stopping");
+	for (i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	alive = workers;
+	while (alive > 0) {
+		if ((pid = waitpid(-1, &status, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (slot_of(pids, workers, pid) >= 0)
+			alive--;
+	}
+	free(pids);
+	free(started);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,140 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fcgi/settings.h"
+
+static const char *
+env_str(const char *name, const char *def)
+{
+	const char	*v;
+
+	v = getenv(name);
+	return v != NULL && *v != '\0' ? v : def;
+}
+
+/* A whole number in [min, max] from the environment; -1 if malformed. */
+static int
+env_num(const char *name, long long def, long long min, long long max,
+    long long *out)
+{
+	const char	*v;
+	char		*end;
+	long long	 n;
+
+	v = getenv(name);
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+read_secret_file(const char *path, struct config *cfg)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, cfg->jwt_secret, sizeof(cfg->jwt_secret));
+	close(fd);
+	if (n < 0)
+		return -1;
+	while (n > 0 && (cfg->jwt_secret[n - 1] == '\n' ||
+	    cfg->jwt_secret[n - 1] == '\r'))
+		n--;
+	cfg->jwt_secret_len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Fill cfg from the environment.  Returns 0, or -1 with a static
+ * message in *err naming the variable at fault.  Outside development
+ * a JWT secret of at least 32 bytes is required; in development a
+ * missing one is replaced by a random secret for this process tree
+ * (read before the workers fork, so they share it).
+ */
+int
+config_load(struct config *cfg, const char **err)
+{
+	const char	*v;
+	long long	 n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	*err = NULL;
+	cfg->database_url = env_str("DATABASE_URL", "dbname=mpapi");
+	cfg->development = strcmp(env_str("MP_ENV", "production"),
+	    "development") == 0;
+	cfg->jwt_issuer = env_str("MP_JWT_ISSUER", "music-playground-api");
+	cfg->jwt_audience = env_str("MP_JWT_AUDIENCE", "music-playground");
+	cfg->listen = env_str("MP_LISTEN", NULL);
+	cfg->log_level = env_str("MP_LOG_LEVEL", "info");
+
+#define NUM(var, def, lo, hi, field) do {				\
+	if (env_num(var, def, lo, hi, &n) != 0) {			\
+		*err = var " is not a whole number in range";		\
+		return -1;						\
+	}								\
+	field = n;							\
+} while (0)
+	NUM("MP_TOKEN_TTL", 604800, 60, 31536000, cfg->token_ttl_s);
+	NUM("MP_BODY_LIMIT", 1048576, 1024, 67108864, cfg->body_limit);
+	NUM("MP_WORKERS", 4, 1, 256, cfg->workers);
+	NUM("MP_DB_CONNECT_TIMEOUT", 5, 2, 60, cfg->connect_timeout_s);
+	NUM("MP_DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000,
+	    cfg->statement_timeout_ms);
+	NUM("MP_ARGON2_OPSLIMIT", 2, 1, 100, cfg->argon2_opslimit);
+	NUM("MP_ARGON2_MEMLIMIT", 19922944, 8192 * 1024, 1LL << 32,
+	    cfg->argon2_memlimit);
+	NUM("MP_LOGIN_MAX_FAILURES", 10, 1, 1000000, cfg->login_max_failures);
+	NUM("MP_LOGIN_WINDOW", 900, 1, 86400 * 7, cfg->login_window_s);
+	NUM("MP_WRITE_LIMIT", 600, 1, 100000000, cfg->write_limit);
+	NUM("MP_WRITE_WINDOW", 3600, 1, 86400 * 7, cfg->write_window_s);
+	NUM("MP_IDEMPOTENCY_TTL", 86400, 60, 86400 * 30,
+	    cfg->idempotency_ttl_s);
+	NUM("MP_TOMBSTONE_DAYS", 30, 1, 3650, cfg->tombstone_days);
+#undef NUM
+	v = env_str("MP_SOCKET_MODE", "0660");
+	cfg->socket_mode = (int)strtol(v, NULL, 8);
+
+	if ((v = env_str("JWT_SECRET_FILE", NULL)) != NULL) {
+		if (read_secret_file(v, cfg) != 0) {
+			*err = "JWT_SECRET_FILE cannot be read";
+			return -1;
+		}
+	} else if ((v = env_str("JWT_SECRET", NULL)) != NULL) {
+		cfg->jwt_secret_len = strlen(v);
+		if (cfg->jwt_secret_len > sizeof(cfg->jwt_secret))
+			cfg->jwt_secret_len = sizeof(cfg->jwt_secret);
+		memcpy(cfg->jwt_secret, v, cfg->jwt_secret_len);
+	}
+	if (cfg->jwt_secret_len >= 32)
+		return 0;
+	if (!cfg->development || cfg->jwt_secret_len > 0) {
+		*err = "JWT_SECRET (or JWT_SECRET_FILE) must hold at least "
+		    "32 bytes";
+		return -1;
+	}
+	if (sodium_init() < 0) {
+		*err = "libsodium cannot initialise";
+		return -1;
+	}
+	randombytes_buf(cfg->jwt_secret, 48);
+	cfg->jwt_secret_len = 48;
+	return 0;
+}

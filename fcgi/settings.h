@@ -1,0 +1,39 @@
+/*
+ * Configuration, read once from the environment at start-up.  Every
+ * variable, its default and its meaning is listed in README.md.
+ */
+#ifndef MP_SETTINGS_H
+#define MP_SETTINGS_H
+
+#include <stddef.h>
+
+#define CONFIG_SECRET_MAX	512
+
+struct config {
+	const char	*database_url;		/* DATABASE_URL */
+	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
+	size_t		 jwt_secret_len;	/* JWT_SECRET / JWT_SECRET_FILE */
+	const char	*jwt_issuer;		/* MP_JWT_ISSUER */
+	const char	*jwt_audience;		/* MP_JWT_AUDIENCE */
+	long		 token_ttl_s;		/* MP_TOKEN_TTL */
+	int		 development;		/* MP_ENV=development */
+	size_t		 body_limit;		/* MP_BODY_LIMIT */
+	int		 workers;		/* MP_WORKERS */
+	const char	*listen;		/* MP_LISTEN */
+	int		 socket_mode;		/* MP_SOCKET_MODE (octal) */
+	int		 connect_timeout_s;	/* MP_DB_CONNECT_TIMEOUT */
+	int		 statement_timeout_ms;	/* MP_DB_STATEMENT_TIMEOUT_MS */
+	unsigned long long argon2_opslimit;	/* MP_ARGON2_OPSLIMIT */
+	size_t		 argon2_memlimit;	/* MP_ARGON2_MEMLIMIT */
+	int		 login_max_failures;	/* MP_LOGIN_MAX_FAILURES */
+	int		 login_window_s;	/* MP_LOGIN_WINDOW */
+	int		 write_limit;		/* MP_WRITE_LIMIT */
+	int		 write_window_s;	/* MP_WRITE_WINDOW */
+	int		 idempotency_ttl_s;	/* MP_IDEMPOTENCY_TTL */
+	int		 tombstone_days;	/* MP_TOMBSTONE_DAYS */
+	const char	*log_level;		/* MP_LOG_LEVEL */
+};
+
+int	config_load(struct config *, const char **err);
+
+#endif

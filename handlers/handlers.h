@@ -1,0 +1,76 @@
+/*
+ * Handlers: one file per resource.  A handler validates its input,
+ * calls db/ and shapes the JSON answer; it writes exactly one response
+ * through the helpers below and never sees a FastCGI stream or a
+ * PGresult.
+ */
+#ifndef MP_HANDLERS_H
+#define MP_HANDLERS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "fcgi/settings.h"
+#include "fcgi/http.h"
+#include "db/db.h"
+
+#define UUID_LEN	36
+
+/* The caller, as the bearer token says (checked against db/ later). */
+struct auth_user {
+	int		 present;		/* an Authorization header came */
+	int		 valid;			/* the token verified */
+	char		 id[UUID_LEN + 1];
+	char		 username[64];
+	long long	 iat;
+	long long	 ver;			/* users.token_version */
+};
+
+struct ctx {
+	struct http_request	*req;
+	struct http_response	*resp;
+	struct db		*db;
+	const struct config	*cfg;
+	const struct route	*route;
+	struct auth_user	 user;
+	json_object		*body;		/* parsed object, ROUTE_BODY */
+	time_t			 now;
+};
+
+/* The application: the route table and the one entry point. */
+extern const struct route	app_routes[];
+extern const size_t		app_routes_count;
+
+struct app_outcome {
+	const char	*route;			/* pattern, for the log */
+	char		 user_id[UUID_LEN + 1];	/* "" when anonymous */
+};
+
+void	app_handle(struct db *, const struct config *, struct http_request *,
+	    http_reader, void *, struct http_response *, struct app_outcome *);
+
+/* Shared helpers (handlers/common.c). */
+int	uuid_is_valid(const char *);
+void	reply_json_wrapped(struct ctx *, int status, const char *key,
+	    const char *json);
+void	reply_problem(struct ctx *, int status, const char *type,
+	    const char *error, const char *detail);
+void	reply_db_error(struct ctx *, enum db_status);
+void	reply_unauthorized(struct ctx *, int token_was_sent);
+int	json_parse_object(const char *, size_t, json_object **, char *, size_t);
+
+/* Tokens (handlers/token.c). */
+char	*token_issue(const struct config *, const char *user_id,
+	    const char *username, const char *email, long long ver, time_t now);
+int	 token_verify(const struct config *, const char *token, time_t now,
+	    struct auth_user *);
+int	 token_from_header(const char *authorization, const char **token);
+
+/* Routes, one group per resource file. */
+void	ops_health(struct ctx *);
+void	ops_ready(struct ctx *);
+void	ops_metrics(struct ctx *);
+
+#endif

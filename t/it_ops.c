@@ -1,0 +1,192 @@
+/* Integration: operations routes and the process model, through nginx. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "t/itlib.h"
+
+static void
+get(const char *path, struct it_resp *r)
+{
+	cr_assert_eq(it_request("GET", path, NULL, NULL, r), 0,
+	    "no response for GET %s", path);
+}
+
+Test(ops, health_answers_ok_with_a_timestamp)
+{
+	struct it_resp r;
+
+	get("/health", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(it_str(r.json, "status"), "ok");
+	cr_assert_eq(strlen(it_str(r.json, "timestamp")), 24);
+	cr_assert_str_eq(it_header(&r, "content-type"), "application/json");
+	cr_assert_not_null(it_header(&r, "x-request-id"));
+	it_resp_free(&r);
+}
+
+Test(ops, ready_reports_the_schema_version)
+{
+	struct it_resp r;
+
+	get("/ready", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "status"), "ready");
+	cr_assert_gt(it_int(r.json, "schemaVersion"), 0);
+	it_resp_free(&r);
+}
+
+Test(ops, metrics_are_prometheus_text_with_connections_and_version)
+{
+	struct it_resp r;
+
+	get("/metrics", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strncmp(it_header(&r, "content-type"), "text/plain", 10) == 0);
+	cr_assert(strstr(r.body, "mpapi_db_connections{state=\"active\"}") != NULL,
+	    "%s", r.body);
+	cr_assert(strstr(r.body, "mpapi_schema_version ") != NULL);
+	it_resp_free(&r);
+}
+
+Test(ops, an_incoming_sane_request_id_is_echoed)
+{
+	const char *h[] = { "X-Request-Id: it-ops-42", NULL };
+	struct it_resp r;
+
+	cr_assert_eq(it_request("GET", "/health", h, NULL, &r), 0);
+	cr_assert_str_eq(it_header(&r, "x-request-id"), "it-ops-42");
+	it_resp_free(&r);
+}
+
+Test(ops, unknown_route_is_404_problem_json)
+{
+	struct it_resp r;
+
+	get("/api/does-not-exist", &r);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(it_header(&r, "content-type"),
+	    "application/problem+json");
+	cr_assert_str_eq(it_str(r.json, "error"), "Route not found");
+	cr_assert_eq(it_int(r.json, "status"), 404);
+	it_resp_free(&r);
+}
+
+Test(ops, wrong_method_is_405_with_allow)
+{
+	struct it_resp r;
+
+	cr_assert_eq(it_request("DELETE", "/health", NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(it_header(&r, "allow"), "GET, HEAD, OPTIONS");
+	it_resp_free(&r);
+}
+
+Test(ops, a_body_over_the_limit_is_413_problem_json)
+{
+	struct it_resp r;
+	char *body;
+	size_t n = 2 * 1024 * 1024;
+
+	body = malloc(n + 1);
+	memset(body, ' ', n);
+	body[0] = '{';
+	body[n - 1] = '}';
+	body[n] = '\0';
+	cr_assert_eq(it_request("POST", "/health", NULL, body, &r), 0);
+	cr_assert_eq(r.status, 413);
+	cr_assert_str_eq(it_header(&r, "content-type"),
+	    "application/problem+json");
+	cr_assert_eq(it_int(r.json, "status"), 413);
+	it_resp_free(&r);
+	free(body);
+}
+
+Test(ops, ready_is_503_while_postgres_is_down_and_200_once_it_is_back)
+{
+	struct it_resp r;
+	char *before, *after;
+	int i;
+
+	before = it_ctl_output("worker-pids");
+	cr_assert_not_null(before);
+	cr_assert_eq(it_ctl("pg-stop"), 0);
+	for (i = 0; i < 8; i++) {	/* every worker sees the outage */
+		get("/ready", &r);
+		cr_assert_eq(r.status, 503);
+		cr_assert_not_null(it_header(&r, "retry-after"));
+		cr_assert(strstr(r.body, "postgres") == NULL);
+		it_resp_free(&r);
+	}
+	get("/health", &r);
+	cr_assert_eq(r.status, 200);	/* liveness does not need the db */
+	it_resp_free(&r);
+	cr_assert_eq(it_ctl("pg-start"), 0);
+	for (i = 0; i < 8; i++) {
+		get("/ready", &r);
+		cr_assert_eq(r.status, 200, "after restart: %d %s", r.status,
+		    r.body);
+		it_resp_free(&r);
+	}
+	after = it_ctl_output("worker-pids");
+	cr_assert_str_eq(before, after, "workers were restarted");
+	free(before);
+	free(after);
+}
+
+Test(ops, a_worker_killed_with_sigkill_is_replaced)
+{
+	struct it_resp r;
+	char *pids, *again;
+	long victim;
+	int i;
+
+	pids = it_ctl_output("worker-pids");
+	cr_assert_not_null(pids);
+	victim = atol(pids);
+	cr_assert_gt(victim, 1);
+	cr_assert_eq(kill((pid_t)victim, SIGKILL), 0);
+	usleep(300 * 1000);
+	for (i = 0; i < 20; i++) {
+		get("/ready", &r);
+		cr_assert_eq(r.status, 200);
+		it_resp_free(&r);
+	}
+	for (i = 0; i < 30; i++) {	/* the supervisor refills the slot */
+		again = it_ctl_output("worker-pids");
+		if (again != NULL && strcmp(again, pids) != 0 &&
+		    strchr(again, '\n') != NULL)
+			break;
+		free(again);
+		again = NULL;
+		usleep(200 * 1000);
+	}
+	cr_assert_not_null(again, "no replacement worker appeared");
+	{
+		char key[32];
+		snprintf(key, sizeof(key), "%ld\n", victim);
+		cr_assert(strstr(again, key) == NULL, "victim still listed");
+	}
+	cr_assert_eq(strlen(pids) > 0, 1);
+	free(pids);
+	free(again);
+}
+
+Test(ops, migrations_run_twice_are_a_no_op_and_two_at_once_do_not_fail)
+{
+	long long before, after;
+
+	before = it_db_count("SELECT count(*) FROM schema_migrations", 0, NULL);
+	cr_assert_gt(before, 0);
+	cr_assert_eq(it_ctl("migrate"), 0);
+	cr_assert_eq(it_ctl("migrate-twice-at-once"), 0);
+	after = it_db_count("SELECT count(*) FROM schema_migrations", 0, NULL);
+	cr_assert_eq(before, after);
+}

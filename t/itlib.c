@@ -1,0 +1,376 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "fcgi/buf.h"
+#include "t/itlib.h"
+
+static int
+connect_stack(void)
+{
+	struct sockaddr_in	 sa;
+	struct timeval		 tv = { 60, 0 };
+	const char		*url, *p;
+	int			 fd, port;
+
+	url = getenv("MP_TEST_URL");
+	if (url == NULL || strncmp(url, "http://", 7) != 0)
+		return -1;
+	p = strrchr(url + 7, ':');
+	port = p ? atoi(p + 1) : 80;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+dechunk(struct it_resp *r)
+{
+	struct buf	 out = BUF_INIT;
+	char		*p, *end;
+	unsigned long	 n;
+
+	p = r->body;
+	end = r->body + r->body_len;
+	while (p < end) {
+		n = strtoul(p, &p, 16);
+		if ((p = strstr(p, "\r\n")) == NULL)
+			break;
+		p += 2;
+		if (n == 0 || p + n > end)
+			break;
+		buf_append(&out, p, n);
+		p += n + 2;
+	}
+	free(r->body);
+	r->body_len = out.len;
+	r->body = buf_detach(&out);
+}
+
+/* Parse a whole HTTP response held in raw. */
+static int
+parse(char *raw, size_t len, struct it_resp *r)
+{
+	char	*hend, *line, *next, *colon;
+	size_t	 i;
+
+	if ((hend = strstr(raw, "\r\n\r\n")) == NULL)
+		return -1;
+	*hend = '\0';
+	if (sscanf(raw, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	line = strstr(raw, "\r\n");
+	while (line != NULL && r->nheaders < 64) {
+		line += 2;
+		next = strstr(line, "\r\n");
+		if (next != NULL)
+			*next = '\0';
+		if ((colon = strchr(line, ':')) != NULL) {
+			*colon = '\0';
+			for (i = 0; line[i] != '\0'; i++)
+				line[i] = (char)tolower((unsigned char)line[i]);
+			colon++;
+			while (*colon == ' ')
+				colon++;
+			r->headers[r->nheaders].name = xstrdup(line);
+			r->headers[r->nheaders].value = xstrdup(colon);
+			r->nheaders++;
+		}
+		line = next;
+	}
+	r->body_len = len - (size_t)(hend + 4 - raw);
+	r->body = xstrndup(hend + 4, r->body_len);
+	if (it_header(r, "transfer-encoding") != NULL &&
+	    strcasecmp(it_header(r, "transfer-encoding"), "chunked") == 0)
+		dechunk(r);
+	if (r->body_len > 0)
+		r->json = json_tokener_parse(r->body);
+	return 0;
+}
+
+/* Send raw bytes as the request and read the whole response. */
+int
+it_request_raw(const char *raw, size_t len, struct it_resp *r)
+{
+	struct buf	 in = BUF_INIT;
+	char		 chunk[65536];
+	ssize_t		 n;
+	int		 fd, rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = connect_stack()) < 0)
+		return -1;
+	if (write_all(fd, raw, len) != 0) {
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&in, chunk, (size_t)n);
+	close(fd);
+	if (in.len == 0) {
+		buf_release(&in);
+		return -1;
+	}
+	rc = parse(in.data, in.len, r);
+	buf_release(&in);
+	return rc;
+}
+
+int
+it_request(const char *method, const char *path, const char *const *headers,
+    const char *body, struct it_resp *r)
+{
+	struct buf	 req = BUF_INIT;
+	int		 has_ct = 0, rc;
+	size_t		 i;
+
+	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n", method, path);
+	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+		if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
+			has_ct = 1;
+		buf_printf(&req, "%s\r\n", headers[i]);
+	}
+	if (body != NULL) {
+		if (!has_ct)
+			buf_puts(&req, "Content-Type: application/json\r\n");
+		buf_printf(&req, "Content-Length: %zu\r\n", strlen(body));
+	}
+	buf_puts(&req, "\r\n");
+	if (body != NULL)
+		buf_puts(&req, body);
+	rc = it_request_raw(req.data, req.len, r);
+	buf_release(&req);
+	return rc;
+}
+
+void
+it_resp_free(struct it_resp *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->body);
+	json_object_put(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+it_header(const struct it_resp *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+/* Follow a dotted path ("loop.name", "loops.0.id") into o. */
+json_object *
+it_get(json_object *o, const char *path)
+{
+	char	 part[128];
+	const char *p = path, *dot;
+	size_t	 n;
+
+	while (o != NULL && *p != '\0') {
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (json_object_is_type(o, json_type_array)) {
+			if (!isdigit((unsigned char)part[0]))
+				return NULL;
+			o = json_object_array_get_idx(o, (size_t)atoi(part));
+		} else if (!json_object_object_get_ex(o, part, &o))
+			return NULL;
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return o;
+}
+
+const char *
+it_str(json_object *o, const char *path)
+{
+	json_object	*v = it_get(o, path);
+
+	return v != NULL && json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+long long
+it_int(json_object *o, const char *path)
+{
+	json_object	*v = it_get(o, path);
+
+	return v != NULL ? json_object_get_int64(v) : -999999;
+}
+
+static PGconn *
+db(void)
+{
+	static PGconn	*c;
+	const char	*url;
+
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+		return c;
+	if (c != NULL)
+		PQfinish(c);
+	url = getenv("MP_TEST_DATABASE_URL");
+	c = PQconnectdb(url != NULL ? url : "");
+	return c;
+}
+
+char *
+it_db_text(const char *sql, int n, const char *const *params)
+{
+	PGresult	*res;
+	char		*out = NULL;
+
+	res = PQexecParams(db(), sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+	    !PQgetisnull(res, 0, 0))
+		out = xstrdup(PQgetvalue(res, 0, 0));
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "it_db: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return out;
+}
+
+long long
+it_db_count(const char *sql, int n, const char *const *params)
+{
+	char		*t;
+	long long	 v;
+
+	if ((t = it_db_text(sql, n, params)) == NULL)
+		return -1;
+	v = atoll(t);
+	free(t);
+	return v;
+}
+
+char *
+it_ctl_output(const char *verb)
+{
+	struct buf	 cmd = BUF_INIT, out = BUF_INIT;
+	const char	*ctl;
+	char		 chunk[4096];
+	FILE		*f;
+	size_t		 n;
+
+	if ((ctl = getenv("MP_TEST_CTL")) == NULL)
+		return NULL;
+	buf_printf(&cmd, "%s %s", ctl, verb);
+	if ((f = popen(cmd.data, "r")) == NULL) {
+		buf_release(&cmd);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&out, chunk, n);
+	pclose(f);
+	buf_release(&cmd);
+	return buf_detach(&out);
+}
+
+int
+it_ctl(const char *verb)
+{
+	struct buf	 cmd = BUF_INIT;
+	const char	*ctl;
+	int		 st;
+
+	if ((ctl = getenv("MP_TEST_CTL")) == NULL)
+		return -1;
+	buf_printf(&cmd, "%s %s >/dev/null 2>&1", ctl, verb);
+	st = system(cmd.data);
+	buf_release(&cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void
+it_unique(char *out, size_t sz, const char *prefix)
+{
+	static unsigned	 n;
+	struct timeval	 tv;
+
+	gettimeofday(&tv, NULL);
+	snprintf(out, sz, "%s%lx%x%u", prefix, (unsigned long)tv.tv_usec,
+	    (unsigned)getpid() & 0xffff, n++);
+}
+
+void
+it_bearer(char *out, size_t sz, const char *token)
+{
+	snprintf(out, sz, "Authorization: Bearer %s", token);
+}
+
+int
+it_signup(char *token, size_t tsz, char *id, size_t isz, char *username,
+    size_t usz)
+{
+	struct it_resp	 r;
+	char		 name[32], body[256];
+	int		 rc = -1;
+
+	it_unique(name, sizeof(name), "u");
+	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
+	    "\"username\":\"%s\",\"password\":\"correct horse battery\"}",
+	    name, name);
+	if (it_request("POST", "/api/auth/signup", NULL, body, &r) != 0)
+		return -1;
+	if (r.status == 201 && it_str(r.json, "token") != NULL) {
+		snprintf(token, tsz, "%s", it_str(r.json, "token"));
+		if (id != NULL)
+			snprintf(id, isz, "%s", it_str(r.json, "user.id"));
+		if (username != NULL)
+			snprintf(username, usz, "%s", name);
+		rc = 0;
+	}
+	it_resp_free(&r);
+	return rc;
+}

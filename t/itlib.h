@@ -1,0 +1,64 @@
+/*
+ * Integration-test helpers: a small HTTP/1.1 client for the stack that
+ * deploy/dev test starts (MP_TEST_URL), direct database access for
+ * checking what was written (MP_TEST_DATABASE_URL), and control of the
+ * stack (MP_TEST_CTL: stop/start PostgreSQL, list workers).
+ */
+#ifndef MP_ITLIB_H
+#define MP_ITLIB_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct it_header {
+	char	*name;		/* lower-cased */
+	char	*value;
+};
+
+struct it_resp {
+	int		 status;
+	struct it_header headers[64];
+	size_t		 nheaders;
+	char		*body;		/* NUL-terminated */
+	size_t		 body_len;
+	json_object	*json;		/* parsed body, or NULL */
+};
+
+/*
+ * Send one request.  headers is a NULL-terminated list of "Name: value"
+ * lines (or NULL); body may be NULL.  A JSON Content-Type is added when
+ * body is given and no Content-Type is.  Returns 0, or -1 when no
+ * response came.
+ */
+int		 it_request(const char *method, const char *path,
+		    const char *const *headers, const char *body,
+		    struct it_resp *);
+int		 it_request_raw(const char *raw, size_t len, struct it_resp *);
+void		 it_resp_free(struct it_resp *);
+const char	*it_header(const struct it_resp *, const char *name);
+const char	*it_str(json_object *, const char *path);
+long long	 it_int(json_object *, const char *path);
+json_object	*it_get(json_object *, const char *path);
+
+/* Database checks: the first column of the first row, as a number. */
+long long	 it_db_count(const char *sql, int nparams, const char *const *params);
+char		*it_db_text(const char *sql, int nparams, const char *const *params);
+
+/* Stack control through deploy/dev (MP_TEST_CTL); returns exit status. */
+int		 it_ctl(const char *verb);
+char		*it_ctl_output(const char *verb);
+
+/* Make a unique name with a prefix ("user_<pid>_<n>"). */
+void		 it_unique(char *out, size_t sz, const char *prefix);
+
+/*
+ * Sign up a fresh user; returns 0 and copies the token and id.
+ * (Needs the accounts routes.)
+ */
+int		 it_signup(char *token, size_t tsz, char *id, size_t isz,
+		    char *username, size_t usz);
+/* "Authorization: Bearer <token>" into out. */
+void		 it_bearer(char *out, size_t sz, const char *token);
+
+#endif
