@@ -1,8 +1,10 @@
 /*
  * mpapi: the Music Playground API, a FastCGI worker.
  *
- *   mpapi [serve]                  serve on the socket on fd 0 (spawn-fcgi,
- *                                  systemd socket activation)
+ *   mpapi [serve]                  one worker on the socket on fd 0
+ *                                  (spawn-fcgi, multiwatch)
+ *   mpapi serve --workers N        supervise N workers on the socket on
+ *                                  fd 0 (systemd socket activation)
  *   mpapi serve --listen SPEC [--workers N]
  *                                  bind SPEC (a unix socket path or
  *                                  HOST:PORT) and supervise N workers
@@ -53,7 +55,7 @@ cmd_serve(const struct config *cfg, int argc, char **argv)
 	const char	*listen_spec = cfg->listen;
 	long		 workers = cfg->workers;
 	char		*end;
-	int		 i, fd;
+	int		 i, fd, supervise = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
@@ -62,11 +64,13 @@ cmd_serve(const struct config *cfg, int argc, char **argv)
 			workers = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || workers < 1 || workers > 256)
 				usage();
+			supervise = 1;
 		} else
 			usage();
 	}
-	if (listen_spec == NULL)
-		return server_worker(0, cfg);	/* FCGI_LISTENSOCK_FILENO */
+	if (listen_spec == NULL)		/* FCGI_LISTENSOCK_FILENO */
+		return supervise ? server_supervise(0, cfg, (int)workers) :
+		    server_worker(0, cfg);
 	if ((fd = server_listen(listen_spec, cfg->socket_mode)) < 0) {
 		log_msg("error", "cannot listen on %s", listen_spec);
 		return EXIT_FAILURE;

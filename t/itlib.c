@@ -139,7 +139,6 @@ it_request_raw(const char *raw, size_t len, struct it_resp *r)
 		close(fd);
 		return -1;
 	}
-	shutdown(fd, SHUT_WR);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_append(&in, chunk, (size_t)n);
 	close(fd);
