@@ -73,4 +73,18 @@ void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
 
+/* Songs (handlers/songs.c; the validator in handlers/song_valid.c). */
+#define SONG_MAX_BLOCKS	512		/* timeline blocks per song */
+#define SONG_MAX_BARS	4096		/* a block ends by this bar */
+
+enum song_mode {
+	SONG_FULL,			/* create, replace: defaults filled */
+	SONG_PATCH			/* merge patch: members present only */
+};
+
+json_object	*song_validate(json_object *, enum song_mode,
+		    struct field_errors *);
+void		 song_bad_loop_errors(json_object *, const char *const *,
+		    size_t, struct field_errors *);
+
 #endif
