@@ -86,5 +86,14 @@ json_object	*song_validate(json_object *, enum song_mode,
 		    struct field_errors *);
 void		 song_bad_loop_errors(json_object *, const char *const *,
 		    size_t, struct field_errors *);
+void		 songs_list(struct ctx *);
+void		 songs_get(struct ctx *);
+void		 songs_create(struct ctx *);
+void		 songs_replace(struct ctx *);
+void		 songs_patch(struct ctx *);
+void		 songs_delete(struct ctx *);
+void		 songs_like(struct ctx *);
+void		 songs_unlike(struct ctx *);
+void		 songs_play(struct ctx *);
 
 #endif

@@ -12,6 +12,24 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/api/health",		ops_health,	0 },
 	{ HTTP_GET,	"/ready",		ops_ready,	0 },
 	{ HTTP_GET,	"/metrics",		ops_metrics,	0 },
+
+	/* Songs (handlers/songs.c). */
+	{ HTTP_GET,	"/api/songs",		songs_list,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_POST,	"/api/songs",		songs_create,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/songs/:id",	songs_get,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_PUT,	"/api/songs/:id",	songs_replace,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_PATCH,	"/api/songs/:id",	songs_patch,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/songs/:id",	songs_delete,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_PUT,	"/api/songs/:id/like",	songs_like,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/songs/:id/like",	songs_unlike,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_POST,	"/api/songs/:id/plays",	songs_play,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);
