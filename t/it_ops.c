@@ -270,3 +270,23 @@ Test(ops, sighup_replaces_every_worker_while_requests_in_flight_finish)
 	free(before);
 	free(after);
 }
+
+Test(ops, a_browser_preflight_from_an_allowed_origin_is_answered)
+{
+	const char *h[] = { "Origin: http://localhost:5173",
+	    "Access-Control-Request-Method: PUT",
+	    "Access-Control-Request-Headers: authorization, if-match", NULL };
+	const char *evil[] = { "Origin: http://evil.example", NULL };
+	struct it_resp r;
+
+	cr_assert_eq(it_request("OPTIONS", "/health", h, NULL, &r), 0);
+	cr_assert_eq(r.status, 204);
+	cr_assert_str_eq(it_header(&r, "access-control-allow-origin"),
+	    "http://localhost:5173");
+	cr_assert(strstr(it_header(&r, "access-control-allow-methods"), "PUT"));
+	it_resp_free(&r);
+	cr_assert_eq(it_request("GET", "/health", evil, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(it_header(&r, "access-control-allow-origin"));
+	it_resp_free(&r);
+}
