@@ -50,8 +50,8 @@ static struct db_stmt st_get = DB_STMT_RO("song_get",
  */
 static struct db_stmt st_create = DB_STMT("song_create",
     "WITH " SQL_ME ", "
-    "bad AS (SELECT song_unusable_loops($3::jsonb->'timeline', $1::uuid) "
-    "AS ids), "
+    "bad AS (SELECT song_unusable_loops($3::jsonb->'timeline', $1::uuid, "
+    "NULL) AS ids), "
     "ins AS (INSERT INTO songs (id, user_id, name, bpm, time_signature, "
     "timeline, total_bars, schema_version, is_public) "
     "SELECT coalesce($4::uuid, gen_random_uuid()), me.id, d->>'name', "
@@ -81,7 +81,8 @@ static struct db_stmt st_update = DB_STMT("song_update",
     "($5::int[] IS NULL OR cur.version = ANY ($5::int[])) AS if_match, "
     "($6::int IS NULL OR cur.version = $6::int) AS version_ok, "
     "CASE WHEN $4::jsonb ? 'timeline' AND cur.user_id = me.id THEN "
-    "song_unusable_loops($4::jsonb->'timeline', cur.user_id) "
+    "song_unusable_loops($4::jsonb->'timeline', cur.user_id, "
+    "cur.timeline) "
     "ELSE '{}' END AS bad "
     "FROM cur, me), "
     "upd AS (UPDATE songs s SET "

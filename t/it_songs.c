@@ -622,7 +622,8 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 {
 	struct who	 a;
 	struct it_resp	 r;
-	char		 keep[40], gone[40], body[1024], id[40], path[128];
+	char		 keep[40], gone[40], other[40], body[1024], id[40];
+	char		 path[128];
 	const char	*p[1];
 
 	user(&a);
@@ -658,11 +659,30 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	cr_assert(json_object_get_boolean(it_get(r.json,
 	    "song.timeline.1.missing")));
 	it_resp_free(&r);
-	body_with(body, sizeof(body), gone, 0);
+	/* Saving the same arrangement again (an offline client's PUT)
+	 * works: references the song already had are not judged again. */
+	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
+	    "\"timeline\":[{\"id\":\"a\",\"loopId\":\"%s\",\"startBar\":0,"
+	    "\"bars\":4},{\"id\":\"b\",\"loopId\":\"%s\",\"startBar\":4,"
+	    "\"bars\":4,\"missing\":true}]}", keep, gone);
+	req("PUT", path, &a, body, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_object_get_boolean(it_get(r.json,
+	    "song.timeline.1.missing")));
+	it_resp_free(&r);
+	/* A deleted loop the song did not use is refused. */
+	loop_of(&a, 0, other, sizeof(other));
+	p[0] = other;
+	it_db_count("WITH d AS (DELETE FROM loops WHERE id = $1::uuid "
+	    "RETURNING 1) SELECT count(*) FROM d", 1, p);
+	body_with(body, sizeof(body), other, 0);
 	req("PUT", path, &a, body, &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert(names_field(&r, "timeline[0].loopId"));
 	it_resp_free(&r);
+	p[0] = id;
+	cr_assert_eq(it_db_count("SELECT count(*) FROM songs WHERE id = "
+	    "$1::uuid AND timeline @> '[{\"id\":\"b\"}]'", 1, p), 1);
 }
 
 Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owner)

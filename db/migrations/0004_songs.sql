@@ -3,9 +3,13 @@
 
 -- The distinct loop ids of timeline tl that owner may not use (neither
 -- theirs nor public), in order of first appearance: one query for the
--- whole timeline, an index probe per distinct id.  Empty when all are
--- usable.  Song writes refuse the song when this is not empty.
-CREATE FUNCTION song_unusable_loops(tl jsonb, owner uuid) RETURNS text[]
+-- whole timeline, an index probe per distinct id.  Ids the stored
+-- timeline old already names are not judged again: a loop deleted or
+-- made private after it was arranged shows as a missing block, and
+-- does not stop its song from being saved again as it is.  Empty when
+-- all are usable.  Song writes refuse the song when this is not empty.
+CREATE FUNCTION song_unusable_loops(tl jsonb, owner uuid, old jsonb)
+RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT coalesce(array_agg(r.id::text ORDER BY r.ord), '{}')
 	FROM (SELECT (b->>'loopId')::uuid AS id, min(t.ord) AS ord
@@ -13,6 +17,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	    GROUP BY 1) r
 	WHERE NOT EXISTS (SELECT 1 FROM loops l WHERE l.id = r.id
 	    AND (l.is_public OR l.user_id = owner))
+	AND NOT coalesce(old @> jsonb_build_array(
+	    jsonb_build_object('loopId', r.id::text)), false)
 $$;
 
 -- Timeline tl as viewer (NULL: anonymous) gets it: a block whose loop
