@@ -100,6 +100,9 @@ void			 password_burn(const struct config *, const char *,
 			    size_t);
 
 /* Accounts (handlers/auth.c, handlers/users.c). */
+int	auth_utf8_is_valid(const char *, size_t);
+int	auth_string_is_bad_utf8(json_object *, const char *,
+	    struct field_errors *);
 int	auth_email_is_valid(const char *);
 int	auth_username_is_valid(const char *);
 int	auth_display_name_is_valid(const char *);

@@ -80,7 +80,8 @@ nullable_string(json_object *body, const char *key, size_t maxc,
 	*set = 1;
 	if (v == NULL)
 		return 0;
-	if (jv_string(body, key, key, 1, maxc, fe, out) != JV_OK)
+	if (auth_string_is_bad_utf8(body, key, fe) ||
+	    jv_string(body, key, key, 1, maxc, fe, out) != JV_OK)
 		return -1;
 	if (!valid(*out)) {
 		field_errors_add(fe, key, msg);

@@ -90,6 +90,25 @@ Test(auth, avatar_urls_are_http_or_https_printable_ascii)
 	cr_assert(!auth_avatar_url_is_valid(big));
 }
 
+Test(auth, only_well_formed_utf8_is_valid)
+{
+	const char	*good[] = { "", "ascii", "caf\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x8e\xb5", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",
+	    "\xed\x9f\xbf" };
+	const char	*bad[] = { "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80",
+	    "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf", "\xed\xa0\x80",
+	    "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+	    "\xff", "\x80", "\xc3", "\xe2\x82", "\xc3\x28", "a\xf0\x9f\x8e" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert(auth_utf8_is_valid(good[i], strlen(good[i])),
+		    "good %zu", i);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert(!auth_utf8_is_valid(bad[i], strlen(bad[i])),
+		    "bad %zu", i);
+}
+
 /* Import reader. */
 
 #define HASH	"$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
