@@ -501,3 +501,37 @@ Test(import, an_account_clashing_with_an_existing_one_is_refused)
 	unlink(file);
 	free(hb);
 }
+
+/* The program itself, outside development, will not serve unsigned. */
+TestSuite(secret, .timeout = 60);
+
+Test(secret, serve_refuses_to_start_in_production_without_a_32_byte_secret)
+{
+	struct buf	 cmd = BUF_INIT;
+	char		 out[] = "/tmp/mpapi-nosecret-XXXXXX", *text;
+	int		 fd, st;
+
+	fd = mkstemp(out);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(access("./mpapi", X_OK), 0, "run from the build tree");
+	buf_printf(&cmd, "env -u JWT_SECRET -u JWT_SECRET_FILE MP_ENV=production "
+	    "timeout 20 ./mpapi serve --listen '%s.sock' --workers 1 "
+	    ">'%s' 2>&1", out, out);
+	st = system(cmd.data);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 1, "exit %d (124: it started)",
+	    WEXITSTATUS(st));
+	text = slurp(out, 1);
+	cr_assert(strstr(text, "JWT_SECRET") != NULL, "%s", text);
+	free(text);
+	buf_reset(&cmd);
+	buf_printf(&cmd, "env -u JWT_SECRET_FILE MP_ENV=production "
+	    "JWT_SECRET=only-31-bytes-of-secret-0123456 timeout 20 ./mpapi "
+	    "serve --listen '%s.sock' --workers 1 >'%s' 2>&1", out, out);
+	st = system(cmd.data);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 1);
+	unlink(out);
+	buf_release(&cmd);
+}

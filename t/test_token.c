@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -443,4 +444,70 @@ Test(token, only_the_bearer_scheme_yields_a_token)
 	cr_assert_eq(token_from_header("Bearer    ", &tok), -1);
 	cr_assert_eq(token_from_header("abc.def.ghi", &tok), -1);
 	cr_assert_eq(token_from_header("", &tok), -1);
+}
+
+/* The secret comes from the environment; config_load enforces it. */
+
+static void
+clear_secret_env(void)
+{
+	unsetenv("JWT_SECRET");
+	unsetenv("JWT_SECRET_FILE");
+	unsetenv("MP_ENV");
+}
+
+Test(secret, production_refuses_to_start_without_a_secret_of_32_bytes)
+{
+	struct config	 c;
+	const char	*err = NULL;
+
+	clear_secret_env();
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert(strstr(err, "JWT_SECRET") != NULL, "%s", err);
+	setenv("JWT_SECRET", "0123456789012345678901234567890", 1);	/* 31 */
+	cr_assert_eq(config_load(&c, &err), -1);
+	setenv("JWT_SECRET", "01234567890123456789012345678901", 1);	/* 32 */
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 32);
+	cr_assert(memcmp(c.jwt_secret, "01234567890123456789012345678901",
+	    32) == 0);
+}
+
+Test(secret, development_without_a_secret_makes_a_random_one)
+{
+	struct config	 a, b;
+	const char	*err = NULL;
+
+	clear_secret_env();
+	setenv("MP_ENV", "development", 1);
+	cr_assert_eq(config_load(&a, &err), 0, "%s", err);
+	cr_assert_geq(a.jwt_secret_len, 32);
+	cr_assert_eq(config_load(&b, &err), 0);
+	cr_assert(memcmp(a.jwt_secret, b.jwt_secret, a.jwt_secret_len) != 0);
+	/* A short one given is still refused, even in development. */
+	setenv("JWT_SECRET", "short", 1);
+	cr_assert_eq(config_load(&a, &err), -1);
+}
+
+Test(secret, a_secret_file_is_read_whole_without_its_final_newline)
+{
+	struct config	 c;
+	const char	*err = NULL;
+	char		 path[] = "/tmp/mpapi-secret-XXXXXX";
+	int		 fd;
+
+	clear_secret_env();
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==\n",
+	    49), 49);
+	close(fd);
+	setenv("JWT_SECRET_FILE", path, 1);
+	setenv("JWT_SECRET", "ignored-when-a-file-is-named-0123456789", 1);
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 48);
+	cr_assert(memcmp(c.jwt_secret,
+	    "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==", 48) == 0);
+	unlink(path);
+	cr_assert_eq(config_load(&c, &err), -1, "an unreadable file");
 }
