@@ -64,8 +64,10 @@ int_claim(jwt_t *j, const char *name)
  * 1 if tok has the one shape an HS256 token of ours can have: three
  * non-empty segments of base64url without padding, each decoding
  * canonically (no stray bits in the last character), the third to the
- * 32 bytes of an HMAC-SHA256.  libjwt alone would take padded or
- * otherwise re-encoded forms of a valid token.
+ * 32 bytes of an HMAC-SHA256.  Checked before libjwt parses
+ * anything: its own base64 decoding is lenient (it maps the standard
+ * alphabet and padding too), so only the canonical form ever reaches
+ * it.  Defence in depth: libjwt compares signatures as text.
  */
 static int
 token_shape_ok(const char *tok)
