@@ -45,8 +45,11 @@ static struct db_stmt st_get = DB_STMT_RO("song_get",
 /*
  * Create (POST, or PUT with If-None-Match: * at a client id).  $3 is
  * the validated document, $4 the id or NULL.  Nothing is inserted when
- * a loop is refused or the id exists (ON CONFLICT: then the answer is
- * 412 for the create-only PUT).
+ * a loop is refused or the id exists (then the answer is 412 for the
+ * create-only PUT).  Not ON CONFLICT DO NOTHING: the BEFORE INSERT
+ * trigger moves the owner's counters before a conflict is found, and
+ * DO NOTHING would keep that move.  Two creates of one id at once: the
+ * second fails on the primary key, answered as taken too.
  */
 static struct db_stmt st_create = DB_STMT("song_create",
     "WITH " SQL_ME ", "
@@ -59,8 +62,8 @@ static struct db_stmt st_create = DB_STMT("song_create",
     "(d->>'totalBars')::int, (d->>'schemaVersion')::int, "
     "(d->>'isPublic')::boolean "
     "FROM me, bad, (SELECT $3::jsonb AS d) doc "
-    "WHERE cardinality(bad.ids) = 0 "
-    "ON CONFLICT (id) DO NOTHING RETURNING *) "
+    "WHERE cardinality(bad.ids) = 0 AND NOT EXISTS (SELECT 1 FROM songs y "
+    "WHERE y.id = $4::uuid) RETURNING *) "
     "SELECT EXISTS (SELECT 1 FROM me), array_to_string(bad.ids, ','), "
     "ins.id, ins.version, "
     "song_view_json(ins::songs, me.username, false, me.id) "
@@ -312,8 +315,13 @@ db_song_create(struct db *db, const char *uid, long long ver, const char *id,
 	p[1] = v;
 	p[2] = doc;
 	p[3] = id;
-	if ((s = db_exec(db, &st_create, p, &res)) != DB_OK)
+	if ((s = db_exec(db, &st_create, p, &res)) != DB_OK) {
+		if (s == DB_UNIQUE && id != NULL) {
+			r->auth_ok = 1;	/* taken meanwhile: not done */
+			return DB_OK;
+		}
 		return s;
+	}
 	r->auth_ok = is_true(res, 0);
 	r->bad_loops = dup_value(res, 0, 1);
 	if (r->bad_loops != NULL && r->bad_loops[0] == '\0') {

@@ -23,37 +23,13 @@ struct who {
 
 #define NO_SUCH_LOOP	"0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b"
 
-/*
- * A fresh user.  Through the signup route when this build has it;
- * otherwise the row is made directly and a token minted with the
- * stack's own secret (the environment deploy/dev test exports).
- */
+/* A fresh user, through the signup route. */
 static void
 user(struct who *w)
 {
-	struct config	 cfg;
-	const char	*err, *p[2];
-	char		 email[96], *id, *tok;
-
 	memset(w, 0, sizeof(*w));
-	if (it_signup(w->token, sizeof(w->token), w->id, sizeof(w->id),
-	    w->name, sizeof(w->name)) != 0) {
-		it_unique(w->name, sizeof(w->name), "s");
-		snprintf(email, sizeof(email), "%s@example.com", w->name);
-		p[0] = email;
-		p[1] = w->name;
-		id = it_db_text("INSERT INTO users (email, username, "
-		    "password_hash) VALUES ($1, $2, '$argon2id$test') "
-		    "RETURNING id", 2, p);
-		cr_assert_not_null(id, "cannot make a user");
-		cr_assert_eq(config_load(&cfg, &err), 0, "%s", err);
-		tok = token_issue(&cfg, id, w->name, email, 1, time(NULL));
-		cr_assert_not_null(tok);
-		snprintf(w->id, sizeof(w->id), "%s", id);
-		snprintf(w->token, sizeof(w->token), "%s", tok);
-		free(id);
-		free(tok);
-	}
+	cr_assert_eq(it_signup(w->token, sizeof(w->token), w->id,
+	    sizeof(w->id), w->name, sizeof(w->name)), 0, "signup failed");
 	it_bearer(w->auth, sizeof(w->auth), w->token);
 }
 
@@ -760,14 +736,14 @@ Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when
 {
 	struct who	 a, b;
 	struct it_resp	 r;
-	char		 id[40], path[96];
+	char		 id[40], path[96], *fresh;
 	const char	*p[1];
 
 	user(&a);
 	user(&b);
-	it_unique(id, sizeof(id), "");
-	snprintf(id, sizeof(id), "%08x-1234-4abc-8def-%012x",
-	    (unsigned)getpid(), (unsigned)time(NULL));
+	fresh = it_db_text("SELECT gen_random_uuid()", 0, NULL);
+	snprintf(id, sizeof(id), "%s", fresh);
+	free(fresh);
 	path_of(path, sizeof(path), id, "");
 	req_h("PUT", path, &a, "If-None-Match: *",
 	    "{\"name\":\"Offline\",\"bpm\":100}", &r);
@@ -787,6 +763,13 @@ Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when
 	p[0] = id;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM songs WHERE id = "
 	    "$1::uuid AND name = 'Offline' AND version = 1", 1, p), 1);
+	/* The refused creates moved no counter. */
+	p[0] = a.id;
+	cr_assert_eq(it_db_count("SELECT songs_count FROM users WHERE "
+	    "id = $1::uuid", 1, p), 1);
+	p[0] = b.id;
+	cr_assert_eq(it_db_count("SELECT songs_count FROM users WHERE "
+	    "id = $1::uuid", 1, p), 0);
 }
 
 Test(songs, patch_merges_the_members_given_and_bumps_the_version)
