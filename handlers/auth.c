@@ -72,53 +72,8 @@ auth_username_is_valid(const char *s)
 }
 
 /*
- * 1 if s[0..len) is well-formed UTF-8 (RFC 3629): no overlong forms
- * (so no C0 80 standing in for NUL), no surrogates, nothing above
- * U+10FFFF.  json-c's own check lets all three through.
- */
-int
-auth_utf8_is_valid(const char *str, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)str;
-	unsigned		 cp, min;
-	size_t			 i = 0, n, k;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-/*
  * Record an error and return 1 when member key of body is a string
- * that is not well-formed UTF-8 (see auth_utf8_is_valid).
+ * that is not well-formed UTF-8 (see jv_utf8_is_valid).
  */
 int
 auth_string_is_bad_utf8(json_object *body, const char *key,
@@ -128,7 +83,7 @@ auth_string_is_bad_utf8(json_object *body, const char *key,
 
 	if (!json_object_object_get_ex(body, key, &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    auth_utf8_is_valid(json_object_get_string(v),
+	    jv_utf8_is_valid(json_object_get_string(v),
 	    (size_t)json_object_get_string_len(v)))
 		return 0;
 	field_errors_add(fe, key, "must be valid UTF-8");

@@ -123,7 +123,6 @@ void			 password_burn(const struct config *, const char *,
 			    size_t);
 
 /* Accounts (handlers/auth.c, handlers/users.c). */
-int	auth_utf8_is_valid(const char *, size_t);
 int	auth_string_is_bad_utf8(json_object *, const char *,
 	    struct field_errors *);
 int	auth_email_is_valid(const char *);

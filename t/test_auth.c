@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "handlers/handlers.h"
+#include "handlers/model.h"
 #include "handlers/commands.h"
 
 Test(auth, emails_follow_the_schema_shape)
@@ -102,10 +103,10 @@ Test(auth, only_well_formed_utf8_is_valid)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		cr_assert(auth_utf8_is_valid(good[i], strlen(good[i])),
+		cr_assert(jv_utf8_is_valid(good[i], strlen(good[i])),
 		    "good %zu", i);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert(!auth_utf8_is_valid(bad[i], strlen(bad[i])),
+		cr_assert(!jv_utf8_is_valid(bad[i], strlen(bad[i])),
 		    "bad %zu", i);
 }
 
