@@ -73,4 +73,16 @@ void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
 
+/* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
+void	loops_list(struct ctx *);
+void	loops_get(struct ctx *);
+void	loops_create(struct ctx *);
+void	loops_put(struct ctx *);
+void	loops_patch(struct ctx *);
+void	loops_delete(struct ctx *);
+void	loops_remix(struct ctx *);
+void	loops_like(struct ctx *);
+void	loops_unlike(struct ctx *);
+void	loops_play(struct ctx *);
+
 #endif
