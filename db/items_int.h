@@ -19,6 +19,12 @@
  * A write decides the outcome in the same statement that writes, from
  * rows it has locked, so no other transaction can slip in between the
  * check and the change.
+ *
+ * Inserts into loops and songs must not use ON CONFLICT DO NOTHING:
+ * their BEFORE INSERT triggers (0001) move the owner's counters and
+ * change number before the conflict is detected, and DO NOTHING keeps
+ * that move.  Guard with NOT EXISTS and treat a unique violation of a
+ * concurrent twin as the conflict (see db_loop_create).
  */
 #ifndef MP_ITEMS_INT_H
 #define MP_ITEMS_INT_H

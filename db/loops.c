@@ -20,7 +20,11 @@
 /*
  * Create, at $3 (the client's id, for PUT with If-None-Match: *) or at
  * a new id ($3 NULL).  An id that exists is 'precondition', with the
- * existing loop when the caller may see it.
+ * existing loop when the caller may see it.  Not ON CONFLICT DO
+ * NOTHING: the BEFORE INSERT trigger moves the owner's counters before
+ * the conflict is found, and DO NOTHING would keep that move.  Two
+ * creates of one id at once: the second fails on the primary key,
+ * which db_loop_create() answers as 'precondition' too.
  */
 static struct db_stmt st_create = DB_STMT("loop_create",
     "WITH " ITEM_ME_CTE ", "
@@ -32,7 +36,8 @@ static struct db_stmt st_create = DB_STMT("loop_create",
     "d.d->'chordProgression', d.d->'iconSequence', "
     "(d.d->>'schemaVersion')::int, "
     "coalesce((d.d->>'isPublic')::boolean, false) "
-    "FROM me, d ON CONFLICT (id) DO NOTHING RETURNING x.*), "
+    "FROM me, d WHERE NOT EXISTS (SELECT 1 FROM loops y "
+    "WHERE y.id = $3::uuid) RETURNING x.*), "
     "cur AS (SELECT x.* FROM loops x WHERE x.id = $3::uuid) "
     "SELECT " ITEM_ME_OK ", "
     "CASE WHEN i.id IS NOT NULL THEN 'created' ELSE 'precondition' END, "
@@ -131,11 +136,17 @@ db_loop_create(struct db *db, const struct item_caller *who, const char *id,
 {
 	const char	*p[4];
 	char		 ver[24];
+	enum db_status	 s;
 
 	caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = doc;
-	return db_item_exec(db, &st_create, p, r);
+	s = db_item_exec(db, &st_create, p, r);
+	if (s == DB_UNIQUE && id != NULL) {
+		r->outcome = ITEM_PRECONDITION;
+		s = DB_OK;
+	}
+	return s;
 }
 
 /*

@@ -119,6 +119,27 @@ Test(loop_valid, numbers_keep_the_text_they_came_with)
 	field_errors_release(&fe);
 }
 
+Test(loop_valid, integers_are_read_by_value_not_by_spelling)
+{
+	struct field_errors fe;
+	char	*t;
+
+	t = check("{\"name\":\"n\",\"bars\":4.0,\"bpm\":1e2,"
+	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"s\","
+	    "\"pitch\":6E1,\"duration16\":2.0}]}", ITEM_DOC_CREATE, &fe);
+	cr_assert_not_null(t, "%s", fe.json.data);
+	cr_assert(strstr(t, "\"bars\":4,") != NULL, "%s", t);
+	cr_assert(strstr(t, "\"bpm\":100,") != NULL, "%s", t);
+	cr_assert(strstr(t, "\"pitch\":60,") != NULL, "%s", t);
+	cr_assert(strstr(t, "\"duration16\":2}") != NULL, "%s", t);
+	free(t);
+	field_errors_release(&fe);
+	rejects("{\"name\":\"n\",\"bars\":4,\"bpm\":1e400}", "bpm");
+	rejects("{\"name\":\"n\",\"bars\":4,\"bpm\":99999999999999999999}",
+	    "bpm");
+	rejects("{\"name\":\"n\",\"bars\":4,\"bpm\":-1e2}", "bpm");
+}
+
 Test(loop_valid, replace_without_is_public_leaves_it_out_to_keep_it)
 {
 	struct field_errors fe;
@@ -141,7 +162,7 @@ Test(loop_valid, out_of_range_top_level_fields_are_each_named)
 {
 	rejects("{\"name\":\"n\",\"bars\":3}", "bars");
 	rejects("{\"name\":\"n\",\"bars\":\"four\"}", "bars");
-	rejects("{\"name\":\"n\",\"bars\":4.0}", "bars");
+	rejects("{\"name\":\"n\",\"bars\":4.5}", "bars");
 	rejects("{\"name\":\"n\",\"bars\":\"3\"}", "bars");
 	rejects("{\"name\":\"n\",\"bars\":4,\"bpm\":39}", "bpm");
 	rejects("{\"name\":\"n\",\"bars\":4,\"bpm\":301}", "bpm");
