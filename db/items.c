@@ -311,12 +311,30 @@ db_item_play(struct db *db, enum item_kind kind, const struct item_caller *who,
  * text, built from the constant fragments below (input only ever
  * travels as parameters), prepared once per connection under a name
  * derived from the text, and cached here for the life of the process.
- * A combination has a plan of its own, so the planner picks the
- * per-sort partial index, the GIN index of a containment filter or the
- * trigram index of a name search as the filters suggest.  The number
- * of combinations is bounded (4 sorts x 3 scopes x 2^10 filter sets).
+ * The number of combinations is bounded (4 sorts x 3 scopes x 2^10
+ * filter sets).
+ *
+ * Without a containment (chord, sound) or name (q) filter, a page is
+ * one walk down the sort's index from the cursor: a page deep in the
+ * list costs what the first costs.
+ *
+ * With one, the planner cannot know how many rows match (jsonb
+ * containment has no statistics once a value is over 1 kB, and a
+ * loop's iconSequence is), yet the right plan depends on it: walking
+ * the sort index and filtering is best for common values (most
+ * chords and sounds), a GIN bitmap scan then a sort is best for rare
+ * ones, and each is ruinous for the other kind (a bitmap of half a
+ * million rows; a walk of the whole index for a value nobody uses).
+ * So the statement does both, bounded: it walks at most WALK_WINDOW
+ * rows of the sort index and keeps the hits; if that gives the page
+ * (or the window held every candidate), that is the answer; only
+ * otherwise, when the value is provably rare (under about 2% of the
+ * window), does it run the GIN-served query, whose result is then
+ * small.  The GIN query sorts by "column + 0" so the planner cannot
+ * turn it back into an index walk.
  */
 #define LIST_MAX_PARAMS	16
+#define WALK_WINDOW	"1000"
 
 struct sqlb {
 	struct buf	 sql;
@@ -324,12 +342,13 @@ struct sqlb {
 	int		 n;
 };
 
-/* Append a placeholder for value, with a cast ("uuid"). */
+/* Append to out a placeholder for value, with a cast ("uuid"). */
 static void
-sqlb_param(struct sqlb *b, const char *value, const char *cast)
+sqlb_param(struct sqlb *b, struct buf *out, const char *value,
+    const char *cast)
 {
 	b->params[b->n++] = value;
-	buf_printf(&b->sql, "$%d::%s", b->n, cast);
+	buf_printf(out, "$%d::%s", b->n, cast);
 }
 
 struct list_stmt {
@@ -378,19 +397,125 @@ list_stmt(const char *sql, int nparams)
 	return &ls->st;
 }
 
-/* Sort column and its key as a bigint (microseconds for times). */
+/*
+ * Per sort: the column, its key as a bigint (microseconds for times),
+ * the cast that turns a cursor key back, and the column in a form no
+ * index provides (for the GIN-served query).
+ */
 static const struct {
 	const char	*col;
 	const char	*key;
-	const char	*cursor_cast;	/* turns the cursor key back */
+	const char	*cursor_cast;
+	const char	*unindexed;
 } sorts[ITEM_SORT__MAX] = {
 	{ "x.created_at", "(extract(epoch FROM x.created_at) * 1000000)::bigint",
-	    "timestamp" },
-	{ "x.likes_count", "x.likes_count::bigint", "int" },
-	{ "x.plays_count", "x.plays_count", "bigint" },
+	    "timestamp", "(x.created_at + interval '0 s')" },
+	{ "x.likes_count", "x.likes_count::bigint", "int",
+	    "(x.likes_count + 0)" },
+	{ "x.plays_count", "x.plays_count", "bigint", "(x.plays_count + 0)" },
 	{ "x.updated_at", "(extract(epoch FROM x.updated_at) * 1000000)::bigint",
-	    "timestamp" },
+	    "timestamp", "(x.updated_at + interval '0 s')" },
 };
+
+/*
+ * The WHERE conditions of spec into base (scope, user, the cheap
+ * filters and the cursor) and sparse (the containment and name
+ * filters), registering their parameters in b.  num holds the texts
+ * of numeric parameters.
+ */
+static void
+list_conditions(struct sqlb *b, const struct item_list_spec *spec,
+    struct buf *base, struct buf *sparse, char num[][24])
+{
+	int	 n = 0;
+
+	switch (spec->scope) {
+	case ITEM_SCOPE_OWN:
+		buf_puts(base, "x.user_id = $1::uuid");
+		break;
+	case ITEM_SCOPE_VISIBLE:
+		buf_puts(base, "(x.is_public OR x.user_id = $1::uuid)");
+		break;
+	default:
+		buf_puts(base, "x.is_public");
+		break;
+	}
+	if (spec->user != NULL) {
+		buf_puts(base, " AND x.user_id = (SELECT u2.id FROM users u2 "
+		    "WHERE lower(u2.username) = lower(");
+		sqlb_param(b, base, spec->user, "text");
+		buf_puts(base, "))");
+	}
+	if (spec->bars > 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bars);
+		buf_puts(base, " AND x.bars = ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->bpm_min >= 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_min);
+		buf_puts(base, " AND x.bpm >= ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->bpm_max >= 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_max);
+		buf_puts(base, " AND x.bpm <= ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->parent != NULL) {
+		buf_puts(base, " AND x.parent_loop_id = ");
+		sqlb_param(b, base, spec->parent, "uuid");
+	}
+	if (spec->has_cursor) {
+		snprintf(num[n], sizeof(num[n]), "%lld", spec->cursor_key);
+		buf_printf(base, " AND (%s, x.id) < (", sorts[spec->sort].col);
+		if (strcmp(sorts[spec->sort].cursor_cast, "timestamp") == 0) {
+			buf_puts(base, "'epoch'::timestamptz + ");
+			sqlb_param(b, base, num[n++], "bigint");
+			buf_puts(base, " * interval '1 microsecond'");
+		} else
+			sqlb_param(b, base, num[n++],
+			    sorts[spec->sort].cursor_cast);
+		buf_puts(base, ", ");
+		sqlb_param(b, base, spec->cursor_id, "uuid");
+		buf_puts(base, ")");
+	}
+	if (spec->chord != NULL) {
+		buf_puts(sparse, " AND x.chord_progression @> ");
+		sqlb_param(b, sparse, spec->chord, "jsonb");
+	}
+	if (spec->sound != NULL) {
+		buf_puts(sparse, " AND x.icon_sequence @> ");
+		sqlb_param(b, sparse, spec->sound, "jsonb");
+	}
+	if (spec->name_like != NULL) {
+		buf_puts(sparse, " AND x.name ILIKE ");
+		sqlb_param(b, sparse, spec->name_like, "text");
+	}
+}
+
+/*
+ * A number as SQL: literal when it is one of the few values clients
+ * use (page sizes 10, 20, 25, 50 and 100, plus the look-ahead row), a
+ * parameter otherwise.  A literal LIMIT lets PostgreSQL settle on a
+ * generic plan after a few executions (with LIMIT $n it costs a
+ * generic plan for 10% of the table, prefers custom plans and plans
+ * again on every call, which costs more than the query); the set is
+ * small so the number of statement shapes stays bounded.
+ */
+static void
+list_number(struct sqlb *b, struct buf *out, const char *text, int literal)
+{
+	if (literal)
+		buf_puts(out, text);
+	else
+		sqlb_param(b, out, text, "bigint");
+}
+
+static int
+common_limit(long long n)
+{
+	return n == 11 || n == 21 || n == 26 || n == 51 || n == 101;
+}
 
 /*
  * One page of a list: spec->limit rows at most, in the sort's order
@@ -403,11 +528,14 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 {
 	const struct kind_sql *k = &kinds[spec->kind];
 	struct sqlb	 b;
+	struct buf	 base = BUF_INIT, sparse = BUF_INIT, liked = BUF_INIT;
+	struct buf	 lim = BUF_INIT, off = BUF_INIT, need = BUF_INIT;
 	PGresult	*res;
 	enum db_status	 s;
-	char		 ver[24], lim[16], off[24], key[24], num[3][16];
-	const char	*v;
-	int		 i, n;
+	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
+	const char	*v, *col;
+	long long	 offset;
+	int		 i;
 
 	memset(page, 0, sizeof(*page));
 	memset(&b, 0, sizeof(b));
@@ -416,96 +544,77 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	    spec->bpm_max >= 0 || spec->parent != NULL ||
 	    spec->name_like != NULL))
 		return DB_ERROR;	/* a loop filter on another kind */
+	offset = spec->offset > 0 ? spec->offset : 0;
 	snprintf(ver, sizeof(ver), "%lld", spec->who.ver);
-	snprintf(lim, sizeof(lim), "%d", spec->limit);
+	snprintf(limt, sizeof(limt), "%d", spec->limit);
+	snprintf(offt, sizeof(offt), "%lld", offset);
+	snprintf(needt, sizeof(needt), "%lld", (long long)spec->limit + offset);
 	b.params[0] = spec->who.id;
 	b.params[1] = spec->who.id != NULL ? ver : NULL;
-	b.params[2] = lim;
-	b.n = 3;
-	buf_printf(&b.sql, "WITH " ITEM_ME_CTE " SELECT " ITEM_ME_OK
-	    ", p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL ("
-	    "SELECT %s AS k, x.id, %s(x, o.username, ",
-	    sorts[spec->sort].key, k->json);
+	b.n = 2;
+	list_conditions(&b, spec, &base, &sparse, num);
+	list_number(&b, &lim, limt, common_limit(spec->limit));
+	buf_puts(&off, " ");
+	if (offset > 0) {
+		buf_puts(&off, "OFFSET ");
+		list_number(&b, &off, offt, 0);
+	}
+	if (sparse.len > 0)
+		list_number(&b, &need, needt, offset == 0 &&
+		    common_limit(spec->limit));
+	col = sorts[spec->sort].col;
 	if (spec->who.id != NULL)
-		buf_printf(&b.sql, "EXISTS (SELECT 1 FROM %s k WHERE "
+		buf_printf(&liked, "EXISTS (SELECT 1 FROM %s k WHERE "
 		    "k.user_id = $1::uuid AND k.%s = x.id)", k->likes, k->fk);
 	else
-		buf_puts(&b.sql, "false");
-	buf_printf(&b.sql, ") AS j FROM %s x JOIN users o ON o.id = x.user_id "
-	    "WHERE ", k->table);
-	switch (spec->scope) {
-	case ITEM_SCOPE_OWN:
-		buf_puts(&b.sql, "x.user_id = $1::uuid");
-		break;
-	case ITEM_SCOPE_VISIBLE:
-		buf_puts(&b.sql, "(x.is_public OR x.user_id = $1::uuid)");
-		break;
-	default:
-		buf_puts(&b.sql, "x.is_public");
-		break;
+		buf_puts(&liked, "false");
+
+	buf_puts(&b.sql, "WITH " ITEM_ME_CTE);
+	if (sparse.len == 0) {
+		/* One walk down the sort's index, shaping rows as it goes. */
+		buf_printf(&b.sql, " SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
+		    "x.id, %s(x, o.username, %s) AS j FROM %s x "
+		    "JOIN users o ON o.id = x.user_id WHERE %s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s) p ON true "
+		    "ORDER BY p.k DESC, p.id DESC", sorts[spec->sort].key,
+		    k->json, liked.data, k->table, base.data, col, lim.data,
+		    off.data);
+	} else {
+		/* Walk a bounded window, else ask the GIN indexes. */
+		buf_printf(&b.sql, ", walk AS MATERIALIZED (SELECT x.id, x.k "
+		    "FROM (SELECT x.*, %s AS k FROM %s x WHERE %s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT " WALK_WINDOW ") x "
+		    "WHERE true%s LIMIT %s), ", sorts[spec->sort].key,
+		    k->table, base.data, col, sparse.data, need.data);
+		buf_printf(&b.sql, "enough AS (SELECT (SELECT count(*) FROM "
+		    "walk) >= %s OR (SELECT count(*) FROM (SELECT 1 FROM %s x "
+		    "WHERE %s LIMIT " WALK_WINDOW ") c) < " WALK_WINDOW
+		    " AS ok), ", need.data, k->table, base.data);
+		buf_printf(&b.sql, "ids AS ((SELECT walk.id, walk.k FROM walk "
+		    "WHERE (SELECT ok FROM enough) ORDER BY walk.k DESC, "
+		    "walk.id DESC LIMIT %s%s) UNION ALL (SELECT x.id, %s AS k "
+		    "FROM %s x WHERE NOT (SELECT ok FROM enough) AND %s%s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s)) ", lim.data,
+		    off.data, sorts[spec->sort].key, k->table, base.data,
+		    sparse.data, sorts[spec->sort].unindexed, lim.data,
+		    off.data);
+		buf_printf(&b.sql, "SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ids.k, x.id, "
+		    "%s(x, o.username, %s) AS j FROM ids JOIN %s x "
+		    "ON x.id = ids.id JOIN users o ON o.id = x.user_id) p "
+		    "ON true ORDER BY p.k DESC, p.id DESC", k->json,
+		    liked.data, k->table);
 	}
-	if (spec->user != NULL) {
-		buf_puts(&b.sql, " AND x.user_id = (SELECT u2.id FROM users u2 "
-		    "WHERE lower(u2.username) = lower(");
-		sqlb_param(&b, spec->user, "text");
-		buf_puts(&b.sql, "))");
-	}
-	if (spec->chord != NULL) {
-		buf_puts(&b.sql, " AND x.chord_progression @> ");
-		sqlb_param(&b, spec->chord, "jsonb");
-	}
-	if (spec->sound != NULL) {
-		buf_puts(&b.sql, " AND x.icon_sequence @> ");
-		sqlb_param(&b, spec->sound, "jsonb");
-	}
-	n = 0;
-	if (spec->bars > 0) {
-		snprintf(num[n], sizeof(num[n]), "%d", spec->bars);
-		buf_puts(&b.sql, " AND x.bars = ");
-		sqlb_param(&b, num[n++], "smallint");
-	}
-	if (spec->bpm_min >= 0) {
-		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_min);
-		buf_puts(&b.sql, " AND x.bpm >= ");
-		sqlb_param(&b, num[n++], "smallint");
-	}
-	if (spec->bpm_max >= 0) {
-		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_max);
-		buf_puts(&b.sql, " AND x.bpm <= ");
-		sqlb_param(&b, num[n++], "smallint");
-	}
-	if (spec->parent != NULL) {
-		buf_puts(&b.sql, " AND x.parent_loop_id = ");
-		sqlb_param(&b, spec->parent, "uuid");
-	}
-	if (spec->name_like != NULL) {
-		buf_puts(&b.sql, " AND x.name ILIKE ");
-		sqlb_param(&b, spec->name_like, "text");
-	}
-	if (spec->has_cursor) {
-		snprintf(key, sizeof(key), "%lld", spec->cursor_key);
-		buf_printf(&b.sql, " AND (%s, x.id) < (", sorts[spec->sort].col);
-		if (strcmp(sorts[spec->sort].cursor_cast, "timestamp") == 0) {
-			buf_puts(&b.sql, "'epoch'::timestamptz + ");
-			sqlb_param(&b, key, "bigint");
-			buf_puts(&b.sql, " * interval '1 microsecond'");
-		} else
-			sqlb_param(&b, key, sorts[spec->sort].cursor_cast);
-		buf_puts(&b.sql, ", ");
-		sqlb_param(&b, spec->cursor_id, "uuid");
-		buf_puts(&b.sql, ")");
-	}
-	buf_printf(&b.sql, " ORDER BY %s DESC, x.id DESC LIMIT $3::int",
-	    sorts[spec->sort].col);
-	if (spec->offset > 0) {
-		snprintf(off, sizeof(off), "%lld", spec->offset);
-		buf_puts(&b.sql, " OFFSET ");
-		sqlb_param(&b, off, "bigint");
-	}
-	buf_puts(&b.sql, ") p ON true ORDER BY p.k DESC, p.id DESC");
+	buf_release(&lim);
+	buf_release(&off);
+	buf_release(&need);
 
 	s = db_exec(db, list_stmt(b.sql.data, b.n), b.params, &res);
 	buf_release(&b.sql);
+	buf_release(&base);
+	buf_release(&sparse);
+	buf_release(&liked);
 	if (s != DB_OK)
 		return s;
 	if ((v = db_value(res, 0, 0)) == NULL || strcmp(v, "t") != 0) {

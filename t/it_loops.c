@@ -932,26 +932,34 @@ Test(loops, keyset_pages_walk_the_whole_list_without_gaps_or_repeats)
 {
 	struct itl_user	 a;
 	struct it_resp	 r;
-	char		 id[40], p[96];
+	char		 id[40], p[96], *ids, *tok, *save;
 	int		 i;
 
 	itl_user(&a);
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 4; i++)
 		itl_loop(&a, itl_body("paged", 0), id, sizeof(id));
-		if (i % 2 == 0) {
-			path_of(p, sizeof(p), id, "/like");
-			itl_req("PUT", p, &a, NULL, NULL, &r);
-			it_resp_free(&r);
-		}
+	/* Three more sharing one created_at: ties are broken by id. */
+	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	    "bars, created_at) SELECT $1, 'tied', 4, "
+	    "'2026-01-01T00:00:00.123456Z' FROM generate_series(1, 3) "
+	    "RETURNING 1) SELECT count(*) FROM i", a.id), 3);
+	ids = itl_text1("SELECT string_agg(id::text, ',') FROM loops WHERE "
+	    "user_id = $1", a.id);
+	for (i = 0, tok = strtok_r(ids, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save), i++) {
+		if (i % 2)
+			continue;
+		path_of(p, sizeof(p), tok, "/like");
+		itl_req("PUT", p, &a, NULL, NULL, &r);
+		cr_assert_eq(r.status, 200);
+		it_resp_free(&r);
 	}
-	/* Rows created in one transaction share created_at: ties by id. */
-	cr_assert_eq(itl_count1("UPDATE loops SET created_at = "
-	    "'2026-01-01T00:00:00.123456Z' WHERE user_id = $1 AND "
-	    "name = 'paged' AND bars = 4 RETURNING 1", a.id), 1);
+	free(ids);
 	walk(&a, "/api/loops?limit=3", 7, 3);
+	walk(&a, "/api/loops?limit=2", 7, 2);
 	walk(&a, "/api/loops?limit=3&sort=top", 7, 3);
 	walk(&a, "/api/loops?limit=2&sort=popular&bars=4", 7, 2);
-	walk(&a, "/api/loops?limit=7&sort=updated", 7, 7);
+	walk(&a, "/api/loops?limit=1&sort=updated", 7, 1);
 	walk(&a, "/api/loops?limit=100", 7, 100);
 }
 
@@ -1376,4 +1384,62 @@ Test(loops, a_token_of_a_deleted_or_revoked_account_is_401_on_every_route)
 	assert_problem(&r, 401, NULL);
 	it_resp_free(&r);
 	cr_assert_eq(loops_of(&u), 0);
+}
+
+Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)
+{
+	struct itl_user	 a;
+	struct it_resp	 r;
+	char		 rare[3][40], p[512], ids[256], want[160], *cur, secs[8];
+	int		 i;
+
+	itl_user(&a);
+	/* 1200 ordinary loops, straight into the table (triggers run). */
+	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	    "bars, chord_progression, created_at) SELECT $1, 'common ' || g, "
+	    "4, '[{\"bar\":0,\"chord\":\"I\"}]', now() - g * interval '1 ms' "
+	    "FROM generate_series(1, 1200) g RETURNING 1) SELECT count(*) "
+	    "FROM i", a.id), 1200);
+	/* Three rare ones, older than all of them. */
+	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	    "bars, chord_progression, created_at) SELECT $1, 'rare', 4, "
+	    "'[{\"bar\":0,\"chord\":\"Xsus13\"}]', now() - interval '1 day' - "
+	    "g * interval '1 s' FROM generate_series(0, 2) g RETURNING 1) "
+	    "SELECT count(*) FROM i", a.id), 3);
+	for (i = 0; i < 3; i++) {
+		snprintf(secs, sizeof(secs), "%d", i);
+		cur = it_db_text("SELECT id FROM loops WHERE user_id = $1 AND "
+		    "name = 'rare' ORDER BY created_at DESC OFFSET $2::int", 2,
+		    (const char *const[]){ a.id, secs });
+		cr_assert_not_null(cur);
+		snprintf(rare[i], sizeof(rare[i]), "%s", cur);
+		free(cur);
+	}
+	itl_req("GET", "/api/loops?chord=Xsus13&limit=2", &a, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	ids_of(&r, ids, sizeof(ids));
+	cr_assert_eq(count_of(&r), 2, "%s", r.body);
+	snprintf(want, sizeof(want), "%s,%s", rare[0], rare[1]);
+	cr_assert_str_eq(ids, want);
+	cur = strdup(it_str(r.json, "nextCursor"));
+	it_resp_free(&r);
+	snprintf(p, sizeof(p), "/api/loops?chord=Xsus13&limit=2&cursor=%s", cur);
+	free(cur);
+	itl_req("GET", p, &a, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	cr_assert_str_eq(ids, rare[2]);
+	cr_assert_null(it_get(r.json, "nextCursor"));
+	it_resp_free(&r);
+	/* A common chord is served by the walk, deep offsets too. */
+	itl_req("GET", "/api/loops?chord=I&limit=100&offset=1100", &a, NULL,
+	    NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(count_of(&r), 100);
+	it_resp_free(&r);
+	itl_req("GET", "/api/loops?chord=Nope&sort=top", &a, NULL, NULL, &r);
+	cr_assert_eq(count_of(&r), 0);
+	it_resp_free(&r);
+	itl_req("GET", "/api/loops?q=rare&sort=updated", &a, NULL, NULL, &r);
+	cr_assert_eq(count_of(&r), 3);
+	it_resp_free(&r);
 }
