@@ -31,7 +31,7 @@ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
 	'vocal', 'noise'])[1 + (n + s) % 16], 'velocity', 0.8,
 	'pitch', 36 + s, 'duration16', 1))
 	FROM generate_series(0, 7) s),
-    true, (n * 7919) % 1000, (n * 104729) % 100000,
+    true, (n::bigint * 7919) % 1000, (n::bigint * 104729) % 100000,
     now() - n * interval '1 second', now() - n * interval '1 second'
 FROM generate_series(1, :n) n
 ON CONFLICT DO NOTHING;
