@@ -24,12 +24,11 @@ struct kind_sql {
 	const char	*likes;		/* "loop_likes" */
 	const char	*fk;		/* "loop_id" */
 	const char	*json;		/* "loop_json" */
-	const char	*name;		/* "loop" */
 };
 
 static const struct kind_sql kinds[ITEM__MAX] = {
-	{ "loops", "loop_likes", "loop_id", "loop_json", "loop" },
-	{ "songs", "song_likes", "song_id", "song_json", "song" },
+	{ "loops", "loop_likes", "loop_id", "loop_json" },
+	{ "songs", "song_likes", "song_id", "song_json" },
 };
 
 /* Whether the caller likes item x (x is a row of the kind's table). */

@@ -38,12 +38,6 @@ item_caller_of(const struct ctx *c, struct item_caller *who)
 	who->ver = c->user.ver;
 }
 
-void
-item_reply_db_error(struct ctx *c, enum db_status s)
-{
-	reply_db_error(c, s);
-}
-
 /* 400 listing every field error; fe is released. */
 void
 item_reply_invalid_body(struct ctx *c, const struct item_ops *ops,

@@ -100,7 +100,6 @@ int	item_path_id(struct ctx *, const struct item_ops *, const char **id);
 void	item_caller_of(const struct ctx *, struct item_caller *);
 void	item_reply_result(struct ctx *, const struct item_ops *,
 	    const struct item_result *, int ok_status);
-void	item_reply_db_error(struct ctx *, enum db_status);
 void	item_reply_invalid_body(struct ctx *, const struct item_ops *,
 	    struct field_errors *);
 
