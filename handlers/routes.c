@@ -34,6 +34,22 @@ const struct route app_routes[] = {
 	    ROUTE_AUTH | ROUTE_WRITE },
 	{ HTTP_POST,	"/api/loops/:id/plays",	loops_play,
 	    ROUTE_AUTH_OPTIONAL | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+
+	/* Accounts (handlers/auth.c, handlers/users.c). */
+	{ HTTP_POST,	"/api/auth/signup",	auth_signup,
+	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	{ HTTP_POST,	"/api/auth/login",	auth_login,
+	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/auth/me",		auth_me,	ROUTE_AUTH },
+	{ HTTP_POST,	"/api/auth/password",	auth_password,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/users/me",	auth_me,	ROUTE_AUTH },
+	{ HTTP_PATCH,	"/api/users/me",	users_update_me,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/users/me",	users_delete_me,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_GET,	"/api/users/:username",	users_get,
+	    ROUTE_AUTH_OPTIONAL },
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);

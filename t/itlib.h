@@ -35,6 +35,7 @@ int		 it_request(const char *method, const char *path,
 		    const char *const *headers, const char *body,
 		    struct it_resp *);
 int		 it_request_raw(const char *raw, size_t len, struct it_resp *);
+void		 it_source(const char *loopback_ip);
 void		 it_resp_free(struct it_resp *);
 const char	*it_header(const struct it_resp *, const char *name);
 const char	*it_str(json_object *, const char *path);
@@ -44,6 +45,8 @@ json_object	*it_get(json_object *, const char *path);
 /* Database checks: the first column of the first row, as a number. */
 long long	 it_db_count(const char *sql, int nparams, const char *const *params);
 char		*it_db_text(const char *sql, int nparams, const char *const *params);
+/* Run a statement on the test's own connection; 0 when it succeeded. */
+int		 it_db_exec(const char *sql);
 
 /* Stack control through deploy/dev (MP_TEST_CTL); returns exit status. */
 int		 it_ctl(const char *verb);
