@@ -119,6 +119,11 @@ void		 field_errors_addf(struct field_errors *, const char *message,
 void		 field_errors_problem(struct field_errors *,
 		    struct http_response *, const char *error);
 
+/* Cross-origin resource sharing (fcgi/cors.c). */
+int		 cors_origin_allowed(const char *allowed, const char *origin);
+void		 cors_apply(struct http_response *, const char *allowed,
+		    const char *origin, int preflight);
+
 /* Router. */
 struct ctx;
 typedef void	(*route_handler)(struct ctx *);

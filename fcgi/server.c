@@ -87,6 +87,9 @@ serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
 	http_request_init(&req, fr->envp);
 	http_response_init(&resp);
 	app_handle(db, cfg, &req, fcgx_reader, fr, &resp, &out);
+	cors_apply(&resp, cfg->cors_origins, http_header(&req, "Origin"),
+	    req.method == HTTP_OPTIONS &&
+	    http_header(&req, "Access-Control-Request-Method") != NULL);
 	http_response_serialize(&resp, &wire);
 	if (FCGX_PutStr(wire.data, (int)wire.len, fr->out) < 0)
 		log_msg("warn", "client went away before the response");
@@ -176,8 +179,10 @@ spawn(int listen_fd, const struct config *cfg)
 		return -1;
 	}
 	if (pid == 0) {
+		/* exit(), not _exit(): a sanitizer build checks for leaks
+		 * at exit, and a worker owns nothing the parent flushes. */
 		signal(SIGCHLD, SIG_DFL);
-		_exit(server_worker(listen_fd, cfg));
+		exit(server_worker(listen_fd, cfg));
 	}
 	return pid;
 }

@@ -84,6 +84,8 @@ config_load(struct config *cfg, const char **err)
 	cfg->jwt_audience = env_str("MP_JWT_AUDIENCE", "music-playground");
 	cfg->listen = env_str("MP_LISTEN", NULL);
 	cfg->log_level = env_str("MP_LOG_LEVEL", "info");
+	cfg->cors_origins = env_str("MP_CORS_ORIGINS", cfg->development ?
+	    "http://localhost:*, http://127.0.0.1:*" : "");
 
 #define NUM(var, def, lo, hi, field) do {				\
 	if (env_num(var, def, lo, hi, &n) != 0) {			\

@@ -32,6 +32,7 @@ struct config {
 	int		 idempotency_ttl_s;	/* MP_IDEMPOTENCY_TTL */
 	int		 tombstone_days;	/* MP_TOMBSTONE_DAYS */
 	const char	*log_level;		/* MP_LOG_LEVEL */
+	const char	*cors_origins;		/* MP_CORS_ORIGINS */
 };
 
 int	config_load(struct config *, const char **err);

@@ -110,11 +110,12 @@ json_parse_object(const char *s, size_t len, json_object **out, char *err,
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
-	/* Pass the NUL too, so a number at the very end terminates. */
+	/* Pass the NUL too, so a number at the very end terminates;
+	 * the parse must then end exactly at len. */
 	o = json_tokener_parse_ex(tok, s, (int)len + 1);
 	e = json_tokener_get_error(tok);
 	if (o == NULL || e != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len + 1) {
+	    json_tokener_get_parse_end(tok) != len) {
 		if (e == json_tokener_success || e == json_tokener_continue)
 			snprintf(err, errsz, "the body is not one JSON value");
 		else

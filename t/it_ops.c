@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -189,4 +190,103 @@ Test(ops, migrations_run_twice_are_a_no_op_and_two_at_once_do_not_fail)
 	cr_assert_eq(it_ctl("migrate-twice-at-once"), 0);
 	after = it_db_count("SELECT count(*) FROM schema_migrations", 0, NULL);
 	cr_assert_eq(before, after);
+}
+
+/*
+ * Fork a child that sends GET path and exits 0 if the status is want.
+ * Returns its pid.
+ */
+static pid_t
+request_in_child(const char *path, int want)
+{
+	struct it_resp r;
+	pid_t pid;
+	int ok;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	ok = it_request("GET", path, NULL, NULL, &r) == 0 && r.status == want;
+	_exit(ok ? 0 : 1);
+}
+
+static int
+child_ok(pid_t pid)
+{
+	int st;
+
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0;
+}
+
+static int
+all_differ(const char *a, const char *b)
+{
+	char *copy = strdup(a), *line, *save = NULL;
+	int differ = 1;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(b, line) != NULL)
+			differ = 0;
+	free(copy);
+	return differ;
+}
+
+Test(ops, sighup_replaces_every_worker_while_requests_in_flight_finish)
+{
+	struct it_resp r;
+	char *before, *after = NULL;
+	pid_t slow[3];
+	int i;
+
+	before = it_ctl_output("worker-pids");
+	cr_assert_not_null(before);
+	/* Hold a lock /ready needs, so its requests stay in flight. */
+	cr_assert_eq(it_db_exec("BEGIN"), 0);
+	cr_assert_eq(it_db_exec("LOCK TABLE schema_migrations"), 0);
+	for (i = 0; i < 3; i++)
+		slow[i] = request_in_child("/ready", 200);
+	usleep(300 * 1000);
+	cr_assert_eq(it_ctl("restart-workers"), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(it_db_exec("COMMIT"), 0);
+	for (i = 0; i < 3; i++)
+		cr_assert(child_ok(slow[i]), "an in-flight request failed");
+	for (i = 0; i < 50; i++) {
+		free(after);
+		after = it_ctl_output("worker-pids");
+		if (after != NULL && all_differ(before, after) &&
+		    strlen(after) > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert(all_differ(before, after), "old workers remain:\n%s\n%s",
+	    before, after);
+	for (i = 0; i < 10; i++) {
+		get("/ready", &r);
+		cr_assert_eq(r.status, 200);
+		it_resp_free(&r);
+	}
+	free(before);
+	free(after);
+}
+
+Test(ops, a_browser_preflight_from_an_allowed_origin_is_answered)
+{
+	const char *h[] = { "Origin: http://localhost:5173",
+	    "Access-Control-Request-Method: PUT",
+	    "Access-Control-Request-Headers: authorization, if-match", NULL };
+	const char *evil[] = { "Origin: http://evil.example", NULL };
+	struct it_resp r;
+
+	cr_assert_eq(it_request("OPTIONS", "/health", h, NULL, &r), 0);
+	cr_assert_eq(r.status, 204);
+	cr_assert_str_eq(it_header(&r, "access-control-allow-origin"),
+	    "http://localhost:5173");
+	cr_assert(strstr(it_header(&r, "access-control-allow-methods"), "PUT"));
+	it_resp_free(&r);
+	cr_assert_eq(it_request("GET", "/health", evil, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(it_header(&r, "access-control-allow-origin"));
+	it_resp_free(&r);
 }

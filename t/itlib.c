@@ -280,6 +280,21 @@ it_db_text(const char *sql, int n, const char *const *params)
 	return out;
 }
 
+int
+it_db_exec(const char *sql)
+{
+	PGresult	*res;
+	int		 ok;
+
+	res = PQexec(db(), sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "it_db_exec: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 long long
 it_db_count(const char *sql, int n, const char *const *params)
 {

@@ -44,6 +44,8 @@ json_object	*it_get(json_object *, const char *path);
 /* Database checks: the first column of the first row, as a number. */
 long long	 it_db_count(const char *sql, int nparams, const char *const *params);
 char		*it_db_text(const char *sql, int nparams, const char *const *params);
+/* Run a statement on the test's own connection; 0 when it succeeded. */
+int		 it_db_exec(const char *sql);
 
 /* Stack control through deploy/dev (MP_TEST_CTL); returns exit status. */
 int		 it_ctl(const char *verb);

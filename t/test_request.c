@@ -208,3 +208,34 @@ Test(request, merge_patch_type_is_only_for_patch)
 	cr_assert_not(http_content_type_is_json("application/jsonx", 0));
 	cr_assert_not(http_content_type_is_json(NULL, 0));
 }
+
+Test(request, cors_allows_listed_origins_and_port_wildcards_only)
+{
+	const char *list = "https://app.example.com, http://localhost:*";
+
+	cr_assert(cors_origin_allowed(list, "https://app.example.com"));
+	cr_assert(cors_origin_allowed(list, "http://localhost:5173"));
+	cr_assert_not(cors_origin_allowed(list, "http://localhost:5173x"));
+	cr_assert_not(cors_origin_allowed(list, "http://localhost:"));
+	cr_assert_not(cors_origin_allowed(list, "https://app.example.com.evil"));
+	cr_assert_not(cors_origin_allowed(list, "http://evil.com"));
+	cr_assert_not(cors_origin_allowed("", "http://localhost:1"));
+	cr_assert_not(cors_origin_allowed(list, NULL));
+}
+
+Test(request, cors_headers_echo_an_allowed_origin_and_answer_preflights)
+{
+	struct http_response r;
+
+	http_response_init(&r);
+	cors_apply(&r, "http://localhost:*", "http://localhost:5173", 1);
+	cr_assert_str_eq(http_get_header(&r, "Access-Control-Allow-Origin"),
+	    "http://localhost:5173");
+	cr_assert_not_null(http_get_header(&r, "Access-Control-Allow-Headers"));
+	cr_assert_str_eq(http_get_header(&r, "Vary"), "Origin");
+	http_response_release(&r);
+	http_response_init(&r);
+	cors_apply(&r, "http://localhost:*", "http://evil.com", 1);
+	cr_assert_null(http_get_header(&r, "Access-Control-Allow-Origin"));
+	http_response_release(&r);
+}

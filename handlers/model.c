@@ -1,0 +1,405 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "handlers/model.h"
+
+/* Code points in s[0..n) (s is valid UTF-8: the parser checked it). */
+size_t
+jv_utf8_length(const char *s, size_t n)
+{
+	size_t	 i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			k++;
+	return k;
+}
+
+/*
+ * Read string member key of o (path names it in errors): a string of
+ * minchars..maxchars code points with no NUL.  null counts as absent
+ * only for optional members; the caller decides what absent means.
+ */
+enum jv_result
+jv_string(json_object *o, const char *key, const char *path, size_t minchars,
+    size_t maxchars, struct field_errors *fe, const char **out)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len, chars;
+	char		 msg[96];
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return JV_ABSENT;
+	if (!json_object_is_type(v, json_type_string)) {
+		field_errors_add(fe, path, "must be a string");
+		return JV_BAD;
+	}
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != len) {
+		field_errors_add(fe, path, "must not contain NUL characters");
+		return JV_BAD;
+	}
+	chars = jv_utf8_length(s, len);
+	if (chars < minchars || chars > maxchars) {
+		snprintf(msg, sizeof(msg), "must be %zu-%zu characters",
+		    minchars, maxchars);
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	*out = s;
+	return JV_OK;
+}
+
+/*
+ * Read an integer member in [min, max].  Only JSON integers count
+ * (4.0, "4" and 4.5 are refused): json-c would coerce them silently.
+ */
+enum jv_result
+jv_int(json_object *o, const char *key, const char *path, long long min,
+    long long max, struct field_errors *fe, long long *out)
+{
+	json_object	*v;
+	long long	 n;
+	char		 msg[96];
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return JV_ABSENT;
+	snprintf(msg, sizeof(msg), "must be an integer %lld-%lld", min, max);
+	if (!json_object_is_type(v, json_type_int)) {
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	errno = 0;
+	n = json_object_get_int64(v);
+	if (errno != 0 || n < min || n > max || n == INT64_MAX ||
+	    n == INT64_MIN) {
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	*out = n;
+	return JV_OK;
+}
+
+/*
+ * Read a number member (integer or decimal, finite) in [min, max].
+ * *out borrows the member itself, so its original text survives
+ * re-serialisation (0.123 stays 0.123).
+ */
+enum jv_result
+jv_number(json_object *o, const char *key, const char *path, double min,
+    double max, struct field_errors *fe, json_object **out)
+{
+	json_object	*v;
+	double		 d;
+	char		 msg[96];
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return JV_ABSENT;
+	snprintf(msg, sizeof(msg), "must be a number %g-%g", min, max);
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double)) {
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d < min || d > max) {
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	*out = v;
+	return JV_OK;
+}
+
+enum jv_result
+jv_bool(json_object *o, const char *key, const char *path,
+    struct field_errors *fe, int *out)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return JV_ABSENT;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		field_errors_add(fe, path, "must be true or false");
+		return JV_BAD;
+	}
+	*out = json_object_get_boolean(v);
+	return JV_OK;
+}
+
+/* Read an array member of at most maxlen elements (borrowed). */
+enum jv_result
+jv_array(json_object *o, const char *key, const char *path, size_t maxlen,
+    struct field_errors *fe, json_object **out)
+{
+	json_object	*v;
+	char		 msg[96];
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return JV_ABSENT;
+	if (!json_object_is_type(v, json_type_array)) {
+		field_errors_add(fe, path, "must be an array");
+		return JV_BAD;
+	}
+	if (json_object_array_length(v) > maxlen) {
+		snprintf(msg, sizeof(msg), "must have at most %zu elements",
+		    maxlen);
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	*out = v;
+	return JV_OK;
+}
+
+/* 1 for "#RRGGBB" (hex digits of either case). */
+int
+jv_is_hex_color(const char *s)
+{
+	int	 i;
+
+	if (s == NULL || s[0] != '#')
+		return 0;
+	for (i = 1; i < 7; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return s[7] == '\0';
+}
+
+/* Compact JSON text of o; the caller frees it. */
+char *
+jv_serialize(json_object *o)
+{
+	return xstrdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Cursor wire form: version, key, id, filter, then a 16-byte MAC. */
+#define CURSOR_VERSION	1
+#define CURSOR_BODY	(1 + 8 + 16 + 8)
+#define CURSOR_MAC	16
+#define CURSOR_RAW	(CURSOR_BODY + CURSOR_MAC)
+
+static void
+cursor_mac(const struct config *cfg, const char *purpose,
+    const unsigned char *body, unsigned char *mac)
+{
+	crypto_generichash_state st;
+	unsigned char		 key[32];
+
+	/* A key of its own, derived from the token secret. */
+	crypto_generichash(key, sizeof(key), cfg->jwt_secret,
+	    cfg->jwt_secret_len, (const unsigned char *)"mpapi cursor v1", 15);
+	crypto_generichash_init(&st, key, sizeof(key), CURSOR_MAC);
+	crypto_generichash_update(&st, (const unsigned char *)purpose,
+	    strlen(purpose) + 1);
+	crypto_generichash_update(&st, body, CURSOR_BODY);
+	crypto_generichash_final(&st, mac, CURSOR_MAC);
+	sodium_memzero(key, sizeof(key));
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Encode c for the list named by purpose ("loops:new").  Returns a
+ * URL-safe string the caller frees, or NULL for a malformed id.
+ */
+char *
+cursor_encode(const struct config *cfg, const char *purpose,
+    const struct page_cursor *c)
+{
+	unsigned char	 raw[CURSOR_RAW];
+	char		 hex[33], *out;
+	size_t		 i, j, outsz;
+
+	for (i = j = 0; c->id[i] != '\0' && j < 32; i++)
+		if (c->id[i] != '-')
+			hex[j++] = c->id[i];
+	hex[j] = '\0';
+	raw[0] = CURSOR_VERSION;
+	put64(raw + 1, (uint64_t)c->key);
+	if (j != 32 || sodium_hex2bin(raw + 9, 16, hex, 32, NULL, NULL,
+	    NULL) != 0)
+		return NULL;
+	put64(raw + 25, c->filter);
+	cursor_mac(cfg, purpose, raw, raw + CURSOR_BODY);
+	outsz = sodium_base64_ENCODED_LEN(CURSOR_RAW,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	out = xmalloc(outsz);
+	sodium_bin2base64(out, outsz, raw, CURSOR_RAW,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+/*
+ * Decode and authenticate text for purpose.  Returns 0 and fills c, or
+ * -1 for anything garbled, forged or made for another list.
+ */
+int
+cursor_decode(const struct config *cfg, const char *purpose, const char *text,
+    struct page_cursor *c)
+{
+	unsigned char	 raw[CURSOR_RAW], mac[CURSOR_MAC];
+	size_t		 len;
+	char		 hex[33];
+
+	if (text == NULL || strlen(text) > 2 * CURSOR_RAW)
+		return -1;
+	if (sodium_base642bin(raw, sizeof(raw), text, strlen(text), NULL,
+	    &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    len != CURSOR_RAW || raw[0] != CURSOR_VERSION)
+		return -1;
+	cursor_mac(cfg, purpose, raw, mac);
+	if (sodium_memcmp(mac, raw + CURSOR_BODY, CURSOR_MAC) != 0)
+		return -1;
+	c->key = (int64_t)get64(raw + 1);
+	sodium_bin2hex(hex, sizeof(hex), raw + 9, 16);
+	snprintf(c->id, sizeof(c->id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
+	    hex + 8, hex + 12, hex + 16, hex + 20);
+	c->filter = get64(raw + 25);
+	return 0;
+}
+
+/* A 64-bit hash of a list's normalised filter string. */
+uint64_t
+cursor_filter_hash(const char *s)
+{
+	unsigned char	 h[8];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s),
+	    NULL, 0);
+	return get64(h);
+}
+
+/*
+ * The limit query parameter: absent → def; otherwise digits only, in
+ * 1..max.  Returns 0, or -1 for a bad value (answer 400 naming it).
+ */
+int
+page_limit(const char *query, int def, int max, int *limit)
+{
+	char	*v, *end;
+	long	 n;
+	int	 r;
+
+	*limit = def;
+	if ((r = http_query_get(query, "limit", &v)) == 0)
+		return 0;
+	if (r < 0)
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	r = (*v == '\0' || *end != '\0' || !isdigit((unsigned char)*v) ||
+	    errno != 0 || n < 1 || n > max) ? -1 : 0;
+	free(v);
+	if (r == 0)
+		*limit = (int)n;
+	return r;
+}
+
+void
+etag_format(char *out, size_t sz, long long version)
+{
+	snprintf(out, sz, "\"v%lld\"", version);
+}
+
+/*
+ * Parse an If-Match / If-None-Match list: "*", or strong tags
+ * "v<version>" separated by commas.  Weak tags (W/"...") and tags not
+ * of our form are skipped: they can never match strongly.  Returns 0
+ * with the versions (up to max) and *any for "*", or -1 when the
+ * header is malformed.
+ */
+int
+etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
+    int *any)
+{
+	const char	*p = h, *q;
+	char		*end;
+	long long	 v;
+	int		 weak;
+
+	*n = 0;
+	*any = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*') {
+			*any = 1;
+			p++;
+			continue;
+		}
+		weak = 0;
+		if (p[0] == 'W' && p[1] == '/') {
+			weak = 1;
+			p += 2;
+		}
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			return -1;
+		if (!weak && p[1] == 'v' && isdigit((unsigned char)p[2])) {
+			errno = 0;
+			v = strtoll(p + 2, &end, 10);
+			if (end == q && errno == 0 && *n < max)
+				versions[(*n)++] = v;
+		}
+		p = q + 1;
+	}
+	return 0;
+}
+
+/*
+ * If-None-Match for a GET: 1 when it matches the current version
+ * (answer 304), by weak comparison as RFC 9110 says.
+ */
+int
+etag_none_match(const char *h, long long version)
+{
+	char	*copy, *p;
+	size_t	 i, n;
+	long long vs[ETAG_LIST_MAX];
+	int	 any, r = 0;
+
+	if (h == NULL)
+		return 0;
+	copy = xstrdup(h);
+	/* Weak comparison: drop every W/ before parsing. */
+	for (p = copy; (p = strstr(p, "W/\"")) != NULL; )
+		memmove(p, p + 2, strlen(p + 2) + 1);
+	if (etag_parse_list(copy, vs, ETAG_LIST_MAX, &n, &any) == 0) {
+		if (any)
+			r = 1;
+		for (i = 0; i < n; i++)
+			if (vs[i] == version)
+				r = 1;
+	}
+	free(copy);
+	return r;
+}
