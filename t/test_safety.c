@@ -2,6 +2,7 @@
  * replays, RateLimit fields and the sync cursor codec. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include <sodium.h>
 
 #include "handlers/handlers.h"
+#include "handlers/model.h"
 
 static struct config cfg;
 
@@ -376,4 +378,20 @@ Test(sync_cursor, one_made_under_another_secret_is_refused, .init = setup)
 Test(sync_cursor, a_malformed_user_id_makes_no_cursor, .init = setup)
 {
 	cr_assert_null(sync_cursor_encode(&cfg, "not-a-uuid", 1, 1));
+}
+
+Test(sync_cursor, a_cursor_of_another_list_is_refused, .init = setup)
+{
+	struct page_cursor	 pc;
+	long long		 pos, mark;
+	char			*c;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.key = 7;
+	snprintf(pc.id, sizeof(pc.id), "%s", USER);
+	pc.filter = 9;
+	c = cursor_encode(&cfg, "loops:new", &pc);
+	cr_assert_not_null(c);
+	cr_assert_eq(sync_cursor_decode(&cfg, USER, c, &pos, &mark), -1);
+	free(c);
 }
