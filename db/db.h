@@ -51,6 +51,71 @@ int		 db_latest_migration(void);
 enum db_status	 db_ready(struct db *, int *schema_version);
 enum db_status	 db_metrics(struct db *, char **text);
 
+/* Accounts (db/users.c). */
+struct db_account {
+	char		*id;			/* all owned; NULL if unknown */
+	char		*username;
+	char		*email;
+	char		*password_hash;
+	char		*json;			/* user_json() text */
+	long long	 token_version;
+};
+
+struct db_throttle {
+	int		 allowed;		/* 0: attempts used up */
+	int		 retry_after;		/* seconds, when not allowed */
+};
+
+struct db_profile {
+	int		 set_display_name;	/* 0: leave as is */
+	const char	*display_name;		/* NULL: clear */
+	int		 set_avatar_url;
+	const char	*avatar_url;
+};
+
+struct db_user_import {
+	const char	*id;			/* NULL: a new one */
+	const char	*email;
+	const char	*username;
+	const char	*password_hash;
+	const char	*display_name;		/* NULL when absent */
+	const char	*avatar_url;
+	const char	*created_at;
+};
+
+enum db_import_result {
+	DB_IMPORT_ADDED,
+	DB_IMPORT_PRESENT,			/* imported before */
+	DB_IMPORT_CONFLICT			/* id, email or username taken */
+};
+
+void		 db_account_release(struct db_account *);
+const char	*db_user_conflict_field(struct db *);
+enum db_status	 db_user_create(struct db *, const char *email,
+		    const char *username, const char *hash,
+		    struct db_account *);
+enum db_status	 db_login_begin(struct db *, const char *identifier,
+		    int max_failures, int window_s, struct db_throttle *,
+		    struct db_account *, int *found);
+enum db_status	 db_login_finish(struct db *, const char *identifier,
+		    const char *old_hash, const char *new_hash,
+		    struct db_account *);
+enum db_status	 db_user_me(struct db *, const char *id, long long ver,
+		    char **json);
+enum db_status	 db_user_update(struct db *, const char *id, long long ver,
+		    const struct db_profile *, char **json);
+enum db_status	 db_user_delete(struct db *, const char *id, long long ver);
+enum db_status	 db_user_public(struct db *, const char *username,
+		    const char *caller_id, long long caller_ver,
+		    int *caller_ok, char **json);
+enum db_status	 db_password_begin(struct db *, const char *id,
+		    long long ver, int max_failures, int window_s,
+		    struct db_throttle *, char **hash);
+enum db_status	 db_password_set(struct db *, const char *id, long long ver,
+		    const char *hash);
+enum db_status	 db_user_import(struct db *, const struct db_user_import *,
+		    enum db_import_result *);
+
 /*
  * Safe retries and limits (db/writes.c): the write transaction the
  * dispatcher opens around a write handler (Idempotency-Key lock,

@@ -99,4 +99,45 @@ void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
 
+/* Passwords (handlers/password.c). */
+#define PASSWORD_HASH_MAX	128	/* crypto_pwhash_STRBYTES */
+#define PASSWORD_MIN_CHARS	8
+#define PASSWORD_MAX_CHARS	1024
+
+enum password_kind {
+	PASSWORD_KIND_UNKNOWN,
+	PASSWORD_KIND_ARGON2ID,
+	PASSWORD_KIND_BCRYPT
+};
+
+enum password_result {
+	PASSWORD_MATCH,
+	PASSWORD_MATCH_REHASH,		/* matched; store a fresh hash */
+	PASSWORD_MISMATCH,
+	PASSWORD_UNUSABLE		/* the stored hash has no known form */
+};
+
+enum password_kind	 password_hash_kind(const char *);
+int			 password_hash(const struct config *, const char *,
+			    size_t, char out[PASSWORD_HASH_MAX]);
+enum password_result	 password_verify(const struct config *,
+			    const char *hash, const char *, size_t);
+void			 password_burn(const struct config *, const char *,
+			    size_t);
+
+/* Accounts (handlers/auth.c, handlers/users.c). */
+int	auth_string_is_bad_utf8(json_object *, const char *,
+	    struct field_errors *);
+int	auth_email_is_valid(const char *);
+int	auth_username_is_valid(const char *);
+int	auth_display_name_is_valid(const char *);
+int	auth_avatar_url_is_valid(const char *);
+void	auth_signup(struct ctx *);
+void	auth_login(struct ctx *);
+void	auth_me(struct ctx *);
+void	auth_password(struct ctx *);
+void	users_update_me(struct ctx *);
+void	users_delete_me(struct ctx *);
+void	users_get(struct ctx *);
+
 #endif

@@ -11,6 +11,51 @@
 
 #include "handlers/model.h"
 
+/*
+ * 1 if s[0..len) is well-formed UTF-8 (RFC 3629): no overlong forms
+ * (so no C0 80 standing in for NUL), no surrogates, nothing above
+ * U+10FFFF.  json-c's own check lets all three through.
+ */
+int
+jv_utf8_is_valid(const char *str, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	unsigned		 cp, min;
+	size_t			 i = 0, n, k;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+			min = 0x80;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+			min = 0x800;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 /* Code points in s[0..n) (s is valid UTF-8: the parser checked it). */
 size_t
 jv_utf8_length(const char *s, size_t n)
@@ -47,6 +92,10 @@ jv_string(json_object *o, const char *key, const char *path, size_t minchars,
 	len = (size_t)json_object_get_string_len(v);
 	if (strlen(s) != len) {
 		field_errors_add(fe, path, "must not contain NUL characters");
+		return JV_BAD;
+	}
+	if (!jv_utf8_is_valid(s, len)) {
+		field_errors_add(fe, path, "must be valid UTF-8");
 		return JV_BAD;
 	}
 	chars = jv_utf8_length(s, len);

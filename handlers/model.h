@@ -22,6 +22,7 @@ enum jv_result {
 };
 
 size_t		 jv_utf8_length(const char *, size_t);
+int		 jv_utf8_is_valid(const char *, size_t);
 enum jv_result	 jv_string(json_object *, const char *key, const char *path,
 		    size_t minchars, size_t maxchars, struct field_errors *,
 		    const char **out);

@@ -13,6 +13,22 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/ready",		ops_ready,	0 },
 	{ HTTP_GET,	"/metrics",		ops_metrics,	0 },
 
+	/* Accounts (handlers/auth.c, handlers/users.c). */
+	{ HTTP_POST,	"/api/auth/signup",	auth_signup,
+	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	{ HTTP_POST,	"/api/auth/login",	auth_login,
+	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/auth/me",		auth_me,	ROUTE_AUTH },
+	{ HTTP_POST,	"/api/auth/password",	auth_password,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/users/me",	auth_me,	ROUTE_AUTH },
+	{ HTTP_PATCH,	"/api/users/me",	users_update_me,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/users/me",	users_delete_me,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_GET,	"/api/users/:username",	users_get,
+	    ROUTE_AUTH_OPTIONAL },
+
 	/* Sync feed (handlers/sync.c). */
 	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH },
 };

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <jwt.h>
+#include <sodium.h>
 
 #include "handlers/handlers.h"
 
@@ -60,6 +61,43 @@ int_claim(jwt_t *j, const char *name)
 }
 
 /*
+ * 1 if tok has the one shape an HS256 token of ours can have: three
+ * non-empty segments of base64url without padding, each decoding
+ * canonically (no stray bits in the last character), the third to the
+ * 32 bytes of an HMAC-SHA256.  Checked before libjwt parses
+ * anything: its own base64 decoding is lenient (it maps the standard
+ * alphabet and padding too), so only the canonical form ever reaches
+ * it.  Defence in depth: libjwt compares signatures as text.
+ */
+static int
+token_shape_ok(const char *tok)
+{
+	unsigned char	 bin[TOKEN_MAX];
+	const char	*p, *dot;
+	size_t		 len, binlen;
+	int		 i;
+
+	p = tok;
+	for (i = 0; i < 3; i++) {
+		dot = strchr(p, '.');
+		if ((i < 2) != (dot != NULL))
+			return 0;
+		len = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (len == 0 || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_") != len)
+			return 0;
+		if (sodium_base642bin(bin, sizeof(bin), p, len, NULL, &binlen,
+		    NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+			return 0;
+		if (i == 2 && binlen != crypto_auth_hmacsha256_BYTES)
+			return 0;
+		if (dot != NULL)
+			p = dot + 1;
+	}
+	return 1;
+}
+
+/*
  * Verify a bearer token: HS256 only (libjwt 1.10 would accept "none"
  * with an empty key and checks no claim, so every check is here), a
  * signature by our secret, exp in the future, iat not beyond a small
@@ -77,7 +115,7 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 
 	u->valid = 0;
 	if (cfg->jwt_secret_len < 32 || tok == NULL || *tok == '\0' ||
-	    strlen(tok) > TOKEN_MAX)
+	    strlen(tok) > TOKEN_MAX || !token_shape_ok(tok))
 		return -1;
 	if (jwt_decode(&j, tok, cfg->jwt_secret, (int)cfg->jwt_secret_len) != 0)
 		return -1;

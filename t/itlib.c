@@ -17,6 +17,20 @@
 #include "fcgi/buf.h"
 #include "t/itlib.h"
 
+static char	source_addr[INET_ADDRSTRLEN];
+
+/*
+ * Send the next requests from another loopback address (127.0.0.0/8
+ * all reaches the stack), or from the default one with NULL.  nginx
+ * limits requests per address; tests that must not meet those limits,
+ * or that show a limit is per account and not per address, use this.
+ */
+void
+it_source(const char *ip)
+{
+	snprintf(source_addr, sizeof(source_addr), "%s", ip ? ip : "");
+}
+
 static int
 connect_stack(void)
 {
@@ -37,6 +51,17 @@ connect_stack(void)
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (source_addr[0] != '\0') {
+		struct sockaddr_in	 src;
+
+		memset(&src, 0, sizeof(src));
+		src.sin_family = AF_INET;
+		if (inet_pton(AF_INET, source_addr, &src.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		close(fd);
 		return -1;

@@ -162,3 +162,27 @@ Test(model, if_none_match_compares_weakly)
 	cr_assert_not(etag_none_match("\"v6\"", 7));
 	cr_assert_not(etag_none_match(NULL, 7));
 }
+
+Test(model, strings_must_be_well_formed_utf8)
+{
+	/* Overlong NUL, a surrogate, and a code point above U+10FFFF:
+	 * json-c's own check lets all three through. */
+	static const char *bad[] = { "{\"a\":\"x\xc0\x80y\"}",
+	    "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}" };
+	struct field_errors fe;
+	json_object *o;
+	const char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		field_errors_init(&fe);
+		o = json_tokener_parse(bad[i]);
+		if (o == NULL)
+			continue;	/* refused earlier: fine too */
+		cr_assert_eq(jv_string(o, "a", "a", 0, 9, &fe, &s), JV_BAD,
+		    "case %zu", i);
+		json_object_put(o);
+		field_errors_release(&fe);
+	}
+	cr_assert(jv_utf8_is_valid("\xc3\xa9\xf0\x9f\x8e\xb5", 6));
+}

@@ -1,0 +1,513 @@
+/*
+ * Unit: bearer tokens (handlers/token.c).  Tokens under test are made
+ * here by hand (base64url + HMAC from libsodium), so every header and
+ * claim can be exactly what an attacker would send.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include "handlers/handlers.h"
+
+#define SECRET	"unit-test-secret-0123456789-abcdefghijklmnop"
+#define OTHER	"another-secret-0123456789-abcdefghijklmnopqr"
+#define UID	"6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+#define NOW	1800000000LL
+
+static struct config cfg;
+
+static void
+setup(void)
+{
+	cr_assert(sodium_init() >= 0);
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.jwt_secret, SECRET, strlen(SECRET));
+	cfg.jwt_secret_len = strlen(SECRET);
+	cfg.jwt_issuer = "music-playground-api";
+	cfg.jwt_audience = "music-playground";
+	cfg.token_ttl_s = 604800;
+}
+
+TestSuite(token, .init = setup);
+
+enum sig { SIG_HS256, SIG_HS512, SIG_NONE };
+
+static void
+b64url(char *out, size_t sz, const void *bin, size_t len)
+{
+	cr_assert(sz >= sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+	sodium_bin2base64(out, sz, bin, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* header.payload.signature, signed with key as sig says. */
+static char *
+make(const char *header, const char *payload, enum sig sig, const char *key)
+{
+	char		 h[1024], p[2048], s[256], *out;
+	unsigned char	 mac[64];
+	size_t		 maclen = 0;
+	char		 signing[3200];
+
+	b64url(h, sizeof(h), header, strlen(header));
+	b64url(p, sizeof(p), payload, strlen(payload));
+	snprintf(signing, sizeof(signing), "%s.%s", h, p);
+	if (sig == SIG_HS256) {
+		crypto_auth_hmacsha256_state st;
+		crypto_auth_hmacsha256_init(&st, (const unsigned char *)key,
+		    strlen(key));
+		crypto_auth_hmacsha256_update(&st,
+		    (const unsigned char *)signing, strlen(signing));
+		crypto_auth_hmacsha256_final(&st, mac);
+		maclen = 32;
+	} else if (sig == SIG_HS512) {
+		crypto_auth_hmacsha512_state st;
+		crypto_auth_hmacsha512_init(&st, (const unsigned char *)key,
+		    strlen(key));
+		crypto_auth_hmacsha512_update(&st,
+		    (const unsigned char *)signing, strlen(signing));
+		crypto_auth_hmacsha512_final(&st, mac);
+		maclen = 64;
+	}
+	s[0] = '\0';
+	if (maclen > 0)
+		b64url(s, sizeof(s), mac, maclen);
+	out = malloc(strlen(signing) + strlen(s) + 2);
+	sprintf(out, "%s.%s", signing, s);
+	return out;
+}
+
+#define HS256	"{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+
+/* The claims of a good token, with iat and exp given. */
+static void
+claims(char *out, size_t sz, long long iat, long long exp)
+{
+	snprintf(out, sz, "{\"sub\":\"" UID "\",\"id\":\"" UID "\","
+	    "\"username\":\"alice\",\"email\":\"alice@example.com\","
+	    "\"iss\":\"music-playground-api\",\"aud\":\"music-playground\","
+	    "\"ver\":3,\"iat\":%lld,\"exp\":%lld}", iat, exp);
+}
+
+static int
+verify(const char *tok)
+{
+	struct auth_user	 u;
+
+	memset(&u, 0, sizeof(u));
+	return token_verify(&cfg, tok, (time_t)NOW, &u);
+}
+
+static int
+verify_made(const char *header, const char *payload, enum sig sig,
+    const char *key)
+{
+	char	*t;
+	int	 rc;
+
+	t = make(header, payload, sig, key);
+	rc = verify(t);
+	free(t);
+	return rc;
+}
+
+Test(token, an_issued_token_verifies_and_carries_the_user)
+{
+	struct auth_user	 u;
+	char			*t;
+
+	t = token_issue(&cfg, UID, "alice", "alice@example.com", 7,
+	    (time_t)NOW);
+	cr_assert_not_null(t);
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	cr_assert(u.valid);
+	cr_assert_str_eq(u.id, UID);
+	cr_assert_str_eq(u.username, "alice");
+	cr_assert_eq(u.ver, 7);
+	cr_assert_eq(u.iat, NOW);
+	free(t);
+}
+
+Test(token, an_issued_token_has_the_contract_claims_and_header)
+{
+	char		*t, *dot, hdr[256], pl[1024];
+	size_t		 n;
+
+	t = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	cr_assert_not_null(t);
+	dot = strchr(t, '.');
+	cr_assert_eq(sodium_base642bin((unsigned char *)hdr, sizeof(hdr) - 1,
+	    t, (size_t)(dot - t), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	hdr[n] = '\0';
+	cr_assert(strstr(hdr, "\"alg\":\"HS256\"") != NULL, "%s", hdr);
+	cr_assert_eq(sodium_base642bin((unsigned char *)pl, sizeof(pl) - 1,
+	    dot + 1, strcspn(dot + 1, "."), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	pl[n] = '\0';
+	cr_assert(strstr(pl, "\"sub\":\"" UID "\"") != NULL, "%s", pl);
+	cr_assert(strstr(pl, "\"id\":\"" UID "\"") != NULL, "%s", pl);
+	cr_assert(strstr(pl, "\"username\":\"alice\"") != NULL, "%s", pl);
+	cr_assert(strstr(pl, "\"email\":\"alice@example.com\"") != NULL);
+	cr_assert(strstr(pl, "\"iat\":1800000000") != NULL, "%s", pl);
+	cr_assert(strstr(pl, "\"exp\":1800604800") != NULL, "%s", pl);
+	cr_assert(strstr(pl, "\"ver\":1") != NULL, "%s", pl);
+	free(t);
+}
+
+Test(token, a_hand_made_hs256_token_with_good_claims_verifies)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0);
+}
+
+Test(token, a_token_expired_by_one_second_is_refused)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 3600, NOW - 1);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), -1);
+	claims(c, sizeof(c), NOW - 3600, NOW);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), -1,
+	    "exp is exclusive");
+	claims(c, sizeof(c), NOW - 3600, NOW + 1);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0);
+}
+
+Test(token, alg_none_is_refused_with_or_without_a_signature)
+{
+	char	 c[512], *t, *good, *forged;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made("{\"alg\":\"none\",\"typ\":\"JWT\"}", c,
+	    SIG_NONE, SECRET), -1);
+	cr_assert_eq(verify_made("{\"alg\":\"none\"}", c, SIG_HS256, SECRET),
+	    -1);
+	cr_assert_eq(verify_made("{\"alg\":\"None\"}", c, SIG_NONE, SECRET),
+	    -1);
+	cr_assert_eq(verify_made("{\"typ\":\"JWT\"}", c, SIG_NONE, SECRET), -1);
+	/* A good token's signature moved onto an alg:none header. */
+	good = make(HS256, c, SIG_HS256, SECRET);
+	t = make("{\"alg\":\"none\"}", c, SIG_NONE, SECRET);
+	forged = malloc(strlen(t) + 64);
+	sprintf(forged, "%s%s", t, strrchr(good, '.') + 1);
+	cr_assert_eq(verify(forged), -1);
+	free(good);
+	free(t);
+	free(forged);
+}
+
+Test(token, hs512_and_hs384_are_refused_even_with_the_right_key)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", c,
+	    SIG_HS512, SECRET), -1);
+	/* An HS256 MAC under an HS512 header, and the reverse. */
+	cr_assert_eq(verify_made("{\"alg\":\"HS512\"}", c, SIG_HS256, SECRET),
+	    -1);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS512, SECRET), -1);
+	cr_assert_eq(verify_made("{\"alg\":\"HS384\"}", c, SIG_HS256, SECRET),
+	    -1);
+	cr_assert_eq(verify_made("{\"alg\":\"RS256\"}", c, SIG_HS256, SECRET),
+	    -1);
+}
+
+Test(token, a_token_signed_with_another_key_is_refused)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, OTHER), -1);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, ""), -1);
+}
+
+Test(token, a_token_whose_claims_were_edited_is_refused)
+{
+	char	 c[512], c2[512], *good, *evil, *t;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	claims(c2, sizeof(c2), NOW - 10, NOW + 999999);
+	good = make(HS256, c, SIG_HS256, SECRET);
+	t = make(HS256, c2, SIG_HS256, OTHER);
+	/* The edited payload with the original signature. */
+	*strrchr(t, '.') = '\0';
+	evil = malloc(strlen(t) + 64);
+	sprintf(evil, "%s%s", t, strrchr(good, '.'));
+	cr_assert_eq(verify(evil), -1);
+	free(good);
+	free(t);
+	free(evil);
+}
+
+Test(token, cut_tokens_are_refused)
+{
+	char	 c[512], *t, *cut;
+	size_t	 n, i;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	n = strlen(t);
+	cut = strdup(t);
+	for (i = 1; i < n; i += 7) {	/* every length short of whole */
+		memcpy(cut, t, n);
+		cut[n - i] = '\0';
+		cr_assert_eq(verify(cut), -1, "cut by %zu", i);
+	}
+	/* Header and payload only, with and without the last dot. */
+	strcpy(cut, t);
+	*(strrchr(cut, '.') + 1) = '\0';
+	cr_assert_eq(verify(cut), -1);
+	*strrchr(cut, '.') = '\0';
+	cr_assert_eq(verify(cut), -1);
+	/* A segment missing in the middle. */
+	snprintf(cut, n + 1, ".%s", strchr(t, '.') + 1);
+	cr_assert_eq(verify(cut), -1);
+	free(t);
+	free(cut);
+}
+
+Test(token, padded_or_re_encoded_tokens_are_refused)
+{
+	char	 c[512], *t, buf[2048];
+	size_t	 n;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	cr_assert_eq(verify(t), 0);
+	snprintf(buf, sizeof(buf), "%s=", t);
+	cr_assert_eq(verify(buf), -1, "base64 padding");
+	snprintf(buf, sizeof(buf), "%s==", t);
+	cr_assert_eq(verify(buf), -1);
+	snprintf(buf, sizeof(buf), "%s.", t);
+	cr_assert_eq(verify(buf), -1, "a fourth segment");
+	snprintf(buf, sizeof(buf), "%s.e30", t);
+	cr_assert_eq(verify(buf), -1);
+	snprintf(buf, sizeof(buf), "%sA", t);
+	cr_assert_eq(verify(buf), -1, "an extra character");
+	snprintf(buf, sizeof(buf), "%s ", t);
+	cr_assert_eq(verify(buf), -1, "trailing space");
+	snprintf(buf, sizeof(buf), " %s", t);
+	cr_assert_eq(verify(buf), -1, "leading space");
+	/* Standard base64 instead of base64url, where they differ. */
+	snprintf(buf, sizeof(buf), "%s", t);
+	for (n = 0; buf[n] != '\0'; n++) {
+		if (buf[n] == '-')
+			buf[n] = '+';
+		else if (buf[n] == '_')
+			buf[n] = '/';
+	}
+	if (strcmp(buf, t) != 0)
+		cr_assert_eq(verify(buf), -1, "standard alphabet");
+	/*
+	 * The signature's last character carries 4 unused bits: another
+	 * character with the same 2 used bits decodes to the same MAC.
+	 */
+	snprintf(buf, sizeof(buf), "%s", t);
+	n = strlen(buf) - 1;
+	buf[n] = buf[n] == 'A' ? 'B' : (char)(buf[n] ^ 1);
+	cr_assert_eq(verify(buf), -1, "non-canonical last character");
+	free(t);
+}
+
+Test(token, an_iat_in_the_future_beyond_the_leeway_is_refused)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW + 61, NOW + 3600);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), -1);
+	claims(c, sizeof(c), NOW + 3000, NOW + 3600);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), -1);
+	claims(c, sizeof(c), NOW + 30, NOW + 3600);
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0,
+	    "a little clock skew is fine");
+}
+
+static void
+assert_refused(const char *payload, const char *why)
+{
+	cr_assert_eq(verify_made(HS256, payload, SIG_HS256, SECRET), -1,
+	    "%s: %s", why, payload);
+}
+
+#define GOOD_REST "\"username\":\"alice\",\"ver\":1,\"iat\":1799999990"
+
+Test(token, a_wrong_or_missing_issuer_or_audience_is_refused)
+{
+	assert_refused("{\"sub\":\"" UID "\",\"iss\":\"evil\","
+	    "\"aud\":\"music-playground\",\"exp\":1800003600," GOOD_REST "}",
+	    "iss");
+	assert_refused("{\"sub\":\"" UID "\",\"iss\":\"music-playground-api\","
+	    "\"aud\":\"evil\",\"exp\":1800003600," GOOD_REST "}", "aud");
+	assert_refused("{\"sub\":\"" UID "\",\"aud\":\"music-playground\","
+	    "\"exp\":1800003600," GOOD_REST "}", "no iss");
+	assert_refused("{\"sub\":\"" UID "\",\"iss\":\"music-playground-api\","
+	    "\"exp\":1800003600," GOOD_REST "}", "no aud");
+	assert_refused("{\"sub\":\"" UID "\",\"iss\":\"music-playground-api\","
+	    "\"aud\":[\"music-playground\"],\"exp\":1800003600," GOOD_REST "}",
+	    "aud as an array");
+}
+
+#define ISS_AUD "\"iss\":\"music-playground-api\",\"aud\":\"music-playground\""
+
+Test(token, a_missing_or_malformed_exp_is_refused)
+{
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD "," GOOD_REST "}",
+	    "no exp");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":\"1800003600\","
+	    GOOD_REST "}", "exp as a string");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600.5,"
+	    GOOD_REST "}", "exp as a real");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":null,"
+	    GOOD_REST "}", "exp null");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":-1,"
+	    GOOD_REST "}", "exp negative");
+}
+
+Test(token, other_missing_or_malformed_claims_are_refused)
+{
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"username\":\"alice\",\"ver\":1}", "no iat");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"username\":\"alice\",\"iat\":1799999990}", "no ver");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"username\":\"alice\",\"ver\":0,\"iat\":1799999990}", "ver 0");
+	assert_refused("{\"sub\":\"not-a-uuid\"," ISS_AUD ",\"exp\":1800003600,"
+	    GOOD_REST "}", "sub not a uuid");
+	assert_refused("{" ISS_AUD ",\"exp\":1800003600," GOOD_REST "}",
+	    "no sub");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"ver\":1,\"iat\":1799999990}", "no username");
+	assert_refused("{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"nbf\":1800000600," GOOD_REST "}", "nbf in the future");
+	assert_refused("not json", "payload not json");
+}
+
+Test(token, an_overlong_or_empty_token_is_refused)
+{
+	char	*big;
+
+	big = malloc(5000);
+	memset(big, 'a', 4999);
+	big[4999] = '\0';
+	big[100] = '.';
+	big[200] = '.';
+	cr_assert_eq(verify(big), -1);
+	free(big);
+	cr_assert_eq(verify(""), -1);
+	cr_assert_eq(verify(".."), -1);
+	cr_assert_eq(verify("a.b.c"), -1);
+}
+
+Test(token, nothing_verifies_or_is_issued_with_a_secret_under_32_bytes)
+{
+	char	 c[512], *t;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, "short");
+	cfg.jwt_secret_len = 5;
+	memcpy(cfg.jwt_secret, "short", 5);
+	cr_assert_eq(verify(t), -1);
+	cr_assert_null(token_issue(&cfg, UID, "alice", "a@b.co", 1,
+	    (time_t)NOW));
+	free(t);
+}
+
+Test(token, only_the_bearer_scheme_yields_a_token)
+{
+	const char	*tok;
+
+	cr_assert_eq(token_from_header("Bearer abc.def.ghi", &tok), 0);
+	cr_assert_str_eq(tok, "abc.def.ghi");
+	cr_assert_eq(token_from_header("bearer abc", &tok), 0,
+	    "the scheme is case-insensitive (RFC 9110)");
+	cr_assert_eq(token_from_header("Bearer   abc", &tok), 0);
+	cr_assert_str_eq(tok, "abc");
+	cr_assert_eq(token_from_header("Basic YWxpY2U6c2VjcmV0", &tok), -1);
+	cr_assert_eq(token_from_header("Token abc", &tok), -1);
+	cr_assert_eq(token_from_header("JWT abc", &tok), -1);
+	cr_assert_eq(token_from_header("Bearerabc", &tok), -1);
+	cr_assert_eq(token_from_header("Bearer", &tok), -1);
+	cr_assert_eq(token_from_header("Bearer    ", &tok), -1);
+	cr_assert_eq(token_from_header("abc.def.ghi", &tok), -1);
+	cr_assert_eq(token_from_header("", &tok), -1);
+}
+
+/* The secret comes from the environment; config_load enforces it. */
+
+static void
+clear_secret_env(void)
+{
+	unsetenv("JWT_SECRET");
+	unsetenv("JWT_SECRET_FILE");
+	unsetenv("MP_ENV");
+}
+
+Test(secret, production_refuses_to_start_without_a_secret_of_32_bytes)
+{
+	struct config	 c;
+	const char	*err = NULL;
+
+	clear_secret_env();
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert(strstr(err, "JWT_SECRET") != NULL, "%s", err);
+	setenv("JWT_SECRET", "0123456789012345678901234567890", 1);	/* 31 */
+	cr_assert_eq(config_load(&c, &err), -1);
+	setenv("JWT_SECRET", "01234567890123456789012345678901", 1);	/* 32 */
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 32);
+	cr_assert(memcmp(c.jwt_secret, "01234567890123456789012345678901",
+	    32) == 0);
+}
+
+Test(secret, development_without_a_secret_makes_a_random_one)
+{
+	struct config	 a, b;
+	const char	*err = NULL;
+
+	clear_secret_env();
+	setenv("MP_ENV", "development", 1);
+	cr_assert_eq(config_load(&a, &err), 0, "%s", err);
+	cr_assert_geq(a.jwt_secret_len, 32);
+	cr_assert_eq(config_load(&b, &err), 0);
+	cr_assert(memcmp(a.jwt_secret, b.jwt_secret, a.jwt_secret_len) != 0);
+	/* A short one given is still refused, even in development. */
+	setenv("JWT_SECRET", "short", 1);
+	cr_assert_eq(config_load(&a, &err), -1);
+}
+
+Test(secret, a_secret_file_is_read_whole_without_its_final_newline)
+{
+	struct config	 c;
+	const char	*err = NULL;
+	char		 path[] = "/tmp/mpapi-secret-XXXXXX";
+	int		 fd;
+
+	clear_secret_env();
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==\n",
+	    49), 49);
+	close(fd);
+	setenv("JWT_SECRET_FILE", path, 1);
+	setenv("JWT_SECRET", "ignored-when-a-file-is-named-0123456789", 1);
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 48);
+	cr_assert(memcmp(c.jwt_secret,
+	    "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==", 48) == 0);
+	unlink(path);
+	cr_assert_eq(config_load(&c, &err), -1, "an unreadable file");
+}
