@@ -65,6 +65,33 @@ replay(struct ctx *c, const struct db_write *w)
 	return 0;
 }
 
+/* Answer a verdict that stops the request before its handler. */
+static void
+answer_verdict(struct ctx *c, const struct db_write *w)
+{
+	switch (w->verdict) {
+	case DB_WRITE_UNAUTHORIZED:
+		reply_unauthorized(c, 1);
+		break;
+	case DB_WRITE_BUSY:
+		reply_key_busy(c);
+		break;
+	case DB_WRITE_MISMATCH:
+		reply_key_mismatch(c);
+		break;
+	case DB_WRITE_REPLAY:
+		if (replay(c, w) != 0)
+			reply_problem(c, 500, NULL, "Internal server error",
+			    "An unexpected error occurred.");
+		break;
+	case DB_WRITE_OVER_BUDGET:
+		reply_over_budget(c, w->reset_s);
+		break;
+	case DB_WRITE_GO:
+		break;
+	}
+}
+
 /*
  * Commit (storing the answer when it is to be kept) or roll back,
  * after the handler answered.  Returns DB_OK, or the status that
@@ -146,30 +173,8 @@ write_run(struct ctx *c)
 			return;
 		}
 		if (w.verdict != DB_WRITE_GO) {
-			switch (w.verdict) {
-			case DB_WRITE_UNAUTHORIZED:
-				reply_unauthorized(c, 1);
-				budget = 0;
-				break;
-			case DB_WRITE_BUSY:
-				reply_key_busy(c);
-				break;
-			case DB_WRITE_MISMATCH:
-				reply_key_mismatch(c);
-				break;
-			case DB_WRITE_REPLAY:
-				if (replay(c, &w) != 0)
-					reply_problem(c, 500, NULL,
-					    "Internal server error",
-					    "An unexpected error occurred.");
-				break;
-			case DB_WRITE_OVER_BUDGET:
-				reply_over_budget(c, w.reset_s);
-				counted = 1;
-				break;
-			case DB_WRITE_GO:
-				break;
-			}
+			answer_verdict(c, &w);
+			counted = w.verdict == DB_WRITE_OVER_BUDGET;
 			break;
 		}
 
