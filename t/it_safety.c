@@ -314,7 +314,15 @@ Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 	cr_assert_eq(loops_of(&u), 1);
 }
 
-Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120)
+/* Whatever happens in the test, the next one finds PostgreSQL up. */
+static void
+pg_back(void)
+{
+	(void)it_ctl("pg-start");
+}
+
+Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
+    .fini = pg_back)
 {
 	struct user	 u;
 	struct it_resp	 r;
