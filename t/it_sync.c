@@ -417,6 +417,7 @@ Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
 
 struct writer {
 	const char	*user;
+	const char	*auth;		/* Authorization header line */
 	unsigned	 seed;
 	int		 failed;
 	int		*running;	/* writers not yet done */
@@ -595,8 +596,14 @@ assert_replica_is_the_server(const struct user *u, const struct replica *rp,
 	free(server);
 }
 
-Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
-    .timeout = 300)
+/*
+ * Rounds of the convergence test: a fresh user with some loops and a
+ * song, WRITERS writers running writer_fn, a client pulling all the
+ * while, then one last pull to the end.  Returns how many pages said
+ * hasMore (the test is only worth something if some did).
+ */
+static int
+converge_rounds(int rounds, void *(*writer_fn)(void *))
 {
 	struct writer	 w[WRITERS];
 	pthread_t	 t[WRITERS];
@@ -606,7 +613,7 @@ Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
 	int		 round, i, pulls, running, more, pages = 0;
 
 	rp = calloc(1, sizeof(*rp));
-	for (round = 0; round < 20; round++) {
+	for (round = 0; round < rounds; round++) {
 		new_user(&u);
 		for (i = 0; i < 10; i++) {
 			snprintf(name, sizeof(name), "pre%d", i);
@@ -619,9 +626,10 @@ Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
 		for (i = 0; i < WRITERS; i++) {
 			w[i].running = &running;
 			w[i].user = u.id;
+			w[i].auth = u.auth;
 			w[i].seed = (unsigned)(round * 131 + i * 17 + getpid());
 			w[i].failed = 0;
-			cr_assert_eq(pthread_create(&t[i], NULL, writer_main,
+			cr_assert_eq(pthread_create(&t[i], NULL, writer_fn,
 			    &w[i]), 0);
 		}
 		/* Pull all the while they write. */
@@ -644,7 +652,85 @@ Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
 		    pulls);
 		free(cursor);
 	}
-	/* The test is only worth something if pages were cut short. */
-	cr_assert_gt(pages, 20, "only %d pages had more to come", pages);
 	free(rp);
+	return pages;
+}
+
+Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
+    .timeout = 300)
+{
+	int	 pages;
+
+	pages = converge_rounds(20, writer_main);
+	cr_assert_gt(pages, 20, "only %d pages had more to come", pages);
+}
+
+/*
+ * The same through the API: writers create (POST), edit (PATCH) and
+ * delete (DELETE) the user's loops over HTTP, as a client would.  A
+ * 404 is fine (another writer deleted the loop first); anything else
+ * but success fails the test.
+ */
+static void *
+api_writer_main(void *arg)
+{
+	struct writer	*w = arg;
+	struct it_resp	 r;
+	const char	*h[2] = { w->auth, NULL };
+	const char	*p[1] = { w->user };
+	char		 path[128], body[256], *id;
+	PGresult	*res;
+	PGconn		*c;
+	int		 i, op, rc;
+
+	if ((c = itfx_conn()) == NULL) {
+		w->failed = 1;
+		__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	for (i = 0; i < WRITER_OPS && !w->failed; i++) {
+		op = (int)(rand_r(&w->seed) % 3);
+		id = NULL;
+		if (op > 0) {
+			res = PQexecParams(c, "SELECT id FROM loops WHERE "
+			    "user_id = $1::uuid ORDER BY random() LIMIT 1", 1,
+			    NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+			    PQntuples(res) == 1)
+				id = strdup(PQgetvalue(res, 0, 0));
+			PQclear(res);
+			if (id == NULL)
+				op = 0;
+		}
+		if (op == 0) {
+			snprintf(body, sizeof(body), "{\"name\":\"api\","
+			    "\"bars\":1}");
+			rc = it_request("POST", "/api/loops", h, body, &r);
+		} else if (op == 1) {
+			snprintf(path, sizeof(path), "/api/loops/%s", id);
+			snprintf(body, sizeof(body), "{\"bpm\":%u}",
+			    40 + rand_r(&w->seed) % 200);
+			rc = it_request("PATCH", path, h, body, &r);
+		} else {
+			snprintf(path, sizeof(path), "/api/loops/%s", id);
+			rc = it_request("DELETE", path, h, NULL, &r);
+		}
+		if (rc != 0 || (r.status >= 300 && r.status != 404)) {
+			fprintf(stderr, "api writer: op %d: %d %s\n", op,
+			    r.status, r.body != NULL ? r.body : "");
+			w->failed = 1;
+		}
+		if (rc == 0)
+			it_resp_free(&r);
+		free(id);
+	}
+	PQfinish(c);
+	__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+Test(sync, a_client_pulling_during_concurrent_api_writes_converges,
+    .timeout = 300)
+{
+	converge_rounds(5, api_writer_main);
 }
