@@ -252,4 +252,77 @@ enum db_status	 db_password_set(struct db *, const char *id, long long ver,
 enum db_status	 db_user_import(struct db *, const struct db_user_import *,
 		    enum db_import_result *);
 
+/*
+ * Safe retries and limits (db/writes.c): the write transaction the
+ * dispatcher opens around a write handler (Idempotency-Key lock,
+ * lookup and store, the per-user write budget), and `mpapi purge`.
+ */
+#define DB_FINGERPRINT_LEN	32
+
+enum db_write_verdict {
+	DB_WRITE_GO,			/* run the handler: the transaction is open */
+	DB_WRITE_UNAUTHORIZED,		/* the token's user or version is gone */
+	DB_WRITE_BUSY,			/* another request holds the key */
+	DB_WRITE_MISMATCH,		/* the key was used for another request */
+	DB_WRITE_REPLAY,		/* the key's stored answer is in replay_* */
+	DB_WRITE_OVER_BUDGET		/* the write budget is spent */
+};
+
+struct db_write {
+	/* What to open. */
+	const char		*user_id;	/* the caller, NULL if anonymous */
+	long long		 token_ver;
+	int			 budget;	/* count against the user's budget */
+	int			 limit;		/* budget per window */
+	int			 window_s;
+	const char		*key;		/* Idempotency-Key or NULL */
+	const unsigned char	*fingerprint;	/* DB_FINGERPRINT_LEN bytes */
+	int			 ttl_s;		/* key retention */
+	/* What db_write_begin found. */
+	enum db_write_verdict	 verdict;
+	long long		 used;		/* budget used, this write included
+						   (limit + 1: refused) */
+	long long		 reset_s;	/* seconds until the window ends */
+	int			 replay_status;
+	char			*replay_headers; /* JSON object text (owned) */
+	char			*replay_body;	/* stored body text (owned) */
+};
+
+enum db_purge_what {
+	DB_PURGE_KEYS,			/* age: seconds (MP_IDEMPOTENCY_TTL) */
+	DB_PURGE_TOMBSTONES,		/* age: days (MP_TOMBSTONE_DAYS) */
+	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
+	DB_PURGE_BUDGETS		/* age: seconds (MP_WRITE_WINDOW) */
+};
+
+void		 db_write_init(struct db_write *);
+void		 db_write_release(struct db_write *);
+enum db_status	 db_write_begin(struct db *, struct db_write *);
+enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
+		    int status, const char *headers, const char *body);
+void		 db_write_abort(struct db *);
+int		 db_retry_seen(struct db *);
+enum db_status	 db_purge_lock(struct db *, int take, int *got);
+enum db_status	 db_purge(struct db *, enum db_purge_what, int age,
+		    int batch, long long *deleted);
+
+/* The sync feed (db/sync.c). */
+struct db_sync_page {
+	int		 known;		/* the token's user and version hold */
+	int		 expired;	/* mark below the sync floor: 410 */
+	int		 has_more;
+	long long	 change_seq;	/* the owner's, in this snapshot */
+	long long	 floor;		/* users.sync_floor */
+	long long	 mark;		/* the tombstone mark used */
+	long long	 last_seq;	/* of the last change on the page */
+	char		*loops;		/* JSON arrays (owned) */
+	char		*songs;
+	char		*deleted;
+};
+
+enum db_status	 db_sync_page(struct db *, const char *user_id,
+		    long long token_ver, long long pos, long long mark,
+		    int limit, struct db_sync_page *);
+void		 db_sync_page_release(struct db_sync_page *);
+
 #endif

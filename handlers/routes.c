@@ -50,6 +50,9 @@ const struct route app_routes[] = {
 	    ROUTE_AUTH | ROUTE_WRITE },
 	{ HTTP_GET,	"/api/users/:username",	users_get,
 	    ROUTE_AUTH_OPTIONAL },
+
+	/* Sync feed (handlers/sync.c). */
+	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH },
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);
