@@ -16,6 +16,10 @@ struct db {
 	struct db_config	 cfg;
 	unsigned		 gen;		/* bumped on every (re)connect */
 	char			 constraint[64]; /* of the last violation */
+	int			 outer;		/* a write transaction of the
+						   dispatcher is open: see
+						   db_outer_set() */
+	int			 retry_seen;	/* a 40001/40P01 since then */
 };
 
 static void
@@ -138,8 +142,10 @@ db_classify(struct db *db, PGresult *res)
 	if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
 	    strncmp(state, "22", 2) == 0)
 		return DB_INVALID;
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		db->retry_seen = 1;
 		return DB_RETRY;
+	}
 	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57014") == 0 ||
 	    strncmp(state, "57P", 3) == 0 || strcmp(state, "53300") == 0)
 		return DB_UNAVAILABLE;
@@ -166,6 +172,25 @@ prepare(struct db *db, struct db_stmt *st)
 }
 
 /*
+ * Inside the dispatcher's write transaction a failed statement leaves
+ * the transaction aborted; roll back to the savepoint taken before the
+ * handler, so that the handler's next statement runs (as it would have
+ * in autocommit) and the transaction can still commit what came
+ * before the handler (the write budget, the idempotency key lock).
+ */
+static void
+outer_recover(struct db *db)
+{
+	PGresult	*res;
+
+	if (!db->outer || db->conn == NULL ||
+	    PQtransactionStatus(db->conn) != PQTRANS_INERROR)
+		return;
+	res = PQexec(db->conn, "ROLLBACK TO SAVEPOINT " DB_HANDLER_SAVEPOINT);
+	PQclear(res);
+}
+
+/*
  * Run statement st with text params (st->nparams of them).  On DB_OK
  * *out holds the result (caller PQclears); otherwise *out is NULL.
  * A read-only statement cut by a lost connection outside a transaction
@@ -189,6 +214,7 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 			    PQtransactionStatus(db->conn) != PQTRANS_INTRANS &&
 			    PQtransactionStatus(db->conn) != PQTRANS_INERROR)
 				continue;
+			outer_recover(db);
 			return s;
 		}
 		res = PQexecPrepared(db->conn, st->name, st->nparams, params,
@@ -200,10 +226,151 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 		}
 		PQclear(res);
 		if (s != DB_UNAVAILABLE || PQstatus(db->conn) == CONNECTION_OK ||
-		    !st->readonly || tries > 0)
+		    !st->readonly || tries > 0) {
+			outer_recover(db);
 			return s;
+		}
 	}
 	return DB_UNAVAILABLE;
+}
+
+/*
+ * Run n steps in one round trip (libpq pipeline mode): each step is a
+ * prepared statement (prepared in the same pipeline when this
+ * connection has not seen it yet) or parameterless SQL.  Every step
+ * gets its status; a step after a failed one is DB_ERROR with no
+ * result.  Returns the status of the first step that failed, or DB_OK.
+ * Results of DB_OK steps are the caller's to PQclear (db_steps_clear).
+ * With restartable set (the pipeline opens a transaction, so nothing
+ * has happened yet) a connection found dead is reopened and the
+ * pipeline sent once more.
+ */
+enum db_status
+db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
+{
+	struct {
+		size_t	 step;
+		int	 prepare;
+	}		 slot[2 * DB_PIPELINE_MAX];
+	PGresult	*res;
+	ExecStatusType	 rs;
+	enum db_status	 first, s;
+	size_t		 i, nslots, got;
+	int		 tries, nulls, ok;
+
+	if (n > DB_PIPELINE_MAX)
+		return DB_ERROR;
+	first = DB_UNAVAILABLE;
+	for (tries = 0; tries < 2; tries++) {
+		for (i = 0; i < n; i++) {
+			steps[i].res = NULL;
+			steps[i].status = DB_ERROR;
+		}
+		if (!db_connected(db))
+			return DB_UNAVAILABLE;
+		if (PQenterPipelineMode(db->conn) != 1)
+			return DB_ERROR;
+		ok = 1;
+		nslots = 0;
+		for (i = 0; i < n && ok; i++) {
+			struct db_stmt	*st = steps[i].stmt;
+
+			if (st == NULL) {
+				ok = PQsendQueryParams(db->conn, steps[i].sql,
+				    0, NULL, NULL, NULL, NULL, 0);
+				slot[nslots].step = i;
+				slot[nslots++].prepare = 0;
+				continue;
+			}
+			if (st->gen != db->gen) {
+				ok = PQsendPrepare(db->conn, st->name, st->sql,
+				    st->nparams, NULL);
+				slot[nslots].step = i;
+				slot[nslots++].prepare = 1;
+			}
+			if (ok) {
+				ok = PQsendQueryPrepared(db->conn, st->name,
+				    st->nparams, steps[i].params, NULL, NULL, 0);
+				slot[nslots].step = i;
+				slot[nslots++].prepare = 0;
+			}
+		}
+		if (ok)
+			ok = PQpipelineSync(db->conn);
+		/*
+		 * Collect one result per query sent (each followed by a
+		 * NULL), then the sync.  Two NULLs in a row mean nothing
+		 * more will come: the connection broke.
+		 */
+		first = DB_OK;
+		got = 0;
+		nulls = 0;
+		while (ok) {
+			if ((res = PQgetResult(db->conn)) == NULL) {
+				if (++nulls > 1)
+					break;
+				continue;
+			}
+			nulls = 0;
+			rs = PQresultStatus(res);
+			if (rs == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				break;
+			}
+			if (got >= nslots) {
+				PQclear(res);
+				continue;
+			}
+			i = slot[got].step;
+			s = rs == PGRES_PIPELINE_ABORTED ? DB_ERROR :
+			    db_classify(db, res);
+			if (s != DB_OK && rs != PGRES_PIPELINE_ABORTED &&
+			    first == DB_OK)
+				first = s;
+			if (slot[got++].prepare) {
+				if (s == DB_OK)
+					steps[i].stmt->gen = db->gen;
+				PQclear(res);
+				continue;
+			}
+			steps[i].status = s;
+			if (s == DB_OK)
+				steps[i].res = res;
+			else
+				PQclear(res);
+		}
+		if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
+		    PQexitPipelineMode(db->conn) != 1) {
+			/* Results left unread: this connection is unusable. */
+			PQfinish(db->conn);
+			db->conn = NULL;
+		}
+		if (ok && got == nslots && first == DB_OK)
+			return DB_OK;
+		if (first == DB_OK)
+			first = DB_UNAVAILABLE;
+		if (first != DB_UNAVAILABLE || !restartable || tries > 0 ||
+		    (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK))
+			break;
+		db_steps_clear(steps, n);
+		if (db->conn != NULL) {
+			PQfinish(db->conn);
+			db->conn = NULL;
+		}
+	}
+	return first;
+}
+
+/* PQclear the results db_pipeline left in steps. */
+void
+db_steps_clear(struct db_step *steps, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		PQclear(steps[i].res);
+		steps[i].res = NULL;
+	}
 }
 
 /* Run a parameterless utility statement (BEGIN, COMMIT). */
@@ -221,23 +388,39 @@ db_exec_simple(struct db *db, const char *sql)
 	return s;
 }
 
+/*
+ * Transactions of a db function.  Inside the dispatcher's write
+ * transaction they nest: BEGIN and COMMIT do nothing (the dispatcher
+ * commits), ROLLBACK undoes the handler's work back to the savepoint
+ * taken before it ran.
+ */
 int
 db_begin(struct db *db)
 {
+	if (db->outer)
+		return 0;
 	return db_exec_simple(db, "BEGIN") == DB_OK ? 0 : -1;
 }
 
 int
 db_commit(struct db *db)
 {
+	if (db->outer)
+		return db->conn != NULL &&
+		    PQtransactionStatus(db->conn) == PQTRANS_INTRANS ? 0 : -1;
 	return db_exec_simple(db, "COMMIT") == DB_OK ? 0 : -1;
 }
 
 void
 db_rollback(struct db *db)
 {
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+		return;
+	if (db->outer)
+		(void)db_exec_simple(db,
+		    "ROLLBACK TO SAVEPOINT " DB_HANDLER_SAVEPOINT);
+	else
 		(void)db_exec_simple(db, "ROLLBACK");
 }
 
@@ -249,12 +432,41 @@ db_in_transaction(struct db *db)
 }
 
 /*
+ * Mark the dispatcher's write transaction open (on) or closed (off).
+ * Opening clears the record of serialization failures, which
+ * db_retry_seen() reports.
+ */
+void
+db_outer_set(struct db *db, int on)
+{
+	db->outer = on;
+	if (on)
+		db->retry_seen = 0;
+}
+
+/* 1 if a statement failed with 40001/40P01 since db_outer_set(db, 1). */
+int
+db_retry_seen(struct db *db)
+{
+	return db->retry_seen;
+}
+
+/* The transaction status, for the dispatcher: 1 usable, 0 otherwise. */
+int
+db_transaction_usable(struct db *db)
+{
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+}
+
+/*
  * Called after every request: a transaction left open is a bug in a
  * handler; roll it back so it cannot leak into the next request.
  */
 void
 db_end_request(struct db *db)
 {
+	db->outer = 0;
 	if (db->conn == NULL)
 		return;
 	if (PQstatus(db->conn) != CONNECTION_OK) {

@@ -52,6 +52,142 @@ enum db_status	 db_ready(struct db *, int *schema_version);
 enum db_status	 db_metrics(struct db *, char **text);
 
 /*
+ * Loops and songs: what the two kinds of item share (db/items.c), then
+ * what only loops have (db/loops.c).  Every item call takes the caller
+ * (user id and token version from the token, or a NULL id when
+ * anonymous) and checks in its own statement that the account still
+ * accepts that token: ITEM_BAD_TOKEN means answer 401.  One call is
+ * one round trip.
+ */
+enum item_kind {
+	ITEM_LOOP,
+	ITEM_SONG,
+	ITEM__MAX
+};
+
+struct item_caller {
+	const char	*id;		/* user id, or NULL when anonymous */
+	long long	 ver;		/* token version */
+};
+
+enum item_outcome {
+	ITEM_OK,		/* done (read, changed or deleted) */
+	ITEM_CREATED,		/* created */
+	ITEM_BAD_TOKEN,		/* account gone or token revoked: 401 */
+	ITEM_MISSING,		/* no such item, or invisible to the caller */
+	ITEM_FORBIDDEN,		/* visible but not the caller's */
+	ITEM_PRECONDITION,	/* If-Match / If-None-Match failed */
+	ITEM_CONFLICT,		/* the body's version is not the current one */
+	ITEM_INVALID		/* refused by the database's own checks */
+};
+
+/*
+ * What an item call answers.  json is the item as the API shows it
+ * (for ITEM_OK/ITEM_CREATED, and the current item for
+ * ITEM_PRECONDITION/ITEM_CONFLICT when the caller may see it), owned
+ * by the struct: release with item_result_release().
+ */
+struct item_result {
+	enum item_outcome outcome;
+	long long	 version;	/* version of json's item */
+	char		 id[37];	/* id of a created item */
+	char		 owner[37];	/* userId of json's item */
+	char		*json;
+	long long	 count;		/* likes or plays after the change */
+	int		 flag;		/* likedByMe after a like */
+};
+
+/*
+ * Conditions of a write, checked in the write's own statement.
+ * if_match: PostgreSQL int[] text of the versions If-Match accepts
+ * ("{3}", "{}" when it named none of ours), or NULL for no condition
+ * (no header, or "*").  body_version: the document's "version", or -1.
+ */
+struct item_cond {
+	const char	*if_match;
+	long long	 body_version;
+};
+
+enum item_sort {
+	ITEM_SORT_NEW,		/* created_at */
+	ITEM_SORT_TOP,		/* likes_count */
+	ITEM_SORT_POPULAR,	/* plays_count */
+	ITEM_SORT_UPDATED,	/* updated_at */
+	ITEM_SORT__MAX
+};
+
+enum item_scope {
+	ITEM_SCOPE_PUBLIC,	/* public items */
+	ITEM_SCOPE_OWN,		/* the caller's, public or not */
+	ITEM_SCOPE_VISIBLE	/* public ones and the caller's */
+};
+
+/*
+ * One page of a list.  Strings are borrowed for the call.  Filters
+ * left NULL (or -1) do not apply; the loop-only ones are refused for
+ * songs.  limit is the number of rows to fetch (page size + 1).
+ */
+struct item_list_spec {
+	enum item_kind	 kind;
+	struct item_caller who;
+	enum item_scope	 scope;
+	enum item_sort	 sort;
+	int		 limit;
+	long long	 offset;	/* -1: none */
+	int		 has_cursor;
+	long long	 cursor_key;	/* sort key of the last row seen */
+	const char	*cursor_id;	/* id of the last row seen */
+	const char	*user;		/* username */
+	/* loops only */
+	const char	*chord;		/* JSON text [{"chord":...}] */
+	const char	*sound;		/* JSON text [{"soundId":...}] */
+	int		 bars;
+	int		 bpm_min;
+	int		 bpm_max;
+	const char	*parent;	/* uuid */
+	const char	*name_like;	/* ILIKE pattern, wildcards escaped */
+};
+
+struct item_row {
+	long long	 key;		/* the row's sort key, for a cursor */
+	char		 id[37];
+	char		*json;
+};
+
+struct item_page {
+	int		 bad_token;	/* answer 401 */
+	size_t		 n;
+	struct item_row	*rows;
+};
+
+void		 item_result_release(struct item_result *);
+void		 item_page_release(struct item_page *);
+enum db_status	 db_item_get(struct db *, enum item_kind,
+		    const struct item_caller *, const char *id,
+		    struct item_result *);
+enum db_status	 db_item_delete(struct db *, enum item_kind,
+		    const struct item_caller *, const char *id,
+		    const struct item_cond *, struct item_result *);
+enum db_status	 db_item_like(struct db *, enum item_kind,
+		    const struct item_caller *, const char *id, int on,
+		    struct item_result *);
+enum db_status	 db_item_play(struct db *, enum item_kind,
+		    const struct item_caller *, const char *listener,
+		    const char *id, struct item_result *);
+enum db_status	 db_item_list(struct db *, const struct item_list_spec *,
+		    struct item_page *);
+
+/* Loops (db/loops.c).  doc is the validated document as JSON text. */
+enum db_status	 db_loop_create(struct db *, const struct item_caller *,
+		    const char *id, const char *doc, struct item_result *);
+enum db_status	 db_loop_replace(struct db *, const struct item_caller *,
+		    const char *id, const char *doc, const struct item_cond *,
+		    struct item_result *);
+enum db_status	 db_loop_remix(struct db *, const struct item_caller *,
+		    const char *id, const char *name, int is_public,
+		    struct item_result *);
+
+/*
  * Songs (db/songs.c).  uid/ver are the caller's id and token version
  * (uid NULL: anonymous, on routes where that is allowed); each call
  * folds the check that the token is still honoured into its statement
@@ -184,5 +320,78 @@ enum db_status	 db_password_set(struct db *, const char *id, long long ver,
 		    const char *hash);
 enum db_status	 db_user_import(struct db *, const struct db_user_import *,
 		    enum db_import_result *);
+
+/*
+ * Safe retries and limits (db/writes.c): the write transaction the
+ * dispatcher opens around a write handler (Idempotency-Key lock,
+ * lookup and store, the per-user write budget), and `mpapi purge`.
+ */
+#define DB_FINGERPRINT_LEN	32
+
+enum db_write_verdict {
+	DB_WRITE_GO,			/* run the handler: the transaction is open */
+	DB_WRITE_UNAUTHORIZED,		/* the token's user or version is gone */
+	DB_WRITE_BUSY,			/* another request holds the key */
+	DB_WRITE_MISMATCH,		/* the key was used for another request */
+	DB_WRITE_REPLAY,		/* the key's stored answer is in replay_* */
+	DB_WRITE_OVER_BUDGET		/* the write budget is spent */
+};
+
+struct db_write {
+	/* What to open. */
+	const char		*user_id;	/* the caller, NULL if anonymous */
+	long long		 token_ver;
+	int			 budget;	/* count against the user's budget */
+	int			 limit;		/* budget per window */
+	int			 window_s;
+	const char		*key;		/* Idempotency-Key or NULL */
+	const unsigned char	*fingerprint;	/* DB_FINGERPRINT_LEN bytes */
+	int			 ttl_s;		/* key retention */
+	/* What db_write_begin found. */
+	enum db_write_verdict	 verdict;
+	long long		 used;		/* budget used, this write included
+						   (limit + 1: refused) */
+	long long		 reset_s;	/* seconds until the window ends */
+	int			 replay_status;
+	char			*replay_headers; /* JSON object text (owned) */
+	char			*replay_body;	/* stored body text (owned) */
+};
+
+enum db_purge_what {
+	DB_PURGE_KEYS,			/* age: seconds (MP_IDEMPOTENCY_TTL) */
+	DB_PURGE_TOMBSTONES,		/* age: days (MP_TOMBSTONE_DAYS) */
+	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
+	DB_PURGE_BUDGETS		/* age: seconds (MP_WRITE_WINDOW) */
+};
+
+void		 db_write_init(struct db_write *);
+void		 db_write_release(struct db_write *);
+enum db_status	 db_write_begin(struct db *, struct db_write *);
+enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
+		    int status, const char *headers, const char *body);
+void		 db_write_abort(struct db *);
+int		 db_retry_seen(struct db *);
+enum db_status	 db_purge_lock(struct db *, int take, int *got);
+enum db_status	 db_purge(struct db *, enum db_purge_what, int age,
+		    int batch, long long *deleted);
+
+/* The sync feed (db/sync.c). */
+struct db_sync_page {
+	int		 known;		/* the token's user and version hold */
+	int		 expired;	/* mark below the sync floor: 410 */
+	int		 has_more;
+	long long	 change_seq;	/* the owner's, in this snapshot */
+	long long	 floor;		/* users.sync_floor */
+	long long	 mark;		/* the tombstone mark used */
+	long long	 last_seq;	/* of the last change on the page */
+	char		*loops;		/* JSON arrays (owned) */
+	char		*songs;
+	char		*deleted;
+};
+
+enum db_status	 db_sync_page(struct db *, const char *user_id,
+		    long long token_ver, long long pos, long long mark,
+		    int limit, struct db_sync_page *);
+void		 db_sync_page_release(struct db_sync_page *);
 
 #endif

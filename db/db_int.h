@@ -31,6 +31,29 @@ enum db_status	 db_exec_simple(struct db *, const char *sql);
 enum db_status	 db_classify(struct db *, PGresult *);
 PGconn		*db_conn(struct db *);
 
+/*
+ * One step of a pipeline (db_pipeline): a prepared statement with its
+ * text params, or (stmt NULL) parameterless SQL such as "BEGIN".
+ */
+struct db_step {
+	struct db_stmt		*stmt;
+	const char		*sql;
+	const char *const	*params;
+	PGresult		*res;		/* out, on DB_OK */
+	enum db_status		 status;	/* out */
+};
+
+#define DB_PIPELINE_MAX		8
+#define DB_HANDLER_SAVEPOINT	"mp_handler"
+
+enum db_status	 db_pipeline(struct db *, struct db_step *, size_t,
+		    int restartable);
+void		 db_steps_clear(struct db_step *, size_t);
+
+/* The dispatcher's write transaction (db/writes.c drives these). */
+void		 db_outer_set(struct db *, int on);
+int		 db_transaction_usable(struct db *);
+
 /* Borrowed column value of row 0, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *, int row, int col);
 

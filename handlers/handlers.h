@@ -68,10 +68,48 @@ int	 token_verify(const struct config *, const char *token, time_t now,
 	    struct auth_user *);
 int	 token_from_header(const char *authorization, const char **token);
 
+/*
+ * Safe retries and limits.  handlers/writes.c wraps write handlers in
+ * a transaction (write_run, called by the dispatcher); the pure parts
+ * are in handlers/safety.c; GET /api/sync is handlers/sync.c.
+ */
+#define IDEM_KEY_MAX	255
+
+void	 write_run(struct ctx *);
+int	 dispatch_restart(struct ctx *);
+int	 idem_key_parse(const char *header, char *out, size_t outsz);
+void	 idem_fingerprint(const struct config *, const char *method,
+	    const char *path, const char *query, const char *body, size_t len,
+	    unsigned char out[DB_FINGERPRINT_LEN]);
+char	*idem_seal(const struct config *, const char *body, size_t len);
+char	*idem_open(const struct config *, const char *sealed, size_t *len);
+void	 idem_headers_json(const struct http_response *, struct buf *);
+int	 idem_replay(struct http_response *, int status,
+	    const char *headers_json, const char *body, size_t len);
+void	 ratelimit_headers(struct http_response *, long long limit,
+	    long long used, long long reset_s);
+char	*sync_cursor_encode(const struct config *, const char *user_id,
+	    long long pos, long long mark);
+int	 sync_cursor_decode(const struct config *, const char *user_id,
+	    const char *text, long long *pos, long long *mark);
+void	 sync_pull(struct ctx *);
+
 /* Routes, one group per resource file. */
 void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
+
+/* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
+void	loops_list(struct ctx *);
+void	loops_get(struct ctx *);
+void	loops_create(struct ctx *);
+void	loops_put(struct ctx *);
+void	loops_patch(struct ctx *);
+void	loops_delete(struct ctx *);
+void	loops_remix(struct ctx *);
+void	loops_like(struct ctx *);
+void	loops_unlike(struct ctx *);
+void	loops_play(struct ctx *);
 
 /* Songs (handlers/songs.c; the validator in handlers/song_valid.c). */
 #define SONG_MAX_BLOCKS	512		/* timeline blocks per song */

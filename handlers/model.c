@@ -140,6 +140,35 @@ jv_int(json_object *o, const char *key, const char *path, long long min,
 }
 
 /*
+ * Like jv_int, but by the JSON value rather than its spelling: a
+ * number with no fractional part counts as the integer it equals
+ * (100, 1e2 and 100.0 all read 100; 60.5 does not), as JSON Schema's
+ * "integer" and JavaScript clients see it.  Strings never count.
+ */
+enum jv_result
+jv_integer(json_object *o, const char *key, const char *path, long long min,
+    long long max, struct field_errors *fe, long long *out)
+{
+	json_object	*v;
+	double		 d;
+	char		 msg[96];
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_double))
+		return jv_int(o, key, path, min, max, fe, out);
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d != floor(d) || d < (double)min ||
+	    d > (double)max) {
+		snprintf(msg, sizeof(msg), "must be an integer %lld-%lld", min,
+		    max);
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	*out = (long long)d;
+	return JV_OK;
+}
+
+/*
  * Read a number member (integer or decimal, finite) in [min, max].
  * *out borrows the member itself, so its original text survives
  * re-serialisation (0.123 stays 0.123).

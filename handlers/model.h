@@ -29,6 +29,9 @@ enum jv_result	 jv_string(json_object *, const char *key, const char *path,
 enum jv_result	 jv_int(json_object *, const char *key, const char *path,
 		    long long min, long long max, struct field_errors *,
 		    long long *out);
+enum jv_result	 jv_integer(json_object *, const char *key, const char *path,
+		    long long min, long long max, struct field_errors *,
+		    long long *out);
 enum jv_result	 jv_number(json_object *, const char *key, const char *path,
 		    double min, double max, struct field_errors *,
 		    json_object **out);

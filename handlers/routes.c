@@ -13,6 +13,28 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/ready",		ops_ready,	0 },
 	{ HTTP_GET,	"/metrics",		ops_metrics,	0 },
 
+	/* Loops (handlers/loops.c). */
+	{ HTTP_GET,	"/api/loops",		loops_list,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_POST,	"/api/loops",		loops_create,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/loops/:id",	loops_get,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_PUT,	"/api/loops/:id",	loops_put,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_PATCH,	"/api/loops/:id",	loops_patch,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/loops/:id",	loops_delete,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_POST,	"/api/loops/:id/remix",	loops_remix,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_POST,	"/api/loops/:id/duplicate", loops_remix,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_PUT,	"/api/loops/:id/like",	loops_like,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/loops/:id/like",	loops_unlike,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_POST,	"/api/loops/:id/plays",	loops_play,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+
 	/* Songs (handlers/songs.c). */
 	{ HTTP_GET,	"/api/songs",		songs_list,	ROUTE_AUTH_OPTIONAL },
 	{ HTTP_POST,	"/api/songs",		songs_create,
@@ -46,6 +68,9 @@ const struct route app_routes[] = {
 	    ROUTE_AUTH | ROUTE_WRITE },
 	{ HTTP_GET,	"/api/users/:username",	users_get,
 	    ROUTE_AUTH_OPTIONAL },
+
+	/* Sync feed (handlers/sync.c). */
+	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH },
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);

@@ -1,0 +1,44 @@
+-- bench/seed.sql: :n public loops with deterministic ids
+-- (00000000-0000-4000-8000-<n in hex>), spread over 1000 owners
+-- (00000000-0000-4000-9000-<k in hex>), with chords, steps, likes and
+-- plays varied enough for the filters and sorts to have work to do.
+-- Run as a superuser: triggers are off while seeding (one owner row
+-- would otherwise be updated once per loop), so the owners' counters
+-- are set at the end.  Idempotent: rows that exist are kept.
+\set ON_ERROR_STOP 1
+SET session_replication_role = replica;
+INSERT INTO users (id, email, username, password_hash)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(k), 12, '0'))::uuid,
+    'bench' || k || '@example.com', 'bench' || k, '$argon2id$bench'
+FROM generate_series(1, 1000) k
+ON CONFLICT DO NOTHING;
+INSERT INTO loops (id, user_id, name, bars, color, bpm, chord_progression,
+    icon_sequence, is_public, likes_count, plays_count, created_at,
+    updated_at)
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
+    ('00000000-0000-4000-9000-' || lpad(to_hex(1 + n % 1000), 12, '0'))::uuid,
+    'Loop ' || n || (ARRAY[' sunrise', ' night drive', ' groove', ' chill',
+	' bounce'])[1 + n % 5],
+    (ARRAY[1, 2, 4, 8])[1 + n % 4], '#FFD11A', 60 + n % 180,
+    jsonb_build_array(
+	jsonb_build_object('bar', 0, 'chord', (ARRAY['I', 'ii', 'IV', 'V',
+	    'vi', 'Am7', 'Cmaj7', 'G7', 'Dm9', 'E7'])[1 + n % 10]),
+	jsonb_build_object('bar', 1, 'chord', (ARRAY['I', 'ii', 'IV', 'V',
+	    'vi', 'Fmaj7', 'Bb', 'G7', 'Dm9', 'E7'])[1 + (n / 10) % 10])),
+    (SELECT jsonb_agg(jsonb_build_object('bar', s * 4, 'row', s % 4,
+	'soundId', (ARRAY['kick', 'snare', 'hihat', 'clap', 'lead', 'pad',
+	'pluck', 'arp', 'sub', 'wobble', 'riser', 'impact', 'sweep', 'glitch',
+	'vocal', 'noise'])[1 + (n + s) % 16], 'velocity', 0.8,
+	'pitch', 36 + s, 'duration16', 1))
+	FROM generate_series(0, 7) s),
+    true, (n::bigint * 7919) % 1000, (n::bigint * 104729) % 100000,
+    now() - n * interval '1 second', now() - n * interval '1 second'
+FROM generate_series(1, :n) n
+ON CONFLICT DO NOTHING;
+UPDATE users u SET loops_count = x.c, public_loops_count = x.p
+FROM (SELECT user_id, count(*) AS c, count(*) FILTER (WHERE is_public) AS p
+    FROM loops GROUP BY 1) x
+WHERE x.user_id = u.id;
+SET session_replication_role = origin;
+VACUUM ANALYZE loops;
+VACUUM ANALYZE users;

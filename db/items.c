@@ -1,0 +1,637 @@
+/*
+ * What loops and songs share in the database: read one, delete one,
+ * like, play, and list with filters and keyset paging.  Every
+ * statement exists once per kind, written once as a macro over the
+ * kind's table names (the kind table below), so songs get the same
+ * behaviour as loops by construction.  The column and parameter
+ * conventions are in db/items_int.h.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "fcgi/buf.h"
+#include "db/items_int.h"
+
+/* The names that differ between the kinds (constants, never input). */
+struct kind_sql {
+	const char	*table;		/* "loops" */
+	const char	*likes;		/* "loop_likes" */
+	const char	*fk;		/* "loop_id" */
+	const char	*json;		/* "loop_json" */
+};
+
+static const struct kind_sql kinds[ITEM__MAX] = {
+	{ "loops", "loop_likes", "loop_id", "loop_json" },
+	{ "songs", "song_likes", "song_id", "song_json" },
+};
+
+/* Whether the caller likes item x (x is a row of the kind's table). */
+#define LIKED(LIKES, FK)						\
+	"EXISTS (SELECT 1 FROM " LIKES " k "				\
+	"WHERE k.user_id = $1::uuid AND k." FK " = x.id)"
+
+/* GET one: visible when public or the caller's. */
+#define GET_SQL(T, LIKES, FK, JSON)					\
+	"WITH " ITEM_ME_CTE " "						\
+	"SELECT " ITEM_ME_OK ", "					\
+	"CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "	\
+	"v.version, v.user_id, v.j "					\
+	"FROM (SELECT 1) one LEFT JOIN LATERAL ("			\
+	"SELECT x.version, x.user_id, "					\
+	JSON "(x, o.username, " LIKED(LIKES, FK) ") AS j "		\
+	"FROM " T " x JOIN users o ON o.id = x.user_id "		\
+	"WHERE x.id = $3::uuid "					\
+	"AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true"
+
+static struct db_stmt st_get[ITEM__MAX] = {
+	DB_STMT_RO("item_get_loop",
+	    GET_SQL("loops", "loop_likes", "loop_id", "loop_json"), 3),
+	DB_STMT_RO("item_get_song",
+	    GET_SQL("songs", "song_likes", "song_id", "song_json"), 3),
+};
+
+/*
+ * DELETE, If-Match in $4.  The row is locked first (FOR UPDATE), so
+ * the outcome is decided on its latest version.  PARENT locks the
+ * parent row before the item's own row, the order remixing takes them
+ * in, so deleting a remix while its parent is remixed cannot deadlock.
+ */
+#define DELETE_SQL(T, LIKES, FK, JSON, PARENT)				\
+	"WITH " ITEM_ME_CTE ", " PARENT ", "				\
+	"cur AS (SELECT x.* FROM " T " x WHERE x.id = $3::uuid "	\
+	"AND (SELECT count(*) FROM par) >= 0 FOR UPDATE), "		\
+	"del AS (DELETE FROM " T " x USING cur, me "			\
+	"WHERE x.id = cur.id AND cur.user_id = me.id "			\
+	"AND ($4::int[] IS NULL OR cur.version = ANY ($4::int[])) "	\
+	"RETURNING x.id) "						\
+	"SELECT " ITEM_ME_OK ", "					\
+	"CASE WHEN EXISTS (SELECT 1 FROM del) THEN 'ok' "		\
+	"WHEN c.id IS NULL OR NOT (c.is_public OR c.user_id = m.id) "	\
+	"THEN 'missing' "						\
+	"WHEN c.user_id <> m.id THEN 'forbidden' "			\
+	"ELSE 'precondition' END, "					\
+	"c.version, c.user_id, "					\
+	"CASE WHEN c.id IS NOT NULL AND c.user_id = m.id "		\
+	"AND NOT EXISTS (SELECT 1 FROM del) THEN " JSON "(c::" T ", "	\
+	"m.username, EXISTS (SELECT 1 FROM " LIKES " k "		\
+	"WHERE k.user_id = m.id AND k." FK " = c.id)) END "		\
+	"FROM (SELECT 1) one LEFT JOIN me m ON true "			\
+	"LEFT JOIN cur c ON true"
+
+#define LOOP_PARENT_LOCK						\
+	"par AS (SELECT p.id FROM loops p WHERE p.id = "		\
+	"(SELECT x.parent_loop_id FROM loops x WHERE x.id = $3::uuid) "	\
+	"FOR NO KEY UPDATE)"
+
+static struct db_stmt st_delete[ITEM__MAX] = {
+	DB_STMT("item_delete_loop", DELETE_SQL("loops", "loop_likes",
+	    "loop_id", "loop_json", LOOP_PARENT_LOCK), 4),
+	DB_STMT("item_delete_song", DELETE_SQL("songs", "song_likes",
+	    "song_id", "song_json", "par AS (SELECT 1)"), 4),
+};
+
+/* Like ($4 true) or unlike: one call of item_like() (migration 0003). */
+static struct db_stmt st_like[ITEM__MAX] = {
+	DB_STMT("item_like_loop", "SELECT me_ok, found, likes_count, liked "
+	    "FROM item_like('loop', $1::uuid, $2::int, $3::uuid, $4::boolean)",
+	    4),
+	DB_STMT("item_like_song", "SELECT me_ok, found, likes_count, liked "
+	    "FROM item_like('song', $1::uuid, $2::int, $3::uuid, $4::boolean)",
+	    4),
+};
+
+/* A play by listener $4 (used when anonymous). */
+static struct db_stmt st_play[ITEM__MAX] = {
+	DB_STMT("item_play_loop", "SELECT me_ok, found, plays_count "
+	    "FROM item_play('loop', $1::uuid, $2::int, $4::text, $3::uuid)", 4),
+	DB_STMT("item_play_song", "SELECT me_ok, found, plays_count "
+	    "FROM item_play('song', $1::uuid, $2::int, $4::text, $3::uuid)", 4),
+};
+
+void
+item_result_release(struct item_result *r)
+{
+	free(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+item_page_release(struct item_page *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->rows[i].json);
+	free(p->rows);
+	memset(p, 0, sizeof(*p));
+}
+
+static enum item_outcome
+outcome_parse(const char *s)
+{
+	if (s == NULL)
+		return ITEM_MISSING;
+	if (strcmp(s, "ok") == 0)
+		return ITEM_OK;
+	if (strcmp(s, "created") == 0)
+		return ITEM_CREATED;
+	if (strcmp(s, "forbidden") == 0)
+		return ITEM_FORBIDDEN;
+	if (strcmp(s, "precondition") == 0)
+		return ITEM_PRECONDITION;
+	if (strcmp(s, "conflict") == 0)
+		return ITEM_CONFLICT;
+	if (strcmp(s, "invalid") == 0)
+		return ITEM_INVALID;
+	return ITEM_MISSING;
+}
+
+/*
+ * Run an item statement that follows the column convention of
+ * db/items_int.h and fill r (r->json is r's; item_result_release).
+ */
+enum db_status
+db_item_exec(struct db *db, struct db_stmt *st, const char *const *params,
+    struct item_result *r)
+{
+	PGresult	*res;
+	enum db_status	 s;
+	const char	*v;
+
+	memset(r, 0, sizeof(*r));
+	if ((s = db_exec(db, st, params, &res)) != DB_OK)
+		return s;
+	if (PQntuples(res) != 1 || PQnfields(res) < 5) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	v = db_value(res, 0, 0);
+	if (v == NULL || strcmp(v, "t") != 0) {
+		r->outcome = ITEM_BAD_TOKEN;
+		PQclear(res);
+		return DB_OK;
+	}
+	r->outcome = outcome_parse(db_value(res, 0, 1));
+	if ((v = db_value(res, 0, 2)) != NULL)
+		r->version = strtoll(v, NULL, 10);
+	if ((v = db_value(res, 0, 3)) != NULL)
+		snprintf(r->owner, sizeof(r->owner), "%s", v);
+	if ((v = db_value(res, 0, 4)) != NULL)
+		r->json = xstrdup(v);
+	if (PQnfields(res) > 5 && (v = db_value(res, 0, 5)) != NULL)
+		snprintf(r->id, sizeof(r->id), "%s", v);
+	PQclear(res);
+	return DB_OK;
+}
+
+static void
+caller_params(const struct item_caller *who, char *ver, size_t versz,
+    const char **p)
+{
+	snprintf(ver, versz, "%lld", who->ver);
+	p[0] = who->id;
+	p[1] = who->id != NULL ? ver : NULL;
+}
+
+/*
+ * One item as the caller may see it: ITEM_OK with json, ITEM_MISSING
+ * when it does not exist or is someone else's private item.
+ */
+enum db_status
+db_item_get(struct db *db, enum item_kind kind, const struct item_caller *who,
+    const char *id, struct item_result *r)
+{
+	const char	*p[3];
+	char		 ver[24];
+
+	caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	return db_item_exec(db, &st_get[kind], p, r);
+}
+
+/*
+ * Delete the caller's item if cond holds.  ITEM_OK when deleted;
+ * ITEM_PRECONDITION comes with the current item in r->json.
+ */
+enum db_status
+db_item_delete(struct db *db, enum item_kind kind,
+    const struct item_caller *who, const char *id, const struct item_cond *cond,
+    struct item_result *r)
+{
+	const char	*p[4];
+	char		 ver[24];
+
+	caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	p[3] = cond->if_match;
+	return db_item_exec(db, &st_delete[kind], p, r);
+}
+
+/* Read the (me_ok, found, count[, flag]) row of item_like/item_play. */
+static enum db_status
+counter_result(struct db *db, struct db_stmt *st, const char *const *p,
+    struct item_result *r)
+{
+	PGresult	*res;
+	enum db_status	 s;
+	const char	*v;
+
+	memset(r, 0, sizeof(*r));
+	if ((s = db_exec(db, st, p, &res)) != DB_OK) {
+		/* Deleted between the visibility check and the insert. */
+		if (s == DB_FOREIGN_KEY) {
+			r->outcome = ITEM_MISSING;
+			return DB_OK;
+		}
+		return s;
+	}
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	if ((v = db_value(res, 0, 0)) == NULL || strcmp(v, "t") != 0)
+		r->outcome = ITEM_BAD_TOKEN;
+	else if ((v = db_value(res, 0, 1)) == NULL || strcmp(v, "t") != 0)
+		r->outcome = ITEM_MISSING;
+	else {
+		r->outcome = ITEM_OK;
+		if ((v = db_value(res, 0, 2)) != NULL)
+			r->count = strtoll(v, NULL, 10);
+		if (PQnfields(res) > 3 && (v = db_value(res, 0, 3)) != NULL)
+			r->flag = strcmp(v, "t") == 0;
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+/*
+ * Like (on) or unlike an item the caller may see; idempotent.  ITEM_OK
+ * with r->count = likes after the change and r->flag = liked.
+ */
+enum db_status
+db_item_like(struct db *db, enum item_kind kind, const struct item_caller *who,
+    const char *id, int on, struct item_result *r)
+{
+	const char	*p[4];
+	char		 ver[24];
+
+	caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	p[3] = on ? "true" : "false";
+	return counter_result(db, &st_like[kind], p, r);
+}
+
+/*
+ * Count a play by the caller (or, anonymous, by listener: the client
+ * address), at most one per listener per item per minute.  ITEM_OK
+ * with r->count = plays after it.
+ */
+enum db_status
+db_item_play(struct db *db, enum item_kind kind, const struct item_caller *who,
+    const char *listener, const char *id, struct item_result *r)
+{
+	const char	*p[4];
+	char		 ver[24];
+
+	caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	p[3] = listener != NULL ? listener : "";
+	return counter_result(db, &st_play[kind], p, r);
+}
+
+/*
+ * Lists.  Each combination of sort, scope and filters is its own SQL
+ * text, built from the constant fragments below (input only ever
+ * travels as parameters), prepared once per connection under a name
+ * derived from the text, and cached here for the life of the process.
+ * The number of combinations is bounded (4 sorts x 3 scopes x 2^10
+ * filter sets).
+ *
+ * Without a containment (chord, sound) or name (q) filter, a page is
+ * one walk down the sort's index from the cursor: a page deep in the
+ * list costs what the first costs.
+ *
+ * With one, the planner cannot know how many rows match (jsonb
+ * containment has no statistics once a value is over 1 kB, and a
+ * loop's iconSequence is), yet the right plan depends on it: walking
+ * the sort index and filtering is best for common values (most
+ * chords and sounds), a GIN bitmap scan then a sort is best for rare
+ * ones, and each is ruinous for the other kind (a bitmap of half a
+ * million rows; a walk of the whole index for a value nobody uses).
+ * So the statement does both, bounded: it walks at most WALK_WINDOW
+ * rows of the sort index and keeps the hits; if that gives the page
+ * (or the window held every candidate), that is the answer; only
+ * otherwise, when the value is provably rare (under about 2% of the
+ * window), does it run the GIN-served query, whose result is then
+ * small.  The GIN query sorts by "column + 0" so the planner cannot
+ * turn it back into an index walk.
+ */
+#define LIST_MAX_PARAMS	16
+#define WALK_WINDOW	"1000"
+
+struct sqlb {
+	struct buf	 sql;
+	const char	*params[LIST_MAX_PARAMS];
+	int		 n;
+};
+
+/* Append to out a placeholder for value, with a cast ("uuid"). */
+static void
+sqlb_param(struct sqlb *b, struct buf *out, const char *value,
+    const char *cast)
+{
+	b->params[b->n++] = value;
+	buf_printf(out, "$%d::%s", b->n, cast);
+}
+
+struct list_stmt {
+	struct db_stmt	 st;
+	char		*sql;
+	char		 name[32];
+	struct list_stmt *next;
+};
+
+#define LIST_BUCKETS	64
+static struct list_stmt *list_cache[LIST_BUCKETS];
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The cached statement for sql (nparams parameters). */
+static struct db_stmt *
+list_stmt(const char *sql, int nparams)
+{
+	struct list_stmt *ls;
+	uint64_t	 h;
+
+	h = fnv1a(sql);
+	for (ls = list_cache[h % LIST_BUCKETS]; ls != NULL; ls = ls->next)
+		if (strcmp(ls->sql, sql) == 0)
+			return &ls->st;
+	ls = xcalloc(1, sizeof(*ls));
+	ls->sql = xstrdup(sql);
+	snprintf(ls->name, sizeof(ls->name), "item_list_%016llx",
+	    (unsigned long long)h);
+	ls->st.name = ls->name;
+	ls->st.sql = ls->sql;
+	ls->st.nparams = nparams;
+	ls->st.readonly = 1;
+	ls->next = list_cache[h % LIST_BUCKETS];
+	list_cache[h % LIST_BUCKETS] = ls;
+	return &ls->st;
+}
+
+/*
+ * Per sort: the column, its key as a bigint (microseconds for times),
+ * the cast that turns a cursor key back, and the column in a form no
+ * index provides (for the GIN-served query).
+ */
+static const struct {
+	const char	*col;
+	const char	*key;
+	const char	*cursor_cast;
+	const char	*unindexed;
+} sorts[ITEM_SORT__MAX] = {
+	{ "x.created_at", "(extract(epoch FROM x.created_at) * 1000000)::bigint",
+	    "timestamp", "(x.created_at + interval '0 s')" },
+	{ "x.likes_count", "x.likes_count::bigint", "int",
+	    "(x.likes_count + 0)" },
+	{ "x.plays_count", "x.plays_count", "bigint", "(x.plays_count + 0)" },
+	{ "x.updated_at", "(extract(epoch FROM x.updated_at) * 1000000)::bigint",
+	    "timestamp", "(x.updated_at + interval '0 s')" },
+};
+
+/*
+ * The WHERE conditions of spec into base (scope, user, the cheap
+ * filters and the cursor) and sparse (the containment and name
+ * filters), registering their parameters in b.  num holds the texts
+ * of numeric parameters.
+ */
+static void
+list_conditions(struct sqlb *b, const struct item_list_spec *spec,
+    struct buf *base, struct buf *sparse, char num[][24])
+{
+	int	 n = 0;
+
+	switch (spec->scope) {
+	case ITEM_SCOPE_OWN:
+		buf_puts(base, "x.user_id = $1::uuid");
+		break;
+	case ITEM_SCOPE_VISIBLE:
+		buf_puts(base, "(x.is_public OR x.user_id = $1::uuid)");
+		break;
+	default:
+		buf_puts(base, "x.is_public");
+		break;
+	}
+	if (spec->user != NULL) {
+		buf_puts(base, " AND x.user_id = (SELECT u2.id FROM users u2 "
+		    "WHERE lower(u2.username) = lower(");
+		sqlb_param(b, base, spec->user, "text");
+		buf_puts(base, "))");
+	}
+	if (spec->bars > 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bars);
+		buf_puts(base, " AND x.bars = ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->bpm_min >= 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_min);
+		buf_puts(base, " AND x.bpm >= ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->bpm_max >= 0) {
+		snprintf(num[n], sizeof(num[n]), "%d", spec->bpm_max);
+		buf_puts(base, " AND x.bpm <= ");
+		sqlb_param(b, base, num[n++], "smallint");
+	}
+	if (spec->parent != NULL) {
+		buf_puts(base, " AND x.parent_loop_id = ");
+		sqlb_param(b, base, spec->parent, "uuid");
+	}
+	if (spec->has_cursor) {
+		snprintf(num[n], sizeof(num[n]), "%lld", spec->cursor_key);
+		buf_printf(base, " AND (%s, x.id) < (", sorts[spec->sort].col);
+		if (strcmp(sorts[spec->sort].cursor_cast, "timestamp") == 0) {
+			buf_puts(base, "'epoch'::timestamptz + ");
+			sqlb_param(b, base, num[n++], "bigint");
+			buf_puts(base, " * interval '1 microsecond'");
+		} else
+			sqlb_param(b, base, num[n++],
+			    sorts[spec->sort].cursor_cast);
+		buf_puts(base, ", ");
+		sqlb_param(b, base, spec->cursor_id, "uuid");
+		buf_puts(base, ")");
+	}
+	if (spec->chord != NULL) {
+		buf_puts(sparse, " AND x.chord_progression @> ");
+		sqlb_param(b, sparse, spec->chord, "jsonb");
+	}
+	if (spec->sound != NULL) {
+		buf_puts(sparse, " AND x.icon_sequence @> ");
+		sqlb_param(b, sparse, spec->sound, "jsonb");
+	}
+	if (spec->name_like != NULL) {
+		buf_puts(sparse, " AND x.name ILIKE ");
+		sqlb_param(b, sparse, spec->name_like, "text");
+	}
+}
+
+/*
+ * A number as SQL: literal when it is one of the few values clients
+ * use (page sizes 10, 20, 25, 50 and 100, plus the look-ahead row), a
+ * parameter otherwise.  A literal LIMIT lets PostgreSQL settle on a
+ * generic plan after a few executions (with LIMIT $n it costs a
+ * generic plan for 10% of the table, prefers custom plans and plans
+ * again on every call, which costs more than the query); the set is
+ * small so the number of statement shapes stays bounded.
+ */
+static void
+list_number(struct sqlb *b, struct buf *out, const char *text, int literal)
+{
+	if (literal)
+		buf_puts(out, text);
+	else
+		sqlb_param(b, out, text, "bigint");
+}
+
+static int
+common_limit(long long n)
+{
+	return n == 11 || n == 21 || n == 26 || n == 51 || n == 101;
+}
+
+/*
+ * One page of a list: spec->limit rows at most, in the sort's order
+ * (descending, ties broken by id), after the cursor if there is one.
+ * *page is the caller's (item_page_release).
+ */
+enum db_status
+db_item_list(struct db *db, const struct item_list_spec *spec,
+    struct item_page *page)
+{
+	const struct kind_sql *k = &kinds[spec->kind];
+	struct sqlb	 b;
+	struct buf	 base = BUF_INIT, sparse = BUF_INIT, liked = BUF_INIT;
+	struct buf	 lim = BUF_INIT, off = BUF_INIT, need = BUF_INIT;
+	PGresult	*res;
+	enum db_status	 s;
+	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
+	const char	*v, *col;
+	long long	 offset;
+	int		 i;
+
+	memset(page, 0, sizeof(*page));
+	memset(&b, 0, sizeof(b));
+	if (spec->kind != ITEM_LOOP && (spec->chord != NULL ||
+	    spec->sound != NULL || spec->bars > 0 || spec->bpm_min >= 0 ||
+	    spec->bpm_max >= 0 || spec->parent != NULL ||
+	    spec->name_like != NULL))
+		return DB_ERROR;	/* a loop filter on another kind */
+	offset = spec->offset > 0 ? spec->offset : 0;
+	snprintf(ver, sizeof(ver), "%lld", spec->who.ver);
+	snprintf(limt, sizeof(limt), "%d", spec->limit);
+	snprintf(offt, sizeof(offt), "%lld", offset);
+	snprintf(needt, sizeof(needt), "%lld", (long long)spec->limit + offset);
+	b.params[0] = spec->who.id;
+	b.params[1] = spec->who.id != NULL ? ver : NULL;
+	b.n = 2;
+	list_conditions(&b, spec, &base, &sparse, num);
+	list_number(&b, &lim, limt, common_limit(spec->limit));
+	buf_puts(&off, " ");
+	if (offset > 0) {
+		buf_puts(&off, "OFFSET ");
+		list_number(&b, &off, offt, 0);
+	}
+	if (sparse.len > 0)
+		list_number(&b, &need, needt, offset == 0 &&
+		    common_limit(spec->limit));
+	col = sorts[spec->sort].col;
+	if (spec->who.id != NULL)
+		buf_printf(&liked, "EXISTS (SELECT 1 FROM %s k WHERE "
+		    "k.user_id = $1::uuid AND k.%s = x.id)", k->likes, k->fk);
+	else
+		buf_puts(&liked, "false");
+
+	buf_puts(&b.sql, "WITH " ITEM_ME_CTE);
+	if (sparse.len == 0) {
+		/* One walk down the sort's index, shaping rows as it goes. */
+		buf_printf(&b.sql, " SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
+		    "x.id, %s(x, o.username, %s) AS j FROM %s x "
+		    "JOIN users o ON o.id = x.user_id WHERE %s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s) p ON true "
+		    "ORDER BY p.k DESC, p.id DESC", sorts[spec->sort].key,
+		    k->json, liked.data, k->table, base.data, col, lim.data,
+		    off.data);
+	} else {
+		/* Walk a bounded window, else ask the GIN indexes. */
+		buf_printf(&b.sql, ", walk AS MATERIALIZED (SELECT x.id, x.k "
+		    "FROM (SELECT x.*, %s AS k FROM %s x WHERE %s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT " WALK_WINDOW ") x "
+		    "WHERE true%s LIMIT %s), ", sorts[spec->sort].key,
+		    k->table, base.data, col, sparse.data, need.data);
+		buf_printf(&b.sql, "enough AS (SELECT (SELECT count(*) FROM "
+		    "walk) >= %s OR (SELECT count(*) FROM (SELECT 1 FROM %s x "
+		    "WHERE %s LIMIT " WALK_WINDOW ") c) < " WALK_WINDOW
+		    " AS ok), ", need.data, k->table, base.data);
+		buf_printf(&b.sql, "ids AS ((SELECT walk.id, walk.k FROM walk "
+		    "WHERE (SELECT ok FROM enough) ORDER BY walk.k DESC, "
+		    "walk.id DESC LIMIT %s%s) UNION ALL (SELECT x.id, %s AS k "
+		    "FROM %s x WHERE NOT (SELECT ok FROM enough) AND %s%s "
+		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s)) ", lim.data,
+		    off.data, sorts[spec->sort].key, k->table, base.data,
+		    sparse.data, sorts[spec->sort].unindexed, lim.data,
+		    off.data);
+		buf_printf(&b.sql, "SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ids.k, x.id, "
+		    "%s(x, o.username, %s) AS j FROM ids JOIN %s x "
+		    "ON x.id = ids.id JOIN users o ON o.id = x.user_id) p "
+		    "ON true ORDER BY p.k DESC, p.id DESC", k->json,
+		    liked.data, k->table);
+	}
+	buf_release(&lim);
+	buf_release(&off);
+	buf_release(&need);
+
+	s = db_exec(db, list_stmt(b.sql.data, b.n), b.params, &res);
+	buf_release(&b.sql);
+	buf_release(&base);
+	buf_release(&sparse);
+	buf_release(&liked);
+	if (s != DB_OK)
+		return s;
+	if ((v = db_value(res, 0, 0)) == NULL || strcmp(v, "t") != 0) {
+		page->bad_token = 1;
+		PQclear(res);
+		return DB_OK;
+	}
+	page->rows = xcalloc((size_t)PQntuples(res) + 1, sizeof(*page->rows));
+	for (i = 0; i < PQntuples(res); i++) {
+		if (db_value(res, i, 2) == NULL)
+			continue;	/* the empty page's one row */
+		page->rows[page->n].key = strtoll(PQgetvalue(res, i, 1), NULL,
+		    10);
+		snprintf(page->rows[page->n].id, sizeof(page->rows[0].id),
+		    "%s", PQgetvalue(res, i, 2));
+		page->rows[page->n].json = xstrdup(PQgetvalue(res, i, 3));
+		page->n++;
+	}
+	PQclear(res);
+	return DB_OK;
+}

@@ -1,0 +1,385 @@
+/*
+ * The write transaction the dispatcher wraps around a write handler:
+ * one round trip opens it (BEGIN, the Idempotency-Key lock and lookup,
+ * the write budget, a savepoint before the handler), one more stores
+ * the idempotent response and commits.  Also the clean-up statements
+ * of `mpapi purge`.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "fcgi/buf.h"
+#include "db/db_int.h"
+
+#define NIL_UUID	"'00000000-0000-0000-0000-000000000000'::uuid"
+
+/*
+ * Never wait for another request holding the same key: a retry of a
+ * request still running is answered 409 at once.  The lock dies with
+ * the transaction, so a killed worker cannot leave it behind.
+ */
+static struct db_stmt st_key_lock = DB_STMT("write_key_lock",
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 0))", 1);
+
+/*
+ * Runs after the lock statement, so its snapshot sees whatever the
+ * previous holder committed.  Expired rows are ignored (and replaced
+ * when the key is stored again).  A token whose version is no longer
+ * current finds nothing: a revoked token never reads a stored answer.
+ */
+static struct db_stmt st_key_lookup = DB_STMT("write_key_lookup",
+    "SELECT k.request_hash = $3::bytea, k.response_status, "
+    "k.response_headers::text, k.response_body "
+    "FROM idempotency_keys k "
+    "WHERE coalesce(k.user_id, " NIL_UUID ") = "
+    "coalesce($1::uuid, " NIL_UUID ") AND k.idem_key = $2::text "
+    "AND k.created_at > now() - make_interval(secs => $4::int) "
+    "AND ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM users u "
+    "WHERE u.id = $1::uuid AND u.token_version = $5::int))", 5);
+
+/*
+ * Count this write in the caller's fixed window: a new window starts
+ * when the old one has ended; past the limit the counter stops at
+ * limit + 1, which means "refused".  No row comes back when the token
+ * is stale (user gone, or token version bumped) or when another
+ * request holds the Idempotency-Key (then nothing waits for the
+ * budget row either).  The row lock is held to commit, so one user's
+ * writes run one at a time.
+ */
+static struct db_stmt st_budget = DB_STMT("write_budget",
+    "INSERT INTO write_budgets AS b (user_id, window_start, used) "
+    "SELECT u.id, now(), 1 FROM users u "
+    "WHERE u.id = $1::uuid AND u.token_version = $2::int "
+    "AND ($5::text IS NULL OR "
+    "pg_try_advisory_xact_lock(hashtextextended($5::text, 0))) "
+    "ON CONFLICT (user_id) DO UPDATE SET "
+    "window_start = CASE WHEN b.window_start > "
+    "now() - make_interval(secs => $4::int) "
+    "THEN b.window_start ELSE now() END, "
+    "used = CASE WHEN b.window_start > "
+    "now() - make_interval(secs => $4::int) "
+    "THEN least(b.used + 1, $3::int + 1) ELSE 1 END "
+    "RETURNING used, greatest(1, ceil(extract(epoch FROM "
+    "window_start + make_interval(secs => $4::int) - now())))::bigint",
+    5);
+
+/*
+ * Store the answer in the transaction of the write itself.  An expired
+ * row of the same key is replaced; a live one (only possible if the
+ * lock was bypassed) makes the statement return nothing.
+ */
+static struct db_stmt st_key_store = DB_STMT("write_key_store",
+    "INSERT INTO idempotency_keys AS k (user_id, idem_key, request_hash, "
+    "response_status, response_headers, response_body) "
+    "VALUES ($1::uuid, $2::text, $3::bytea, $4::smallint, $5::jsonb, "
+    "$6::text) "
+    "ON CONFLICT ((coalesce(user_id, " NIL_UUID ")), idem_key) "
+    "DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+    "response_status = EXCLUDED.response_status, "
+    "response_headers = EXCLUDED.response_headers, "
+    "response_body = EXCLUDED.response_body, created_at = now() "
+    "WHERE k.created_at <= now() - make_interval(secs => $7::int) "
+    "RETURNING 1", 7);
+
+static void
+hex_bytea(char *out, const unsigned char *p, size_t n)
+{
+	static const char	 hx[] = "0123456789abcdef";
+	size_t			 i;
+
+	out[0] = '\\';
+	out[1] = 'x';
+	for (i = 0; i < n; i++) {
+		out[2 + 2 * i] = hx[p[i] >> 4];
+		out[3 + 2 * i] = hx[p[i] & 15];
+	}
+	out[2 + 2 * n] = '\0';
+}
+
+void
+db_write_init(struct db_write *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void
+db_write_release(struct db_write *w)
+{
+	free(w->replay_headers);
+	free(w->replay_body);
+	w->replay_headers = NULL;
+	w->replay_body = NULL;
+}
+
+static void
+write_rollback(struct db *db)
+{
+	db_outer_set(db, 0);
+	if (db_in_transaction(db))
+		(void)db_exec_simple(db, "ROLLBACK");
+}
+
+/*
+ * Open the write transaction described by w (one round trip) and say
+ * what to do in w->verdict.  On DB_OK with DB_WRITE_GO the transaction
+ * is open and the handler's statements run inside it; with any other
+ * verdict it has been rolled back.  Replay strings in w are owned by w
+ * (db_write_release).  Any other status: nothing is open.
+ */
+enum db_status
+db_write_begin(struct db *db, struct db_write *w)
+{
+	struct db_step	 steps[DB_PIPELINE_MAX];
+	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
+	char		 ver[24], ttl[16], limit[16], window[16];
+	char		*lock = NULL;
+	const char	*plock[1], *plook[5], *pbud[5];
+	size_t		 n = 0, ilock = 0, ilook = 0, ibud = 0;
+	enum db_status	 s;
+	PGresult	*r;
+	const char	*v;
+
+	w->verdict = DB_WRITE_GO;
+	w->used = 0;
+	w->reset_s = 0;
+	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
+	snprintf(ttl, sizeof(ttl), "%d", w->ttl_s);
+	snprintf(limit, sizeof(limit), "%d", w->limit);
+	snprintf(window, sizeof(window), "%d", w->window_s);
+	memset(steps, 0, sizeof(steps));
+	steps[n++].sql = "BEGIN";
+	if (w->key != NULL) {
+		struct buf	 b = BUF_INIT;
+
+		buf_printf(&b, "%s:%s", w->user_id ? w->user_id : "-", w->key);
+		lock = buf_detach(&b);
+		hex_bytea(hash, w->fingerprint, DB_FINGERPRINT_LEN);
+		plock[0] = lock;
+		ilock = n;
+		steps[n].stmt = &st_key_lock;
+		steps[n++].params = plock;
+		plook[0] = w->user_id;
+		plook[1] = w->key;
+		plook[2] = hash;
+		plook[3] = ttl;
+		plook[4] = ver;
+		ilook = n;
+		steps[n].stmt = &st_key_lookup;
+		steps[n++].params = plook;
+	}
+	if (w->budget && w->user_id != NULL) {
+		pbud[0] = w->user_id;
+		pbud[1] = ver;
+		pbud[2] = limit;
+		pbud[3] = window;
+		pbud[4] = lock;
+		ibud = n;
+		steps[n].stmt = &st_budget;
+		steps[n++].params = pbud;
+	}
+	steps[n++].sql = "SAVEPOINT " DB_HANDLER_SAVEPOINT;
+	s = db_pipeline(db, steps, n, 1);
+	free(lock);
+	if (s != DB_OK) {
+		db_steps_clear(steps, n);
+		write_rollback(db);
+		return s;
+	}
+	if (ibud > 0) {
+		r = steps[ibud].res;
+		if (PQntuples(r) == 1) {
+			w->used = atoll(PQgetvalue(r, 0, 0));
+			w->reset_s = atoll(PQgetvalue(r, 0, 1));
+		}
+	}
+	if (ilock > 0 && strcmp(PQgetvalue(steps[ilock].res, 0, 0), "t") != 0)
+		w->verdict = DB_WRITE_BUSY;
+	else if (ibud > 0 && PQntuples(steps[ibud].res) == 0)
+		w->verdict = DB_WRITE_UNAUTHORIZED;
+	else if (ilook > 0 && PQntuples(r = steps[ilook].res) == 1) {
+		v = PQgetvalue(r, 0, 0);
+		if (strcmp(v, "t") != 0)
+			w->verdict = DB_WRITE_MISMATCH;
+		else {
+			w->verdict = DB_WRITE_REPLAY;
+			w->replay_status = atoi(PQgetvalue(r, 0, 1));
+			w->replay_headers = xstrdup(PQgetvalue(r, 0, 2));
+			w->replay_body = xstrdup(PQgetvalue(r, 0, 3));
+		}
+	} else if (ibud > 0 && w->used > w->limit)
+		w->verdict = DB_WRITE_OVER_BUDGET;
+	db_steps_clear(steps, n);
+	if (w->verdict == DB_WRITE_GO)
+		db_outer_set(db, 1);
+	else
+		write_rollback(db);
+	return DB_OK;
+}
+
+/*
+ * Finish a DB_WRITE_GO transaction: store the answer under the key
+ * (when store is set and w has a key) and commit, in one round trip.
+ * headers is a JSON object text, body the stored body text.  Returns
+ * DB_OK once committed; otherwise everything is rolled back (DB_UNIQUE
+ * means a live row of the key appeared: answer 409).
+ */
+enum db_status
+db_write_commit(struct db *db, struct db_write *w, int store, int status,
+    const char *headers, const char *body)
+{
+	struct db_step	 steps[2];
+	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
+	char		 st[16], ttl[16];
+	const char	*p[7];
+	size_t		 n = 0;
+	enum db_status	 s;
+
+	db_outer_set(db, 0);
+	memset(steps, 0, sizeof(steps));
+	if (store && w->key != NULL) {
+		hex_bytea(hash, w->fingerprint, DB_FINGERPRINT_LEN);
+		snprintf(st, sizeof(st), "%d", status);
+		snprintf(ttl, sizeof(ttl), "%d", w->ttl_s);
+		p[0] = w->user_id;
+		p[1] = w->key;
+		p[2] = hash;
+		p[3] = st;
+		p[4] = headers;
+		p[5] = body;
+		p[6] = ttl;
+		steps[n].stmt = &st_key_store;
+		steps[n++].params = p;
+	}
+	steps[n++].sql = "COMMIT";
+	s = db_pipeline(db, steps, n, 0);
+	if (s == DB_OK && n == 2 && PQntuples(steps[0].res) != 1)
+		s = DB_UNIQUE;
+	db_steps_clear(steps, n);
+	if (s != DB_OK)
+		write_rollback(db);
+	return s;
+}
+
+/* Roll back a DB_WRITE_GO transaction: nothing of it is kept. */
+void
+db_write_abort(struct db *db)
+{
+	write_rollback(db);
+}
+
+/*
+ * `mpapi purge`.  Each call deletes one batch of at most `batch` rows
+ * in index order (no table scan) in its own transaction and reports
+ * how many went; the caller loops until a batch comes back short.
+ */
+static struct db_stmt st_purge_lock = DB_STMT("purge_lock",
+    "SELECT pg_try_advisory_lock(hashtextextended('mpapi purge', 0))", 0);
+
+static struct db_stmt st_purge_unlock = DB_STMT("purge_unlock",
+    "SELECT pg_advisory_unlock(hashtextextended('mpapi purge', 0))", 0);
+
+static struct db_stmt st_purge_keys = DB_STMT("purge_keys",
+    "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM idempotency_keys "
+    "WHERE created_at <= now() - make_interval(secs => $1::int) "
+    "ORDER BY created_at LIMIT $2::int))", 2);
+
+/*
+ * Tombstones older than the retention go, and each owner's sync_floor
+ * rises to the newest change number purged: a cursor from before it
+ * could miss a deletion, so it is answered 410.
+ */
+static struct db_stmt st_purge_tombstones = DB_STMT("purge_tombstones",
+    "WITH gone AS (DELETE FROM tombstones WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM tombstones "
+    "WHERE deleted_at <= now() - make_interval(days => $1::int) "
+    "ORDER BY deleted_at LIMIT $2::int)) "
+    "RETURNING user_id, change_seq), "
+    "floors AS (SELECT user_id, max(change_seq) AS seq FROM gone "
+    "GROUP BY user_id), "
+    "raised AS (UPDATE users u SET sync_floor = floors.seq FROM floors "
+    "WHERE u.id = floors.user_id AND u.sync_floor < floors.seq "
+    "RETURNING 1) "
+    "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM raised)",
+    2);
+
+static struct db_stmt st_purge_marks = DB_STMT("purge_marks",
+    "DELETE FROM play_marks WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM play_marks "
+    "WHERE minute < now() - interval '10 minutes' "
+    "ORDER BY minute LIMIT $1::int))", 1);
+
+static struct db_stmt st_purge_budgets = DB_STMT("purge_budgets",
+    "DELETE FROM write_budgets WHERE user_id IN ("
+    "SELECT user_id FROM write_budgets "
+    "WHERE window_start <= now() - make_interval(secs => $1::int) "
+    "LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2);
+
+/* Take (1) or release (0) the lock that keeps purges one at a time. */
+enum db_status
+db_purge_lock(struct db *db, int take, int *got)
+{
+	PGresult	*res;
+	enum db_status	 s;
+
+	*got = 0;
+	s = db_exec(db, take ? &st_purge_lock : &st_purge_unlock, NULL, &res);
+	if (s != DB_OK)
+		return s;
+	*got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return DB_OK;
+}
+
+static enum db_status
+purge_batch(struct db *db, struct db_stmt *st, const char *const *p,
+    long long *deleted)
+{
+	PGresult	*res;
+	enum db_status	 s;
+
+	*deleted = 0;
+	if ((s = db_exec(db, st, p, &res)) != DB_OK)
+		return s;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		*deleted = atoll(PQgetvalue(res, 0, 0));
+	else
+		*deleted = atoll(PQcmdTuples(res));
+	PQclear(res);
+	return DB_OK;
+}
+
+/*
+ * One batch of each kind; which names the table.  *deleted is the
+ * number of rows removed by this batch.
+ */
+enum db_status
+db_purge(struct db *db, enum db_purge_what which, int age, int batch,
+    long long *deleted)
+{
+	char		 a[16], b[16];
+	const char	*p[2];
+
+	snprintf(a, sizeof(a), "%d", age);
+	snprintf(b, sizeof(b), "%d", batch);
+	p[0] = a;
+	p[1] = b;
+	switch (which) {
+	case DB_PURGE_KEYS:
+		return purge_batch(db, &st_purge_keys, p, deleted);
+	case DB_PURGE_TOMBSTONES:
+		return purge_batch(db, &st_purge_tombstones, p, deleted);
+	case DB_PURGE_PLAY_MARKS:
+		p[0] = b;
+		return purge_batch(db, &st_purge_marks, p, deleted);
+	case DB_PURGE_BUDGETS:
+		return purge_batch(db, &st_purge_budgets, p, deleted);
+	}
+	*deleted = 0;
+	return DB_ERROR;
+}

@@ -1,0 +1,738 @@
+/*
+ * Integration: GET /api/sync through nginx.  Changes are made straight
+ * in the database (the triggers of 0001 stamp them exactly as the
+ * routes' writes do), so these tests need no loop or song route, and
+ * the concurrency test can hold transactions open to commit late.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "fcgi/buf.h"
+#include "t/itlib.h"
+#include "t/itfixture.h"
+
+struct user {
+	char	 token[1024];
+	char	 id[64];
+	char	 auth[1100];
+};
+
+static void
+new_user(struct user *u)
+{
+	cr_assert_eq(itfx_user(u->token, sizeof(u->token), u->id,
+	    sizeof(u->id)), 0, "cannot make a user (MP_TEST_JWT_SECRET_FILE?)");
+	it_bearer(u->auth, sizeof(u->auth), u->token);
+}
+
+/* Make a loop of u straight in the database; returns its id (freed by caller). */
+static char *
+db_loop(const struct user *u, const char *name)
+{
+	const char	*p[2] = { u->id, name };
+	char		*id;
+
+	id = it_db_text("INSERT INTO loops (user_id, name, bars) "
+	    "VALUES ($1::uuid, $2, 1) RETURNING id", 2, p);
+	cr_assert_not_null(id);
+	return id;
+}
+
+static char *
+db_song(const struct user *u, const char *name)
+{
+	const char	*p[2] = { u->id, name };
+	char		*id;
+
+	id = it_db_text("INSERT INTO songs (user_id, name, bpm) "
+	    "VALUES ($1::uuid, $2, 100) RETURNING id", 2, p);
+	cr_assert_not_null(id);
+	return id;
+}
+
+/* Run a statement with one parameter on a connection of this test. */
+static void
+db_run(const char *sql, const char *a)
+{
+	static PGconn	*c;
+	const char	*p[1] = { a };
+
+	if (c == NULL)
+		c = itfx_conn();
+	cr_assert_not_null(c);
+	cr_assert_eq(itfx_exec(c, sql, 1, p), 0, "%s", sql);
+}
+
+/* GET /api/sync with query (may be "") as u; asserts the status. */
+static void
+pull(const struct user *u, const char *query, int want, struct it_resp *r)
+{
+	const char	*h[] = { u->auth, NULL };
+	char		 path[1024];
+
+	snprintf(path, sizeof(path), "/api/sync%s%s", *query ? "?" : "",
+	    query);
+	cr_assert_eq(it_request("GET", path, h, NULL, r), 0, "no response");
+	cr_assert_eq(r->status, want, "GET %s: %d %s", path, r->status,
+	    r->body);
+}
+
+static size_t
+count(json_object *o, const char *member)
+{
+	json_object	*a = it_get(o, member);
+
+	cr_assert(a != NULL && json_object_is_type(a, json_type_array),
+	    "no array %s", member);
+	return json_object_array_length(a);
+}
+
+static int
+has_id(json_object *o, const char *member, const char *id)
+{
+	json_object	*a = it_get(o, member);
+	size_t		 i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++)
+		if (strcmp(it_str(json_object_array_get_idx(a, i), "id"),
+		    id) == 0)
+			return 1;
+	return 0;
+}
+
+Test(sync, without_a_token_is_401)
+{
+	struct it_resp	 r;
+
+	cr_assert_eq(it_request("GET", "/api/sync", NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 401);
+	it_resp_free(&r);
+}
+
+Test(sync, a_first_pull_returns_every_loop_and_song_of_the_caller_only)
+{
+	struct user	 a, b;
+	struct it_resp	 r;
+	char		*l1, *l2, *s1, *other;
+
+	new_user(&a);
+	new_user(&b);
+	l1 = db_loop(&a, "one");
+	l2 = db_loop(&a, "two");
+	s1 = db_song(&a, "song");
+	other = db_loop(&b, "not yours");
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 2);
+	cr_assert_eq(count(r.json, "songs"), 1);
+	cr_assert_eq(count(r.json, "deleted"), 0);
+	cr_assert(has_id(r.json, "loops", l1) && has_id(r.json, "loops", l2));
+	cr_assert(has_id(r.json, "songs", s1));
+	cr_assert(!has_id(r.json, "loops", other));
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 0);
+	cr_assert_not_null(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	free(l1);
+	free(l2);
+	free(s1);
+	free(other);
+}
+
+Test(sync, items_have_the_shape_of_a_single_get)
+{
+	static const char *const loop_fields[] = { "id", "userId", "username",
+	    "name", "bars", "color", "bpm", "chordProgression",
+	    "iconSequence", "schemaVersion", "isPublic", "parentLoopId",
+	    "playsCount", "likesCount", "remixesCount", "likedByMe",
+	    "version", "createdAt", "updatedAt" };
+	static const char *const song_fields[] = { "id", "userId", "username",
+	    "name", "bpm", "timeSignature", "timeline", "totalBars",
+	    "schemaVersion", "isPublic", "playsCount", "likesCount",
+	    "likedByMe", "version", "createdAt", "updatedAt" };
+	struct user	 a;
+	struct it_resp	 r;
+	json_object	*l, *s;
+	size_t		 i;
+
+	new_user(&a);
+	free(db_loop(&a, "shape"));
+	free(db_song(&a, "shape"));
+	pull(&a, "", 200, &r);
+	l = it_get(r.json, "loops.0");
+	s = it_get(r.json, "songs.0");
+	for (i = 0; i < sizeof(loop_fields) / sizeof(loop_fields[0]); i++)
+		cr_assert(json_object_object_get_ex(l, loop_fields[i], NULL),
+		    "loop.%s", loop_fields[i]);
+	for (i = 0; i < sizeof(song_fields) / sizeof(song_fields[0]); i++)
+		cr_assert(json_object_object_get_ex(s, song_fields[i], NULL),
+		    "song.%s", song_fields[i]);
+	cr_assert_str_eq(it_str(l, "userId"), a.id);
+	cr_assert_eq(it_int(l, "version"), 1);
+	cr_assert_eq(strlen(it_str(l, "updatedAt")), 24);
+	it_resp_free(&r);
+}
+
+Test(sync, pages_follow_the_order_of_changes_and_end_with_has_more_false)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	json_object	*loops;
+	char		*ids[5], q[512], *cursor = NULL, name[8];
+	size_t		 i, seen = 0;
+	int		 pages = 0, more;
+
+	new_user(&a);
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "l%zu", i);
+		ids[i] = db_loop(&a, name);
+	}
+	db_run("UPDATE loops SET bpm = 41 WHERE id = $1::uuid", ids[0]);
+	do {
+		if (cursor == NULL)
+			snprintf(q, sizeof(q), "limit=2");
+		else
+			snprintf(q, sizeof(q), "limit=2&since=%s", cursor);
+		pull(&a, q, 200, &r);
+		loops = it_get(r.json, "loops");
+		for (i = 0; i < json_object_array_length(loops); i++, seen++)
+			cr_assert_str_eq(it_str(json_object_array_get_idx(loops,
+			    i), "id"), ids[(seen + 1) % 5],
+			    "out of order at %zu", seen);
+		more = json_object_get_boolean(it_get(r.json, "hasMore"));
+		free(cursor);
+		cursor = strdup(it_str(r.json, "cursor"));
+		it_resp_free(&r);
+		pages++;
+	} while (more && pages < 10);
+	cr_assert_eq(seen, 5);
+	cr_assert_eq(pages, 3);
+	/* At the end, the cursor gives an empty page. */
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 0);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 0);
+	it_resp_free(&r);
+	free(cursor);
+	for (i = 0; i < 5; i++)
+		free(ids[i]);
+}
+
+Test(sync, edits_and_deletions_after_the_cursor_come_in_the_next_pull)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	char		*keep, *edit, *gone, *song, q[512], *cursor;
+	json_object	*d;
+
+	new_user(&a);
+	keep = db_loop(&a, "keep");
+	edit = db_loop(&a, "edit");
+	gone = db_loop(&a, "gone");
+	song = db_song(&a, "song");
+	pull(&a, "", 200, &r);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+
+	db_run("UPDATE loops SET bpm = 99 WHERE id = $1::uuid", edit);
+	db_run("DELETE FROM loops WHERE id = $1::uuid", gone);
+	db_run("DELETE FROM songs WHERE id = $1::uuid", song);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 1);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), edit);
+	cr_assert_eq(it_int(r.json, "loops.0.bpm"), 99);
+	cr_assert_eq(it_int(r.json, "loops.0.version"), 2);
+	cr_assert_eq(count(r.json, "deleted"), 2);
+	d = it_get(r.json, "deleted.0");
+	cr_assert_str_eq(it_str(d, "type"), "loop");
+	cr_assert_str_eq(it_str(d, "id"), gone);
+	cr_assert_eq(strlen(it_str(d, "deletedAt")), 24);
+	cr_assert_str_eq(it_str(r.json, "deleted.1.type"), "song");
+	cr_assert_str_eq(it_str(r.json, "deleted.1.id"), song);
+	cr_assert(!has_id(r.json, "loops", keep));
+	it_resp_free(&r);
+	free(cursor);
+	free(keep);
+	free(edit);
+	free(gone);
+	free(song);
+}
+
+Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
+{
+	struct user	 a, b;
+	struct it_resp	 r;
+	char		*loop, q[512], *cursor;
+	const char	*p[2];
+
+	new_user(&a);
+	new_user(&b);
+	loop = db_loop(&a, "liked");
+	pull(&a, "", 200, &r);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	p[0] = b.id;
+	p[1] = loop;
+	cr_assert_eq(it_db_count("WITH l AS (INSERT INTO loop_likes "
+	    "(user_id, loop_id) VALUES ($1::uuid, $2::uuid) RETURNING 1) "
+	    "SELECT count(*) FROM l", 2, p), 1);
+	db_run("UPDATE loops SET plays_count = plays_count + 5 "
+	    "WHERE id = $1::uuid", loop);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(loop);
+}
+
+Test(sync, an_item_re_created_at_its_id_is_not_reported_deleted)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	char		*loop, q[512], *cursor;
+	const char	*p[2];
+
+	new_user(&a);
+	loop = db_loop(&a, "phoenix");
+	pull(&a, "", 200, &r);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	db_run("DELETE FROM loops WHERE id = $1::uuid", loop);
+	p[0] = loop;
+	p[1] = a.id;
+	cr_assert_eq(it_db_count("WITH l AS (INSERT INTO loops (id, user_id, "
+	    "name, bars) VALUES ($1::uuid, $2::uuid, 'again', 1) RETURNING 1) "
+	    "SELECT count(*) FROM l", 2, p), 1);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 1);
+	cr_assert_str_eq(it_str(r.json, "loops.0.name"), "again");
+	cr_assert_eq(count(r.json, "deleted"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(loop);
+}
+
+static void
+assert_bad_param(const struct user *u, const char *query, const char *field)
+{
+	struct it_resp	 r;
+
+	pull(u, query, 400, &r);
+	cr_assert_str_eq(it_header(&r, "content-type"),
+	    "application/problem+json");
+	cr_assert_str_eq(it_str(r.json, "errors.0.field"), field, "%s",
+	    r.body);
+	it_resp_free(&r);
+}
+
+Test(sync, a_garbled_forged_or_foreign_cursor_or_a_bad_limit_is_400)
+{
+	struct user	 a, b;
+	struct it_resp	 r;
+	char		 q[512], *cursor;
+	size_t		 n;
+
+	new_user(&a);
+	new_user(&b);
+	pull(&b, "", 200, &r);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	assert_bad_param(&a, q, "since");		/* b's cursor */
+	n = strlen(q);
+	q[n - 3] = q[n - 3] == 'A' ? 'B' : 'A';
+	assert_bad_param(&b, q, "since");		/* altered */
+	assert_bad_param(&a, "since=bm90IGEgY3Vyc29y", "since");
+	assert_bad_param(&a, "since=%ZZ", "since");
+	assert_bad_param(&a, "limit=0", "limit");
+	assert_bad_param(&a, "limit=101", "limit");
+	assert_bad_param(&a, "limit=ten", "limit");
+	assert_bad_param(&a, "limit=-1", "limit");
+	pull(&a, "since=&limit=100", 200, &r);		/* empty: start over */
+	it_resp_free(&r);
+	free(cursor);
+}
+
+Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	char		*l1, *l2, q[512], *cursor;
+
+	new_user(&a);
+	l1 = db_loop(&a, "old");
+	l2 = db_loop(&a, "kept");
+	pull(&a, "", 200, &r);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	db_run("DELETE FROM loops WHERE id = $1::uuid", l1);
+	/* The deletion is older than MP_TOMBSTONE_DAYS (30): purge forgets it. */
+	db_run("UPDATE tombstones SET deleted_at = now() - interval '31 days' "
+	    "WHERE item_id = $1::uuid", l1);
+	cr_assert_eq(it_ctl("purge"), 0, "deploy/dev purge failed");
+	cr_assert_eq(it_db_count("SELECT count(*) FROM tombstones "
+	    "WHERE user_id = $1::uuid", 1, (const char *const[]){ a.id }), 0);
+	cr_assert_gt(it_db_count("SELECT sync_floor FROM users "
+	    "WHERE id = $1::uuid", 1, (const char *const[]){ a.id }), 0);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 410, &r);
+	cr_assert_str_eq(it_header(&r, "content-type"),
+	    "application/problem+json");
+	cr_assert(strstr(it_str(r.json, "type"), "sync-cursor-expired") != NULL);
+	it_resp_free(&r);
+	/* Starting over works, and carries what is left. */
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 1);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), l2);
+	free(cursor);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&a, q, 200, &r);
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
+	free(l2);
+}
+
+/*
+ * Convergence under concurrency: writers create, edit and delete the
+ * user's loops and songs from connections of their own, each change
+ * in a transaction held open a little before it commits (so commits
+ * land late and out of start order); a client pulls all the while.
+ * After the writers stop, one last pull to the end must leave the
+ * client with exactly the server's loops and songs, at the server's
+ * versions.
+ */
+#define WRITERS		3
+#define WRITER_OPS	15
+
+struct writer {
+	const char	*user;
+	const char	*auth;		/* Authorization header line */
+	unsigned	 seed;
+	int		 failed;
+	int		*running;	/* writers not yet done */
+};
+
+static const char *const writer_sql[] = {
+	"INSERT INTO loops (user_id, name, bars) VALUES ($1::uuid, 'w', 1)",
+	"INSERT INTO songs (user_id, name, bpm) VALUES ($1::uuid, 'w', 90)",
+	"UPDATE loops SET bpm = 40 + (random() * 200)::int WHERE id = "
+	    "(SELECT id FROM loops WHERE user_id = $1::uuid ORDER BY random() "
+	    "LIMIT 1)",
+	"UPDATE songs SET name = 'e' || (random() * 1000)::int WHERE id = "
+	    "(SELECT id FROM songs WHERE user_id = $1::uuid ORDER BY random() "
+	    "LIMIT 1)",
+	"DELETE FROM loops WHERE id = (SELECT id FROM loops WHERE user_id = "
+	    "$1::uuid ORDER BY random() LIMIT 1)",
+	"DELETE FROM songs WHERE id = (SELECT id FROM songs WHERE user_id = "
+	    "$1::uuid ORDER BY random() LIMIT 1)",
+};
+
+/*
+ * One writer: WRITER_OPS transactions of one to three random changes
+ * each, held open up to 20 ms before the commit.  Each transaction
+ * first locks the owner's users row, as the service's writes of one
+ * user are serialised by their write budget row: without it, random
+ * row-lock orders deadlock (and each deadlock costs a second).  A
+ * transaction that fails anyway is rolled back and does not count; a
+ * lost connection fails the test.
+ */
+static void *
+writer_main(void *arg)
+{
+	struct writer	*w = arg;
+	const char	*p[1] = { w->user };
+	PGconn		*c;
+	int		 i, k, n, bad;
+
+	if ((c = itfx_conn()) == NULL) {
+		w->failed = 1;
+		__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	for (i = 0; i < WRITER_OPS; i++) {
+		bad = itfx_exec(c, "BEGIN", 0, NULL) != 0 ||
+		    itfx_exec(c, "SELECT 1 FROM users WHERE id = $1::uuid "
+		    "FOR NO KEY UPDATE", 1, p) != 0;
+		n = 1 + (int)(rand_r(&w->seed) % 3);
+		for (k = 0; k < n && !bad; k++)
+			bad = itfx_exec(c, writer_sql[rand_r(&w->seed) %
+			    (sizeof(writer_sql) / sizeof(writer_sql[0]))], 1,
+			    p) != 0;
+		if (!bad)
+			bad = itfx_exec(c, "SELECT pg_sleep(random() * 0.02)",
+			    0, NULL) != 0;
+		(void)itfx_exec(c, bad ? "ROLLBACK" : "COMMIT", 0, NULL);
+		if (PQstatus(c) != CONNECTION_OK) {
+			w->failed = 1;
+			break;
+		}
+	}
+	PQfinish(c);
+	__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The client's copy: ids and versions. */
+struct replica {
+	char		 id[256][40];
+	long long	 version[256];
+	size_t		 n;
+};
+
+static void
+replica_put(struct replica *rp, const char *id, long long version)
+{
+	size_t	 i;
+
+	for (i = 0; i < rp->n; i++)
+		if (strcmp(rp->id[i], id) == 0) {
+			rp->version[i] = version;
+			return;
+		}
+	cr_assert_lt(rp->n, 256);
+	snprintf(rp->id[rp->n], sizeof(rp->id[0]), "%s", id);
+	rp->version[rp->n++] = version;
+}
+
+static void
+replica_drop(struct replica *rp, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < rp->n; i++)
+		if (strcmp(rp->id[i], id) == 0) {
+			rp->n--;
+			memmove(rp->id[i], rp->id[rp->n], sizeof(rp->id[0]));
+			rp->version[i] = rp->version[rp->n];
+			return;
+		}
+}
+
+/* One pull applied to rp; returns hasMore and replaces *cursor. */
+static int
+replica_pull(const struct user *u, struct replica *rp, char **cursor)
+{
+	struct it_resp	 r;
+	json_object	*a, *o;
+	char		 q[512];
+	size_t		 i;
+	int		 more;
+
+	if (*cursor == NULL)
+		snprintf(q, sizeof(q), "limit=3");
+	else
+		snprintf(q, sizeof(q), "limit=3&since=%s", *cursor);
+	pull(u, q, 200, &r);
+	a = it_get(r.json, "deleted");
+	for (i = 0; i < json_object_array_length(a); i++)
+		replica_drop(rp, it_str(json_object_array_get_idx(a, i), "id"));
+	a = it_get(r.json, "loops");
+	for (i = 0; i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		replica_put(rp, it_str(o, "id"), it_int(o, "version"));
+	}
+	a = it_get(r.json, "songs");
+	for (i = 0; i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		replica_put(rp, it_str(o, "id"), it_int(o, "version"));
+	}
+	more = json_object_get_boolean(it_get(r.json, "hasMore"));
+	free(*cursor);
+	*cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+	return more;
+}
+
+/* The client's copy as "id:version,..." in id order (caller frees). */
+static char *
+replica_text(const struct replica *rp)
+{
+	struct buf	 b = BUF_INIT;
+	size_t		 order[256], i, j, t;
+
+	for (i = 0; i < rp->n; i++)
+		order[i] = i;
+	for (i = 0; i < rp->n; i++)
+		for (j = i + 1; j < rp->n; j++)
+			if (strcmp(rp->id[order[j]], rp->id[order[i]]) < 0) {
+				t = order[i];
+				order[i] = order[j];
+				order[j] = t;
+			}
+	buf_puts(&b, "");
+	for (i = 0; i < rp->n; i++)
+		buf_printf(&b, "%s%s:%lld", i ? "," : "", rp->id[order[i]],
+		    rp->version[order[i]]);
+	return buf_detach(&b);
+}
+
+static void
+assert_replica_is_the_server(const struct user *u, const struct replica *rp,
+    int round)
+{
+	const char	*p[1] = { u->id };
+	char		*server, *client;
+
+	server = it_db_text("SELECT coalesce(string_agg(id::text || ':' || "
+	    "version, ',' ORDER BY id), '') FROM (SELECT id, version "
+	    "FROM loops WHERE user_id = $1::uuid UNION ALL SELECT id, version "
+	    "FROM songs WHERE user_id = $1::uuid) x", 1, p);
+	cr_assert_not_null(server);
+	client = replica_text(rp);
+	cr_assert_str_eq(client, server, "round %d: the client's copy differs",
+	    round);
+	free(client);
+	free(server);
+}
+
+/*
+ * Rounds of the convergence test: a fresh user with some loops and a
+ * song, WRITERS writers running writer_fn, a client pulling all the
+ * while, then one last pull to the end.  Returns how many pages said
+ * hasMore (the test is only worth something if some did).
+ */
+static int
+converge_rounds(int rounds, void *(*writer_fn)(void *))
+{
+	struct writer	 w[WRITERS];
+	pthread_t	 t[WRITERS];
+	struct replica	*rp;
+	struct user	 u;
+	char		*cursor, name[16];
+	int		 round, i, pulls, running, more, pages = 0;
+
+	rp = calloc(1, sizeof(*rp));
+	for (round = 0; round < rounds; round++) {
+		new_user(&u);
+		for (i = 0; i < 10; i++) {
+			snprintf(name, sizeof(name), "pre%d", i);
+			free(db_loop(&u, name));
+		}
+		free(db_song(&u, "pre"));
+		memset(rp, 0, sizeof(*rp));
+		cursor = NULL;
+		running = WRITERS;
+		for (i = 0; i < WRITERS; i++) {
+			w[i].running = &running;
+			w[i].user = u.id;
+			w[i].auth = u.auth;
+			w[i].seed = (unsigned)(round * 131 + i * 17 + getpid());
+			w[i].failed = 0;
+			cr_assert_eq(pthread_create(&t[i], NULL, writer_fn,
+			    &w[i]), 0);
+		}
+		/* Pull all the while they write. */
+		for (pulls = 0; __atomic_load_n(&running, __ATOMIC_SEQ_CST) > 0;
+		    pulls++) {
+			more = replica_pull(&u, rp, &cursor);
+			pages += more;
+			if (!more)
+				usleep(10000);
+		}
+		for (i = 0; i < WRITERS; i++) {
+			pthread_join(t[i], NULL);
+			cr_assert(!w[i].failed, "writer %d failed", i);
+		}
+		/* The final pull, to the end. */
+		while (replica_pull(&u, rp, &cursor))
+			;
+		assert_replica_is_the_server(&u, rp, round);
+		cr_log_info("round %d: %d pulls during the writes", round,
+		    pulls);
+		free(cursor);
+	}
+	free(rp);
+	return pages;
+}
+
+Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
+    .timeout = 300)
+{
+	int	 pages;
+
+	pages = converge_rounds(20, writer_main);
+	cr_assert_gt(pages, 20, "only %d pages had more to come", pages);
+}
+
+/*
+ * The same through the API: writers create (POST), edit (PATCH) and
+ * delete (DELETE) the user's loops over HTTP, as a client would.  A
+ * 404 is fine (another writer deleted the loop first); anything else
+ * but success fails the test.
+ */
+static void *
+api_writer_main(void *arg)
+{
+	struct writer	*w = arg;
+	struct it_resp	 r;
+	const char	*h[2] = { w->auth, NULL };
+	const char	*p[1] = { w->user };
+	char		 path[128], body[256], *id;
+	PGresult	*res;
+	PGconn		*c;
+	int		 i, op, rc;
+
+	if ((c = itfx_conn()) == NULL) {
+		w->failed = 1;
+		__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	for (i = 0; i < WRITER_OPS && !w->failed; i++) {
+		op = (int)(rand_r(&w->seed) % 3);
+		id = NULL;
+		if (op > 0) {
+			res = PQexecParams(c, "SELECT id FROM loops WHERE "
+			    "user_id = $1::uuid ORDER BY random() LIMIT 1", 1,
+			    NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+			    PQntuples(res) == 1)
+				id = strdup(PQgetvalue(res, 0, 0));
+			PQclear(res);
+			if (id == NULL)
+				op = 0;
+		}
+		if (op == 0) {
+			snprintf(body, sizeof(body), "{\"name\":\"api\","
+			    "\"bars\":1}");
+			rc = it_request("POST", "/api/loops", h, body, &r);
+		} else if (op == 1) {
+			snprintf(path, sizeof(path), "/api/loops/%s", id);
+			snprintf(body, sizeof(body), "{\"bpm\":%u}",
+			    40 + rand_r(&w->seed) % 200);
+			rc = it_request("PATCH", path, h, body, &r);
+		} else {
+			snprintf(path, sizeof(path), "/api/loops/%s", id);
+			rc = it_request("DELETE", path, h, NULL, &r);
+		}
+		/* A loop another writer deleted first is a 404; a create is not. */
+		if (rc != 0 || (op == 0 && r.status != 201) ||
+		    (r.status >= 300 && r.status != 404)) {
+			fprintf(stderr, "api writer: op %d: %d %s\n", op,
+			    r.status, r.body != NULL ? r.body : "");
+			w->failed = 1;
+		}
+		if (rc == 0)
+			it_resp_free(&r);
+		free(id);
+	}
+	PQfinish(c);
+	__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+Test(sync, a_client_pulling_during_concurrent_api_writes_converges,
+    .timeout = 300)
+{
+	converge_rounds(5, api_writer_main);
+}
