@@ -1284,3 +1284,47 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 	it_resp_free(&r);
 	it_resp_free(&first);
 }
+
+Test(songs, a_post_retried_with_its_idempotency_key_creates_one_song)
+{
+	struct who	 a;
+	struct it_resp	 r1, r2;
+	char		 key[64], hdr[96];
+	const char	*h[3];
+
+	user(&a);
+	it_unique(key, sizeof(key), "song-key-");
+	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+	h[0] = a.auth;
+	h[1] = hdr;
+	h[2] = NULL;
+	cr_assert_eq(it_request("POST", "/api/songs", h,
+	    "{\"name\":\"Once\",\"bpm\":100}", &r1), 0);
+	cr_assert_eq(r1.status, 201, "%s", r1.body);
+	cr_assert_eq(it_request("POST", "/api/songs", h,
+	    "{\"name\":\"Once\",\"bpm\":100}", &r2), 0);
+	cr_assert_eq(r2.status, 201, "%s", r2.body);
+	cr_assert_str_eq(it_header(&r2, "idempotent-replayed"), "true");
+	cr_assert_str_eq(it_str(r2.json, "song.id"), it_str(r1.json,
+	    "song.id"));
+	it_resp_free(&r1);
+	it_resp_free(&r2);
+	cr_assert_eq(songs_of(&a), 1);
+}
+
+Test(songs, a_put_without_ispublic_keeps_the_stored_visibility)
+{
+	struct who	 a;
+	struct it_resp	 r;
+	char		 id[40], path[96];
+
+	user(&a);
+	create(&a, "{\"name\":\"S\",\"bpm\":100,\"isPublic\":true}", id,
+	    sizeof(id));
+	path_of(path, sizeof(path), id, "");
+	req("PUT", path, &a, "{\"name\":\"T\",\"bpm\":101}", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_object_get_boolean(it_get(r.json, "song.isPublic")));
+	cr_assert_str_eq(it_str(r.json, "song.name"), "T");
+	it_resp_free(&r);
+}
