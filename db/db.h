@@ -22,6 +22,8 @@ enum db_status {
 	DB_RETRY,		/* 40001, 40P01: retry the transaction */
 	DB_UNAVAILABLE,		/* connection lost, server shutting down,
 				   statement timeout: answer 503 */
+	DB_REFUSED,		/* the write's gate refused it (budget spent,
+				   stale token): see db_gate_take */
 	DB_ERROR		/* anything else: a bug, answer 500 */
 };
 
@@ -301,7 +303,10 @@ enum db_status	 db_write_begin(struct db *, struct db_write *);
 enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
 		    int status, const char *headers, const char *body);
 void		 db_write_abort(struct db *);
+void		 db_write_gate(struct db *, struct db_write *);
+void		 db_write_gate_result(struct db *, struct db_write *);
 int		 db_retry_seen(struct db *);
+void		 db_retry_reset(struct db *);
 enum db_status	 db_purge_lock(struct db *, int take, int *got);
 enum db_status	 db_purge(struct db *, enum db_purge_what, int age,
 		    int batch, long long *deleted);
