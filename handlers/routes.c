@@ -35,6 +35,24 @@ const struct route app_routes[] = {
 	{ HTTP_POST,	"/api/loops/:id/plays",	loops_play,
 	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
 
+	/* Songs (handlers/songs.c). */
+	{ HTTP_GET,	"/api/songs",		songs_list,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_POST,	"/api/songs",		songs_create,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	{ HTTP_GET,	"/api/songs/:id",	songs_get,	ROUTE_AUTH_OPTIONAL },
+	{ HTTP_PUT,	"/api/songs/:id",	songs_replace,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_PATCH,	"/api/songs/:id",	songs_patch,
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/songs/:id",	songs_delete,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_PUT,	"/api/songs/:id/like",	songs_like,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_DELETE,	"/api/songs/:id/like",	songs_unlike,
+	    ROUTE_AUTH | ROUTE_WRITE },
+	{ HTTP_POST,	"/api/songs/:id/plays",	songs_play,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
+
 	/* Accounts (handlers/auth.c, handlers/users.c). */
 	{ HTTP_POST,	"/api/auth/signup",	auth_signup,
 	    ROUTE_BODY | ROUTE_IDEMPOTENT },
