@@ -363,7 +363,8 @@ enum db_purge_what {
 	DB_PURGE_KEYS,			/* age: seconds (MP_IDEMPOTENCY_TTL) */
 	DB_PURGE_TOMBSTONES,		/* age: days (MP_TOMBSTONE_DAYS) */
 	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
-	DB_PURGE_BUDGETS		/* age: seconds (MP_WRITE_WINDOW) */
+	DB_PURGE_BUDGETS,		/* age: seconds (MP_WRITE_WINDOW) */
+	DB_PURGE_LOGIN_FAILURES		/* age: seconds (MP_LOGIN_WINDOW) */
 };
 
 void		 db_write_init(struct db_write *);

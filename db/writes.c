@@ -388,6 +388,17 @@ static struct db_stmt st_purge_budgets = DB_STMT("purge_budgets",
     "WHERE window_start <= now() - make_interval(secs => $1::int) "
     "LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2);
 
+/*
+ * Login failure counters whose window has passed count nothing any
+ * more.  No index on window_start: this runs from `mpapi purge`, never
+ * on a request, and the LIMIT stops the scan at a batch.
+ */
+static struct db_stmt st_purge_logins = DB_STMT("purge_logins",
+    "DELETE FROM login_failures WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM login_failures "
+    "WHERE window_start <= now() - make_interval(secs => $1::int) "
+    "LIMIT $2::int))", 2);
+
 /* Take (1) or release (0) the lock that keeps purges one at a time. */
 enum db_status
 db_purge_lock(struct db *db, int take, int *got)
@@ -447,6 +458,8 @@ db_purge(struct db *db, enum db_purge_what which, int age, int batch,
 		return purge_batch(db, &st_purge_marks, p, deleted);
 	case DB_PURGE_BUDGETS:
 		return purge_batch(db, &st_purge_budgets, p, deleted);
+	case DB_PURGE_LOGIN_FAILURES:
+		return purge_batch(db, &st_purge_logins, p, deleted);
 	}
 	*deleted = 0;
 	return DB_ERROR;

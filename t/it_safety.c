@@ -757,3 +757,26 @@ Test(budget, a_write_refused_before_the_database_spends_nothing)
 	cr_assert_eq(last, first - 1, "a 400 spent budget: %ld then %ld",
 	    first, last);
 }
+
+Test(purge, deletes_login_failure_counters_whose_window_has_passed)
+{
+	char old[64], fresh[64];
+	const char *p1[1] = { old }, *p2[1] = { fresh };
+	const char *ins = "INSERT INTO login_failures (account, failures, "
+	    "window_start) VALUES ($1, 3, now() - $2::interval)";
+	const char *pa[2], *pb[2];
+
+	it_unique(old, sizeof(old), "old@");
+	it_unique(fresh, sizeof(fresh), "fresh@");
+	pa[0] = old;
+	pa[1] = "2 days";
+	pb[0] = fresh;
+	pb[1] = "1 second";
+	free(it_db_text(ins, 2, pa));
+	free(it_db_text(ins, 2, pb));
+	cr_assert_eq(it_ctl("purge"), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
+	    "WHERE account = $1", 1, p1), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
+	    "WHERE account = $1", 1, p2), 1);
+}
