@@ -190,73 +190,18 @@ enum db_status	 db_loop_remix(struct db *, const struct item_caller *,
 		    struct item_result *);
 
 /*
- * Songs (db/songs.c).  uid/ver are the caller's id and token version
- * (uid NULL: anonymous, on routes where that is allowed); each call
- * folds the check that the token is still honoured into its statement
- * and reports it in auth_ok.
+ * Songs (db/songs.c): the writes and the read that are the songs' own.
+ * Reading one, deleting, likes, plays and lists are the db_item_*
+ * calls above with ITEM_SONG.  doc is the validated document as JSON
+ * text.
  */
-struct song_row {
-	int		 auth_ok;	/* no token, or one still honoured */
-	int		 found;		/* exists and the caller may see it */
-	int		 owner;		/* the caller owns it */
-	int		 precondition;	/* If-Match did not match: unchanged */
-	int		 conflict;	/* the body's version is stale */
-	int		 done;		/* the write happened */
-	int		 liked;
-	long long	 version;	/* of the song in json */
-	long long	 count;		/* likes or plays after the call */
-	char		 id[37];
-	char		*json;		/* the song as the caller sees it */
-	char		*loops;		/* expand=loops: array of loops */
-	char		*bad_loops;	/* refused loop ids, comma-separated */
-};
-
-enum song_sort {
-	SONG_SORT_NEW,			/* created_at, newest first */
-	SONG_SORT_TOP,			/* likes */
-	SONG_SORT_POPULAR,		/* plays */
-	SONG_SORT_UPDATED,		/* updated_at, latest first */
-	SONG_SORT__MAX
-};
-
-struct song_list_query {
-	const char	*viewer;	/* NULL: anonymous */
-	long long	 ver;
-	enum song_sort	 sort;
-	int		 public_feed;	/* every public song ... */
-	const char	*user_id;	/* ... or one user's, by id */
-	const char	*username;	/* ... or by name */
-	int		 limit;
-	long long	 offset;
-	const char	*cursor_id;	/* NULL: first page */
-	long long	 cursor_key;
-};
-
-struct song_page {
-	int		 auth_ok;
-	char		*json;		/* array of songs; caller frees */
-	size_t		 count;
-	int		 more;		/* another page follows ... */
-	long long	 last_key;	/* ... after this sort key */
-	char		 last_id[37];	/* ... and id */
-};
-
-void		 song_row_release(struct song_row *);
-enum db_status	 db_song_get(struct db *, const char *uid, long long ver,
-		    const char *id, int expand, struct song_row *);
-enum db_status	 db_song_create(struct db *, const char *uid, long long ver,
-		    const char *id, const char *doc, struct song_row *);
-enum db_status	 db_song_update(struct db *, const char *uid, long long ver,
-		    const char *id, const char *doc, const char *if_match,
-		    long long body_version, struct song_row *);
-enum db_status	 db_song_delete(struct db *, const char *uid, long long ver,
-		    const char *id, const char *if_match, struct song_row *);
-enum db_status	 db_song_like(struct db *, const char *uid, long long ver,
-		    const char *id, int on, struct song_row *);
-enum db_status	 db_song_play(struct db *, const char *uid, long long ver,
-		    const char *id, const char *listener, struct song_row *);
-enum db_status	 db_song_list(struct db *, const struct song_list_query *,
-		    struct song_page *);
+enum db_status	 db_song_create(struct db *, const struct item_caller *,
+		    const char *id, const char *doc, struct item_result *);
+enum db_status	 db_song_replace(struct db *, const struct item_caller *,
+		    const char *id, const char *doc, const struct item_cond *,
+		    struct item_result *);
+enum db_status	 db_song_get_expanded(struct db *, const struct item_caller *,
+		    const char *id, struct item_result *);
 
 /* Accounts (db/users.c). */
 struct db_account {

@@ -18,17 +18,25 @@
 #include "fcgi/buf.h"
 #include "db/items_int.h"
 
+/*
+ * A song is shown to a viewer (the caller, $1): song_view_json marks
+ * the blocks whose loop the viewer cannot get "missing" (migration
+ * 0004).  Loops need no viewer.
+ */
+#define SONG_VIEWER	", $1::uuid"
+
 /* The names that differ between the kinds (constants, never input). */
 struct kind_sql {
 	const char	*table;		/* "loops" */
 	const char	*likes;		/* "loop_likes" */
 	const char	*fk;		/* "loop_id" */
 	const char	*json;		/* "loop_json" */
+	const char	*json_tail;	/* more arguments of json, after liked */
 };
 
 static const struct kind_sql kinds[ITEM__MAX] = {
-	{ "loops", "loop_likes", "loop_id", "loop_json" },
-	{ "songs", "song_likes", "song_id", "song_json" },
+	{ "loops", "loop_likes", "loop_id", "loop_json", "" },
+	{ "songs", "song_likes", "song_id", "song_view_json", SONG_VIEWER },
 };
 
 /* Whether the caller likes item x (x is a row of the kind's table). */
@@ -37,23 +45,24 @@ static const struct kind_sql kinds[ITEM__MAX] = {
 	"WHERE k.user_id = $1::uuid AND k." FK " = x.id)"
 
 /* GET one: visible when public or the caller's. */
-#define GET_SQL(T, LIKES, FK, JSON)					\
+#define GET_SQL(T, LIKES, FK, JSON, TAIL)				\
 	"WITH " ITEM_ME_CTE " "						\
 	"SELECT " ITEM_ME_OK ", "					\
 	"CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "	\
 	"v.version, v.user_id, v.j "					\
 	"FROM (SELECT 1) one LEFT JOIN LATERAL ("			\
 	"SELECT x.version, x.user_id, "					\
-	JSON "(x, o.username, " LIKED(LIKES, FK) ") AS j "		\
+	JSON "(x, o.username, " LIKED(LIKES, FK) TAIL ") AS j "		\
 	"FROM " T " x JOIN users o ON o.id = x.user_id "		\
 	"WHERE x.id = $3::uuid "					\
 	"AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true"
 
 static struct db_stmt st_get[ITEM__MAX] = {
 	DB_STMT_RO("item_get_loop",
-	    GET_SQL("loops", "loop_likes", "loop_id", "loop_json"), 3),
+	    GET_SQL("loops", "loop_likes", "loop_id", "loop_json", ""), 3),
 	DB_STMT_RO("item_get_song",
-	    GET_SQL("songs", "song_likes", "song_id", "song_json"), 3),
+	    GET_SQL("songs", "song_likes", "song_id", "song_view_json",
+	    SONG_VIEWER), 3),
 };
 
 /*
@@ -62,7 +71,7 @@ static struct db_stmt st_get[ITEM__MAX] = {
  * parent row before the item's own row, the order remixing takes them
  * in, so deleting a remix while its parent is remixed cannot deadlock.
  */
-#define DELETE_SQL(T, LIKES, FK, JSON, PARENT)				\
+#define DELETE_SQL(T, LIKES, FK, JSON, TAIL, PARENT)			\
 	"WITH " ITEM_ME_CTE ", " PARENT ", "				\
 	"cur AS (SELECT x.* FROM " T " x WHERE x.id = $3::uuid "	\
 	"AND (SELECT count(*) FROM par) >= 0 FOR UPDATE), "		\
@@ -80,7 +89,7 @@ static struct db_stmt st_get[ITEM__MAX] = {
 	"CASE WHEN c.id IS NOT NULL AND c.user_id = m.id "		\
 	"AND NOT EXISTS (SELECT 1 FROM del) THEN " JSON "(c::" T ", "	\
 	"m.username, EXISTS (SELECT 1 FROM " LIKES " k "		\
-	"WHERE k.user_id = m.id AND k." FK " = c.id)) END "		\
+	"WHERE k.user_id = m.id AND k." FK " = c.id)" TAIL ") END "	\
 	"FROM (SELECT 1) one LEFT JOIN me m ON true "			\
 	"LEFT JOIN cur c ON true"
 
@@ -91,9 +100,10 @@ static struct db_stmt st_get[ITEM__MAX] = {
 
 static struct db_stmt st_delete[ITEM__MAX] = {
 	DB_STMT("item_delete_loop", DELETE_SQL("loops", "loop_likes",
-	    "loop_id", "loop_json", LOOP_PARENT_LOCK), 4),
+	    "loop_id", "loop_json", "", LOOP_PARENT_LOCK), 4),
 	DB_STMT("item_delete_song", DELETE_SQL("songs", "song_likes",
-	    "song_id", "song_json", "par AS (SELECT 1)"), 4),
+	    "song_id", "song_view_json", SONG_VIEWER, "par AS (SELECT 1)"),
+	    4),
 };
 
 /* Like ($4 true) or unlike: one call of item_like() (migration 0003). */
@@ -573,12 +583,12 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		/* One walk down the sort's index, shaping rows as it goes. */
 		buf_printf(&b.sql, " SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
-		    "x.id, %s(x, o.username, %s) AS j FROM %s x "
+		    "x.id, %s(x, o.username, %s%s) AS j FROM %s x "
 		    "JOIN users o ON o.id = x.user_id WHERE %s "
 		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s) p ON true "
 		    "ORDER BY p.k DESC, p.id DESC", sorts[spec->sort].key,
-		    k->json, liked.data, k->table, base.data, col, lim.data,
-		    off.data);
+		    k->json, liked.data, k->json_tail, k->table, base.data,
+		    col, lim.data, off.data);
 	} else {
 		/* Walk a bounded window, else ask the GIN indexes. */
 		buf_printf(&b.sql, ", walk AS MATERIALIZED (SELECT x.id, x.k "
@@ -600,10 +610,10 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		    off.data);
 		buf_printf(&b.sql, "SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ids.k, x.id, "
-		    "%s(x, o.username, %s) AS j FROM ids JOIN %s x "
+		    "%s(x, o.username, %s%s) AS j FROM ids JOIN %s x "
 		    "ON x.id = ids.id JOIN users o ON o.id = x.user_id) p "
 		    "ON true ORDER BY p.k DESC, p.id DESC", k->json,
-		    liked.data, k->table);
+		    liked.data, k->json_tail, k->table);
 	}
 	buf_release(&lim);
 	buf_release(&off);

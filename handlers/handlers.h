@@ -110,28 +110,23 @@ void	loops_remix(struct ctx *);
 void	loops_like(struct ctx *);
 void	loops_unlike(struct ctx *);
 void	loops_play(struct ctx *);
-/* Songs (handlers/songs.c; the validator in handlers/song_valid.c). */
+
+/*
+ * Songs (handlers/songs.c).  Their validator, song_validate(), is an
+ * item_validator and is declared in handlers/items.h with the loops'.
+ */
 #define SONG_MAX_BLOCKS	512		/* timeline blocks per song */
 #define SONG_MAX_BARS	4096		/* a block ends by this bar */
 
-enum song_mode {
-	SONG_FULL,			/* create, replace: defaults filled */
-	SONG_PATCH			/* merge patch: members present only */
-};
-
-json_object	*song_validate(json_object *, enum song_mode,
-		    struct field_errors *);
-void		 song_bad_loop_errors(json_object *, const char *const *,
-		    size_t, struct field_errors *);
-void		 songs_list(struct ctx *);
-void		 songs_get(struct ctx *);
-void		 songs_create(struct ctx *);
-void		 songs_replace(struct ctx *);
-void		 songs_patch(struct ctx *);
-void		 songs_delete(struct ctx *);
-void		 songs_like(struct ctx *);
-void		 songs_unlike(struct ctx *);
-void		 songs_play(struct ctx *);
+void	songs_list(struct ctx *);
+void	songs_get(struct ctx *);
+void	songs_create(struct ctx *);
+void	songs_replace(struct ctx *);
+void	songs_patch(struct ctx *);
+void	songs_delete(struct ctx *);
+void	songs_like(struct ctx *);
+void	songs_unlike(struct ctx *);
+void	songs_play(struct ctx *);
 
 /* Passwords (handlers/password.c). */
 #define PASSWORD_HASH_MAX	128	/* crypto_pwhash_STRBYTES */

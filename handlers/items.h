@@ -119,4 +119,8 @@ void	json_merge_patch(json_object **target, json_object *patch);
 int	loop_validate(json_object *in, enum item_doc_mode, json_object **out,
 	    struct field_errors *);
 
+/* Songs (handlers/song_valid.c). */
+int	song_validate(json_object *in, enum item_doc_mode, json_object **out,
+	    struct field_errors *);
+
 #endif

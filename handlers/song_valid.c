@@ -1,11 +1,12 @@
 /*
  * The song validator: a pure function from a request body to the
- * normalised members the database stores, or the list of every field
- * that is wrong (with its JSON path).  No database, no HTTP.
+ * normalised document the database stores, or the list of every field
+ * that is wrong (with its JSON path).  No database, no HTTP.  It is the
+ * songs' item_validator (handlers/items.h).
  *
  * What it cannot know is whether a timeline's loopIds name loops the
- * owner may use: db/songs.c checks that, all ids in one query, and
- * song_bad_loop_errors() turns the refused ids back into paths.
+ * owner may use: db/songs.c checks that, all ids in one query, in the
+ * statement that writes, and names the refused blocks itself.
  */
 #include "config.h"
 
@@ -13,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "handlers/handlers.h"
-#include "handlers/model.h"
+#include "handlers/items.h"
 
 /* Members of one timeline block, read from the body. */
 struct block_in {
@@ -88,11 +87,11 @@ read_block(json_object *el, size_t i, struct field_errors *fe,
 		field_errors_add(fe, path, "must be a loop id (a UUID)");
 
 	snprintf(path, sizeof(path), "timeline[%zu].startBar", i);
-	r = required(jv_int(el, "startBar", path, 0, SONG_MAX_BARS - 1, fe,
+	r = required(jv_integer(el, "startBar", path, 0, SONG_MAX_BARS - 1, fe,
 	    &b->start_bar), fe, path);
 
 	snprintf(path, sizeof(path), "timeline[%zu].bars", i);
-	if (required(jv_int(el, "bars", path, 1, SONG_MAX_BARS, fe,
+	if (required(jv_integer(el, "bars", path, 1, SONG_MAX_BARS, fe,
 	    &b->bars), fe, path) == JV_OK && r == JV_OK &&
 	    b->start_bar + b->bars > SONG_MAX_BARS)
 		field_errors_add(fe, path, "must end by bar 4096 "
@@ -168,131 +167,100 @@ done:
 }
 
 /*
- * Validate a song body (an object) for mode:
- *   SONG_FULL   create or full replace: name and bpm are required,
- *               the other members get their defaults (timeSignature
- *               "4/4", timeline [], schemaVersion 1, isPublic false);
- *   SONG_PATCH  a JSON merge patch (RFC 7396): only the members
- *               present are read; null removes a member, which
- *               restores its default (and is refused for name and
- *               bpm, which have none).
- * totalBars is never read from the body: it is computed from the
- * timeline (end of the last block, 0 when empty) whenever the
- * timeline is given.  Unknown members (id, updatedAt, version, ...)
- * are ignored here.
+ * Validate a song document for mode (handlers/items.h): name and bpm
+ * are required; timeSignature ("4/4"), timeline ([]), schemaVersion
+ * (1) and isPublic (false) get their defaults, except that in
+ * ITEM_DOC_REPLACE a missing isPublic is left out, meaning "keep the
+ * stored one".  totalBars is never read from the body: it is computed
+ * from the timeline (end of the last block, 0 when empty).  Unknown
+ * members (id, updatedAt, version, totalBars, ...) are ignored; null
+ * is a wrong type (a merge patch has already removed its nulls).
  *
- * Returns a new object the caller puts, holding the normalised
- * members, or NULL with every problem recorded in fe.
+ * Returns 0 with *out (a new object the caller puts) holding the
+ * normalised members, or -1 with every problem recorded in fe.
  */
-json_object *
-song_validate(json_object *in, enum song_mode mode, struct field_errors *fe)
+int
+song_validate(json_object *in, enum item_doc_mode mode, json_object **out,
+    struct field_errors *fe)
 {
-	json_object	*out, *tl = NULL, *ntl;
+	json_object	*o, *tl = NULL, *ntl;
 	const char	*s;
 	long long	 n;
-	int		 flag, patch = mode == SONG_PATCH;
+	int		 flag;
 	size_t		 errs = fe->count;
 
-	out = json_object_new_object();
+	*out = NULL;
+	o = json_object_new_object();
 
-	if (patch && is_null(in, "name"))
-		field_errors_add(fe, "name", "is required");
-	else if (jv_string(in, "name", "name", 1, 100, fe, &s) == JV_OK)
-		add_str(out, "name", s);
-	else if (!patch && !json_object_object_get_ex(in, "name", NULL))
-		field_errors_add(fe, "name", "is required");
+	if (required(jv_string(in, "name", "name", 1, 100, fe, &s), fe,
+	    "name") == JV_OK)
+		add_str(o, "name", s);
+	if (required(jv_integer(in, "bpm", "bpm", 40, 300, fe, &n), fe,
+	    "bpm") == JV_OK)
+		add_int(o, "bpm", n);
 
-	if (patch && is_null(in, "bpm"))
-		field_errors_add(fe, "bpm", "is required");
-	else if (jv_int(in, "bpm", "bpm", 40, 300, fe, &n) == JV_OK)
-		add_int(out, "bpm", n);
-	else if (!patch && !json_object_object_get_ex(in, "bpm", NULL))
-		field_errors_add(fe, "bpm", "is required");
-
-	if (patch && is_null(in, "timeSignature"))
-		add_str(out, "timeSignature", "4/4");
-	else if (jv_string(in, "timeSignature", "timeSignature", 0, 16, fe,
-	    &s) == JV_OK) {
+	switch (jv_string(in, "timeSignature", "timeSignature", 0, 16, fe,
+	    &s)) {
+	case JV_OK:
 		if (strcmp(s, "4/4") == 0 || strcmp(s, "3/4") == 0)
-			add_str(out, "timeSignature", s);
+			add_str(o, "timeSignature", s);
 		else
 			field_errors_add(fe, "timeSignature",
 			    "must be \"4/4\" or \"3/4\"");
-	} else if (!patch && !json_object_object_get_ex(in, "timeSignature",
-	    NULL))
-		add_str(out, "timeSignature", "4/4");
-
-	if (patch && is_null(in, "timeline")) {
-		json_object_object_add(out, "timeline",
-		    json_object_new_array());
-		add_int(out, "totalBars", 0);
-	} else if (jv_array(in, "timeline", "timeline", SONG_MAX_BLOCKS, fe,
-	    &tl) == JV_OK) {
-		if ((ntl = read_timeline(tl, fe, &n)) != NULL) {
-			json_object_object_add(out, "timeline", ntl);
-			add_int(out, "totalBars", n);
-		}
-	} else if (!patch && !json_object_object_get_ex(in, "timeline",
-	    NULL)) {
-		json_object_object_add(out, "timeline",
-		    json_object_new_array());
-		add_int(out, "totalBars", 0);
+		break;
+	case JV_ABSENT:
+		add_str(o, "timeSignature", "4/4");
+		break;
+	default:
+		break;
 	}
 
-	if (patch && is_null(in, "schemaVersion"))
-		add_int(out, "schemaVersion", 1);
-	else if (jv_int(in, "schemaVersion", "schemaVersion", 1, 1000000, fe,
-	    &n) == JV_OK)
-		add_int(out, "schemaVersion", n);
-	else if (!patch && !json_object_object_get_ex(in, "schemaVersion",
-	    NULL))
-		add_int(out, "schemaVersion", 1);
+	switch (jv_array(in, "timeline", "timeline", SONG_MAX_BLOCKS, fe,
+	    &tl)) {
+	case JV_OK:
+		if ((ntl = read_timeline(tl, fe, &n)) != NULL) {
+			json_object_object_add(o, "timeline", ntl);
+			add_int(o, "totalBars", n);
+		}
+		break;
+	case JV_ABSENT:
+		json_object_object_add(o, "timeline", json_object_new_array());
+		add_int(o, "totalBars", 0);
+		break;
+	default:
+		break;
+	}
 
-	if (patch && is_null(in, "isPublic"))
-		json_object_object_add(out, "isPublic",
-		    json_object_new_boolean(0));
-	else if (jv_bool(in, "isPublic", "isPublic", fe, &flag) == JV_OK)
-		json_object_object_add(out, "isPublic",
+	switch (jv_integer(in, "schemaVersion", "schemaVersion", 1, 1000000, fe,
+	    &n)) {
+	case JV_OK:
+		add_int(o, "schemaVersion", n);
+		break;
+	case JV_ABSENT:
+		add_int(o, "schemaVersion", 1);
+		break;
+	default:
+		break;
+	}
+
+	switch (jv_bool(in, "isPublic", "isPublic", fe, &flag)) {
+	case JV_OK:
+		json_object_object_add(o, "isPublic",
 		    json_object_new_boolean(flag));
-	else if (!patch && !json_object_object_get_ex(in, "isPublic", NULL))
-		json_object_object_add(out, "isPublic",
-		    json_object_new_boolean(0));
+		break;
+	case JV_ABSENT:
+		if (mode != ITEM_DOC_REPLACE)
+			json_object_object_add(o, "isPublic",
+			    json_object_new_boolean(0));
+		break;
+	default:
+		break;
+	}
 
 	if (fe->count != errs) {
-		json_object_put(out);
-		return NULL;
+		json_object_put(o);
+		return -1;
 	}
-	return out;
-}
-
-/*
- * The database refused the loop ids in bad[0..n) (not a loop the owner
- * may use).  Record an error at timeline[i].loopId for every block of
- * the normalised song that names one of them.
- */
-void
-song_bad_loop_errors(json_object *song, const char *const *bad, size_t n,
-    struct field_errors *fe)
-{
-	json_object	*tl, *b, *v;
-	size_t		 i, k, len;
-	char		 path[64];
-
-	if (!json_object_object_get_ex(song, "timeline", &tl) ||
-	    !json_object_is_type(tl, json_type_array))
-		return;
-	len = json_object_array_length(tl);
-	for (i = 0; i < len; i++) {
-		b = json_object_array_get_idx(tl, i);
-		if (!json_object_object_get_ex(b, "loopId", &v))
-			continue;
-		for (k = 0; k < n; k++)
-			if (strcasecmp(json_object_get_string(v), bad[k]) == 0)
-				break;
-		if (k == n)
-			continue;
-		snprintf(path, sizeof(path), "timeline[%zu].loopId", i);
-		field_errors_add(fe, path, "must be a loop you own or a "
-		    "public loop");
-	}
+	*out = o;
+	return 0;
 }

@@ -5,13 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "fcgi/buf.h"
-#include "handlers/handlers.h"
 #include "t/itlib.h"
 
 struct who {
