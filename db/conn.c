@@ -20,6 +20,14 @@ struct db {
 						   dispatcher is open: see
 						   db_outer_set() */
 	int			 retry_seen;	/* a 40001/40P01 since then */
+	/* The gate (db_gate_arm): a statement sent with the next one. */
+	struct db_stmt		*gate;
+	char			 gate_buf[4][64];
+	const char		*gate_params[4];
+	enum db_gate_outcome	 gate_outcome;
+	PGresult		*gate_res;
+	char			 gate_state[6];
+	char			 gate_detail[32];
 };
 
 static void
@@ -45,6 +53,7 @@ db_free(struct db *db)
 {
 	if (db == NULL)
 		return;
+	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	free(db);
@@ -135,6 +144,8 @@ db_classify(struct db *db, PGresult *res)
 		return DB_UNAVAILABLE;	/* client side: connection lost */
 	if ((cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)) != NULL)
 		snprintf(db->constraint, sizeof(db->constraint), "%s", cons);
+	if (strncmp(state, "P04", 3) == 0)
+		return DB_REFUSED;	/* a gate's RAISE: an answer, not a bug */
 	if (strcmp(state, "23505") == 0)
 		return DB_UNIQUE;
 	if (strcmp(state, "23503") == 0)
@@ -191,6 +202,89 @@ outer_recover(struct db *db)
 }
 
 /*
+ * Arm the gate: st with params (copied) goes out in one pipeline with
+ * the next statement db_exec runs.  The gate is used once.
+ */
+void
+db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
+{
+	int	 i;
+
+	PQclear(db->gate_res);
+	db->gate_res = NULL;
+	db->gate = st;
+	db->gate_outcome = DB_GATE_UNUSED;
+	db->gate_state[0] = db->gate_detail[0] = '\0';
+	for (i = 0; i < st->nparams && i < 4; i++) {
+		if (params[i] == NULL)
+			db->gate_params[i] = NULL;
+		else {
+			snprintf(db->gate_buf[i], sizeof(db->gate_buf[i]), "%s",
+			    params[i]);
+			db->gate_params[i] = db->gate_buf[i];
+		}
+	}
+}
+
+/*
+ * What the gate armed for this request did.  On DB_GATE_PASSED *res is
+ * the gate's result (the caller PQclears it); on DB_GATE_REFUSED the
+ * SQLSTATE (6 bytes) and DETAIL are copied out.  Disarms the gate.
+ */
+enum db_gate_outcome
+db_gate_take(struct db *db, PGresult **res, char *sqlstate, char *detail,
+    size_t detailsz)
+{
+	enum db_gate_outcome	 o = db->gate_outcome;
+
+	*res = db->gate_res;
+	db->gate_res = NULL;
+	db->gate = NULL;
+	snprintf(sqlstate, 6, "%s", db->gate_state);
+	snprintf(detail, detailsz, "%s", db->gate_detail);
+	db->gate_outcome = DB_GATE_UNUSED;
+	return o;
+}
+
+/*
+ * st behind the armed gate, in one pipeline with no BEGIN: both run in
+ * one implicit transaction that the pipeline's sync commits (or, inside
+ * an explicit transaction, as part of it).  A failing gate aborts st.
+ */
+static enum db_status
+exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
+    PGresult **out)
+{
+	struct db_step	 steps[2];
+	enum db_status	 s;
+
+	memset(steps, 0, sizeof(steps));
+	steps[0].stmt = db->gate;
+	steps[0].params = db->gate_params;
+	steps[1].stmt = st;
+	steps[1].params = params;
+	db->gate = NULL;
+	s = db_pipeline(db, steps, 2, 0);
+	if (steps[0].status == DB_OK) {
+		db->gate_outcome = DB_GATE_PASSED;
+		db->gate_res = steps[0].res;
+		steps[0].res = NULL;
+	} else if (steps[0].status == DB_REFUSED) {
+		db->gate_outcome = DB_GATE_REFUSED;
+		memcpy(db->gate_state, steps[0].sqlstate, 6);
+		memcpy(db->gate_detail, steps[0].detail, sizeof(db->gate_detail));
+	}
+	if (s == DB_OK) {
+		*out = steps[1].res;
+		steps[1].res = NULL;
+	}
+	db_steps_clear(steps, 2);
+	if (s != DB_OK)
+		outer_recover(db);
+	return s;
+}
+
+/*
  * Run statement st with text params (st->nparams of them).  On DB_OK
  * *out holds the result (caller PQclears); otherwise *out is NULL.
  * A read-only statement cut by a lost connection outside a transaction
@@ -206,6 +300,8 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 	int		 tries;
 
 	*out = NULL;
+	if (db->gate != NULL)
+		return exec_gated(db, st, params, out);
 	for (tries = 0; tries < 2; tries++) {
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
@@ -334,6 +430,17 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 				continue;
 			}
 			steps[i].status = s;
+			if (s != DB_OK && rs != PGRES_PIPELINE_ABORTED) {
+				const char *f;
+
+				f = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+				snprintf(steps[i].sqlstate,
+				    sizeof(steps[i].sqlstate), "%s", f ? f : "");
+				f = PQresultErrorField(res,
+				    PG_DIAG_MESSAGE_DETAIL);
+				snprintf(steps[i].detail,
+				    sizeof(steps[i].detail), "%s", f ? f : "");
+			}
 			if (s == DB_OK)
 				steps[i].res = res;
 			else
@@ -451,6 +558,13 @@ db_retry_seen(struct db *db)
 	return db->retry_seen;
 }
 
+/* Forget serialization failures seen so far (a gated write starts). */
+void
+db_retry_reset(struct db *db)
+{
+	db->retry_seen = 0;
+}
+
 /* The transaction status, for the dispatcher: 1 usable, 0 otherwise. */
 int
 db_transaction_usable(struct db *db)
@@ -467,6 +581,10 @@ void
 db_end_request(struct db *db)
 {
 	db->outer = 0;
+	db->gate = NULL;
+	db->gate_outcome = DB_GATE_UNUSED;
+	PQclear(db->gate_res);
+	db->gate_res = NULL;
 	if (db->conn == NULL)
 		return;
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -491,6 +609,7 @@ db_status_name(enum db_status s)
 	case DB_FOREIGN_KEY: return "foreign key violation";
 	case DB_RETRY: return "serialization failure";
 	case DB_UNAVAILABLE: return "database unavailable";
+	case DB_REFUSED: return "refused";
 	case DB_ERROR: return "database error";
 	}
 	return "?";
@@ -508,6 +627,7 @@ db_status_http(enum db_status s)
 	case DB_FOREIGN_KEY: return 409;
 	case DB_RETRY: return 503;
 	case DB_UNAVAILABLE: return 503;
+	case DB_REFUSED: return 429;
 	case DB_ERROR: return 500;
 	}
 	return 500;

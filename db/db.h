@@ -22,6 +22,8 @@ enum db_status {
 	DB_RETRY,		/* 40001, 40P01: retry the transaction */
 	DB_UNAVAILABLE,		/* connection lost, server shutting down,
 				   statement timeout: answer 503 */
+	DB_REFUSED,		/* the write's gate refused it (budget spent,
+				   stale token): see db_gate_take */
 	DB_ERROR		/* anything else: a bug, answer 500 */
 };
 
@@ -306,7 +308,8 @@ enum db_purge_what {
 	DB_PURGE_KEYS,			/* age: seconds (MP_IDEMPOTENCY_TTL) */
 	DB_PURGE_TOMBSTONES,		/* age: days (MP_TOMBSTONE_DAYS) */
 	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
-	DB_PURGE_BUDGETS		/* age: seconds (MP_WRITE_WINDOW) */
+	DB_PURGE_BUDGETS,		/* age: seconds (MP_WRITE_WINDOW) */
+	DB_PURGE_LOGIN_FAILURES		/* age: seconds (MP_LOGIN_WINDOW) */
 };
 
 void		 db_write_init(struct db_write *);
@@ -315,7 +318,10 @@ enum db_status	 db_write_begin(struct db *, struct db_write *);
 enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
 		    int status, const char *headers, const char *body);
 void		 db_write_abort(struct db *);
+void		 db_write_gate(struct db *, struct db_write *);
+void		 db_write_gate_result(struct db *, struct db_write *);
 int		 db_retry_seen(struct db *);
+void		 db_retry_reset(struct db *);
 enum db_status	 db_purge_lock(struct db *, int take, int *got);
 enum db_status	 db_purge(struct db *, enum db_purge_what, int age,
 		    int batch, long long *deleted);

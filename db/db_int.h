@@ -41,6 +41,8 @@ struct db_step {
 	const char *const	*params;
 	PGresult		*res;		/* out, on DB_OK */
 	enum db_status		 status;	/* out */
+	char			 sqlstate[6];	/* out, on failure */
+	char			 detail[32];	/* out, on failure */
 };
 
 #define DB_PIPELINE_MAX		8
@@ -53,6 +55,24 @@ void		 db_steps_clear(struct db_step *, size_t);
 /* The dispatcher's write transaction (db/writes.c drives these). */
 void		 db_outer_set(struct db *, int on);
 int		 db_transaction_usable(struct db *);
+
+/*
+ * A gate: a statement sent in the same pipeline, and so the same
+ * implicit transaction, as the next statement db_exec runs (one round
+ * trip for both).  When the gate fails, that statement is not run and
+ * db_exec returns the gate's status (DB_REFUSED for a RAISE with
+ * SQLSTATE P04xx).  db/writes.c arms the write budget this way.
+ */
+enum db_gate_outcome {
+	DB_GATE_UNUSED,		/* armed, but no statement ran */
+	DB_GATE_PASSED,		/* *res holds the gate's result */
+	DB_GATE_REFUSED		/* sqlstate and detail say why */
+};
+
+void		 db_gate_arm(struct db *, struct db_stmt *,
+		    const char *const *params);
+enum db_gate_outcome db_gate_take(struct db *, PGresult **res,
+		    char *sqlstate, char *detail, size_t detailsz);
 
 /* Borrowed column value of row 0, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *, int row, int col);

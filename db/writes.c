@@ -69,6 +69,15 @@ static struct db_stmt st_budget = DB_STMT("write_budget",
     5);
 
 /*
+ * The budget as a gate (migration 0005): sent in one pipeline with the
+ * handler's first statement, in the same implicit transaction, for a
+ * write that carries no Idempotency-Key.  It RAISEs when refused.
+ */
+static struct db_stmt st_budget_gate = DB_STMT("write_budget_gate",
+    "SELECT used, reset_s FROM write_budget_take($1::uuid, $2::int, "
+    "$3::int, $4::int)", 4);
+
+/*
  * Store the answer in the transaction of the write itself.  An expired
  * row of the same key is replaced; a live one (only possible if the
  * lock was bypassed) makes the statement return nothing.
@@ -265,6 +274,65 @@ db_write_commit(struct db *db, struct db_write *w, int store, int status,
 	return s;
 }
 
+/*
+ * Arm the write budget of w (user_id, token_ver, limit, window_s) as
+ * the gate of the handler's first statement: a keyless write then
+ * costs no round trip of its own (one in all for a one-statement
+ * handler), and the budget is still taken inside the write's own
+ * transaction.
+ */
+void
+db_write_gate(struct db *db, struct db_write *w)
+{
+	char		 ver[24], limit[16], window[16];
+	const char	*p[4];
+
+	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
+	snprintf(limit, sizeof(limit), "%d", w->limit);
+	snprintf(window, sizeof(window), "%d", w->window_s);
+	p[0] = w->user_id;
+	p[1] = ver;
+	p[2] = limit;
+	p[3] = window;
+	db_retry_reset(db);
+	db_gate_arm(db, &st_budget_gate, p);
+}
+
+/*
+ * After the handler of a gated write: w->verdict, used and reset_s say
+ * what the gate did.  DB_WRITE_GO with used 0: the handler touched no
+ * database (it refused the input), so nothing was counted.
+ */
+void
+db_write_gate_result(struct db *db, struct db_write *w)
+{
+	PGresult	*res;
+	char		 state[6], detail[32];
+
+	w->verdict = DB_WRITE_GO;
+	w->used = 0;
+	w->reset_s = 0;
+	switch (db_gate_take(db, &res, state, detail, sizeof(detail))) {
+	case DB_GATE_PASSED:
+		if (PQntuples(res) == 1) {
+			w->used = atoll(PQgetvalue(res, 0, 0));
+			w->reset_s = atoll(PQgetvalue(res, 0, 1));
+		}
+		break;
+	case DB_GATE_REFUSED:
+		if (strcmp(state, "P0429") == 0) {
+			w->verdict = DB_WRITE_OVER_BUDGET;
+			w->used = w->limit + 1;
+			w->reset_s = atoll(detail);
+		} else
+			w->verdict = DB_WRITE_UNAUTHORIZED;
+		break;
+	case DB_GATE_UNUSED:
+		break;
+	}
+	PQclear(res);
+}
+
 /* Roll back a DB_WRITE_GO transaction: nothing of it is kept. */
 void
 db_write_abort(struct db *db)
@@ -319,6 +387,17 @@ static struct db_stmt st_purge_budgets = DB_STMT("purge_budgets",
     "SELECT user_id FROM write_budgets "
     "WHERE window_start <= now() - make_interval(secs => $1::int) "
     "LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2);
+
+/*
+ * Login failure counters whose window has passed count nothing any
+ * more.  No index on window_start: this runs from `mpapi purge`, never
+ * on a request, and the LIMIT stops the scan at a batch.
+ */
+static struct db_stmt st_purge_logins = DB_STMT("purge_logins",
+    "DELETE FROM login_failures WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM login_failures "
+    "WHERE window_start <= now() - make_interval(secs => $1::int) "
+    "LIMIT $2::int))", 2);
 
 /* Take (1) or release (0) the lock that keeps purges one at a time. */
 enum db_status
@@ -379,6 +458,8 @@ db_purge(struct db *db, enum db_purge_what which, int age, int batch,
 		return purge_batch(db, &st_purge_marks, p, deleted);
 	case DB_PURGE_BUDGETS:
 		return purge_batch(db, &st_purge_budgets, p, deleted);
+	case DB_PURGE_LOGIN_FAILURES:
+		return purge_batch(db, &st_purge_logins, p, deleted);
 	}
 	*deleted = 0;
 	return DB_ERROR;

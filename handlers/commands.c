@@ -526,7 +526,9 @@ command_purge(struct db *db, const struct config *cfg)
 	    "tombstones") != 0 ||
 	    purge_all(db, DB_PURGE_PLAY_MARKS, 0, "play marks") != 0 ||
 	    purge_all(db, DB_PURGE_BUDGETS, cfg->write_window_s,
-	    "write budgets") != 0)
+	    "write budgets") != 0 ||
+	    purge_all(db, DB_PURGE_LOGIN_FAILURES, cfg->login_window_s,
+	    "login failures") != 0)
 		rc = EXIT_FAILURE;
 	(void)db_purge_lock(db, 0, &got);
 	return rc;

@@ -33,7 +33,7 @@ const struct route app_routes[] = {
 	{ HTTP_DELETE,	"/api/loops/:id/like",	loops_unlike,
 	    ROUTE_AUTH | ROUTE_WRITE },
 	{ HTTP_POST,	"/api/loops/:id/plays",	loops_play,
-	    ROUTE_AUTH_OPTIONAL | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
 
 	/* Songs (handlers/songs.c). */
 	{ HTTP_GET,	"/api/songs",		songs_list,	ROUTE_AUTH_OPTIONAL },
@@ -51,7 +51,7 @@ const struct route app_routes[] = {
 	{ HTTP_DELETE,	"/api/songs/:id/like",	songs_unlike,
 	    ROUTE_AUTH | ROUTE_WRITE },
 	{ HTTP_POST,	"/api/songs/:id/plays",	songs_play,
-	    ROUTE_AUTH_OPTIONAL | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
 
 	/* Accounts (handlers/auth.c, handlers/users.c). */
 	{ HTTP_POST,	"/api/auth/signup",	auth_signup,

@@ -121,6 +121,43 @@ finish(struct ctx *c, struct db_write *w, int keyed)
 }
 
 /*
+ * A budgeted write without an Idempotency-Key: the budget rides as a
+ * gate on the handler's first statement (see db_write_gate), so a
+ * one-statement write costs one round trip, and a refused one runs
+ * nothing.  A serialization failure or deadlock reruns the handler once.
+ */
+static void
+gated_run(struct ctx *c)
+{
+	struct db_write	 w;
+	int		 attempt;
+
+	db_write_init(&w);
+	w.user_id = c->user.id;
+	w.token_ver = c->user.ver;
+	w.budget = 1;
+	w.limit = c->cfg->write_limit;
+	w.window_s = c->cfg->write_window_s;
+	for (attempt = 0; attempt < 2; attempt++) {
+		db_write_gate(c->db, &w);
+		c->route->handler(c);
+		db_write_gate_result(c->db, &w);
+		if (w.verdict != DB_WRITE_GO) {
+			dispatch_restart(c);
+			answer_verdict(c, &w);
+			break;
+		}
+		if (attempt == 0 && c->resp->written &&
+		    c->resp->status == 503 && db_retry_seen(c->db) &&
+		    dispatch_restart(c) == 0)
+			continue;
+		break;
+	}
+	if (w.used > 0)
+		ratelimit_headers(c->resp, w.limit, w.used, w.reset_s);
+}
+
+/*
  * Run the route's handler; inside a write transaction when the route
  * needs one (see the top of this file).  Writes exactly one response
  * unless the handler wrote none (the dispatcher answers 500 then).
@@ -143,6 +180,10 @@ write_run(struct ctx *c)
 	keyed = h != NULL;
 	if (!budget && !keyed) {
 		c->route->handler(c);
+		return;
+	}
+	if (!keyed) {
+		gated_run(c);
 		return;
 	}
 	if (keyed && idem_key_parse(h, key, sizeof(key)) != 0) {

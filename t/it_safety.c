@@ -720,3 +720,63 @@ Test(purge, deletes_expired_keys_and_keeps_live_ones)
 	cr_assert_eq(it_db_count("SELECT count(*) FROM idempotency_keys "
 	    "WHERE created_at <= now() - interval '24 hours'", 0, NULL), 0);
 }
+
+/* The RateLimit-Remaining of a POST /api/loops with body, and its status. */
+static long
+remaining_after_post(const char *bearer, const char *body, int *status)
+{
+	const char *h[] = { bearer, NULL };
+	struct it_resp r;
+	const char *rem;
+	long v = -1;
+
+	cr_assert_eq(it_request("POST", "/api/loops", h, body, &r), 0);
+	*status = r.status;
+	if ((rem = it_header(&r, "ratelimit-remaining")) != NULL)
+		v = atol(rem);
+	it_resp_free(&r);
+	return v;
+}
+
+Test(budget, a_write_refused_before_the_database_spends_nothing)
+{
+	char token[1024], id[64], bearer[1100];
+	const char *good = "{\"name\":\"gate\",\"bars\":4}";
+	long first, last;
+	int status;
+
+	cr_assert_eq(it_signup(token, sizeof(token), id, sizeof(id), NULL, 0), 0);
+	it_bearer(bearer, sizeof(bearer), token);
+	first = remaining_after_post(bearer, good, &status);
+	cr_assert_eq(status, 201);
+	cr_assert_geq(first, 0);
+	(void)remaining_after_post(bearer, "{\"name\":\"\",\"bars\":3}", &status);
+	cr_assert_eq(status, 400);
+	last = remaining_after_post(bearer, good, &status);
+	cr_assert_eq(status, 201);
+	cr_assert_eq(last, first - 1, "a 400 spent budget: %ld then %ld",
+	    first, last);
+}
+
+Test(purge, deletes_login_failure_counters_whose_window_has_passed)
+{
+	char old[64], fresh[64];
+	const char *p1[1] = { old }, *p2[1] = { fresh };
+	const char *ins = "INSERT INTO login_failures (account, failures, "
+	    "window_start) VALUES ($1, 3, now() - $2::interval)";
+	const char *pa[2], *pb[2];
+
+	it_unique(old, sizeof(old), "old@");
+	it_unique(fresh, sizeof(fresh), "fresh@");
+	pa[0] = old;
+	pa[1] = "2 days";
+	pb[0] = fresh;
+	pb[1] = "1 second";
+	free(it_db_text(ins, 2, pa));
+	free(it_db_text(ins, 2, pb));
+	cr_assert_eq(it_ctl("purge"), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
+	    "WHERE account = $1", 1, p1), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
+	    "WHERE account = $1", 1, p2), 1);
+}
