@@ -200,13 +200,67 @@ db_item_exec(struct db *db, struct db_stmt *st, const char *const *params,
 	return DB_OK;
 }
 
-static void
-caller_params(const struct item_caller *who, char *ver, size_t versz,
+/* $1 and $2 of every item statement: the caller and its token version. */
+void
+db_item_caller_params(const struct item_caller *who, char *ver, size_t versz,
     const char **p)
 {
 	snprintf(ver, versz, "%lld", who->ver);
 	p[0] = who->id;
 	p[1] = who->id != NULL ? ver : NULL;
+}
+
+
+/*
+ * Run a kind's create statement st ($1 caller, $2 token version, $3 id
+ * or NULL for a new one, $4 the validated document): ITEM_CREATED with
+ * the item, or ITEM_PRECONDITION when id exists already (created there
+ * meanwhile: the primary key said so).  r is the caller's.
+ */
+enum db_status
+db_item_create_with(struct db *db, struct db_stmt *st,
+    const struct item_caller *who, const char *id, const char *doc,
+    struct item_result *r)
+{
+	const char	*p[4];
+	char		 ver[24];
+	enum db_status	 s;
+
+	db_item_caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	p[3] = doc;
+	s = db_item_exec(db, st, p, r);
+	if (s == DB_UNIQUE && id != NULL) {
+		r->outcome = ITEM_PRECONDITION;
+		s = DB_OK;
+	}
+	return s;
+}
+
+/*
+ * Run a kind's replace statement st ($1-$4 as for create, $5 the
+ * If-Match versions, $6 the body's version or NULL): ITEM_OK with the
+ * new item; ITEM_PRECONDITION / ITEM_CONFLICT with the current one;
+ * ITEM_MISSING, ITEM_FORBIDDEN, ITEM_INVALID.
+ */
+enum db_status
+db_item_replace_with(struct db *db, struct db_stmt *st,
+    const struct item_caller *who, const char *id, const char *doc,
+    const struct item_cond *cond, struct item_result *r)
+{
+	const char	*p[6];
+	char		 ver[24], bv[24];
+
+	db_item_caller_params(who, ver, sizeof(ver), p);
+	p[2] = id;
+	p[3] = doc;
+	p[4] = cond->if_match;
+	p[5] = NULL;
+	if (cond->body_version >= 0) {
+		snprintf(bv, sizeof(bv), "%lld", cond->body_version);
+		p[5] = bv;
+	}
+	return db_item_exec(db, st, p, r);
 }
 
 /*
@@ -220,7 +274,7 @@ db_item_get(struct db *db, enum item_kind kind, const struct item_caller *who,
 	const char	*p[3];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	return db_item_exec(db, &st_get[kind], p, r);
 }
@@ -237,7 +291,7 @@ db_item_delete(struct db *db, enum item_kind kind,
 	const char	*p[4];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = cond->if_match;
 	return db_item_exec(db, &st_delete[kind], p, r);
@@ -291,7 +345,7 @@ db_item_like(struct db *db, enum item_kind kind, const struct item_caller *who,
 	const char	*p[4];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = on ? "true" : "false";
 	return counter_result(db, &st_like[kind], p, r);
@@ -309,7 +363,7 @@ db_item_play(struct db *db, enum item_kind kind, const struct item_caller *who,
 	const char	*p[4];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = listener != NULL ? listener : "";
 	return counter_result(db, &st_play[kind], p, r);

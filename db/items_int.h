@@ -42,5 +42,13 @@
 
 enum db_status	 db_item_exec(struct db *, struct db_stmt *,
 		    const char *const *params, struct item_result *);
+void		 db_item_caller_params(const struct item_caller *, char *ver,
+		    size_t versz, const char **p);
+enum db_status	 db_item_create_with(struct db *, struct db_stmt *,
+		    const struct item_caller *, const char *id, const char *doc,
+		    struct item_result *);
+enum db_status	 db_item_replace_with(struct db *, struct db_stmt *,
+		    const struct item_caller *, const char *id, const char *doc,
+		    const struct item_cond *, struct item_result *);
 
 #endif

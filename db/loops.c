@@ -116,14 +116,6 @@ static struct db_stmt st_remix = DB_STMT("loop_remix",
     "END, i.id "
     "FROM (SELECT 1) one LEFT JOIN me m ON true LEFT JOIN ins i ON true", 5);
 
-static void
-caller_params(const struct item_caller *who, char *ver, size_t versz,
-    const char **p)
-{
-	snprintf(ver, versz, "%lld", who->ver);
-	p[0] = who->id;
-	p[1] = ver;
-}
 
 /*
  * Create a loop owned by the caller, at id (NULL: a new one).
@@ -134,19 +126,7 @@ enum db_status
 db_loop_create(struct db *db, const struct item_caller *who, const char *id,
     const char *doc, struct item_result *r)
 {
-	const char	*p[4];
-	char		 ver[24];
-	enum db_status	 s;
-
-	caller_params(who, ver, sizeof(ver), p);
-	p[2] = id;
-	p[3] = doc;
-	s = db_item_exec(db, &st_create, p, r);
-	if (s == DB_UNIQUE && id != NULL) {
-		r->outcome = ITEM_PRECONDITION;
-		s = DB_OK;
-	}
-	return s;
+	return db_item_create_with(db, &st_create, who, id, doc, r);
 }
 
 /*
@@ -158,19 +138,7 @@ enum db_status
 db_loop_replace(struct db *db, const struct item_caller *who, const char *id,
     const char *doc, const struct item_cond *cond, struct item_result *r)
 {
-	const char	*p[6];
-	char		 ver[24], bv[24];
-
-	caller_params(who, ver, sizeof(ver), p);
-	p[2] = id;
-	p[3] = doc;
-	p[4] = cond->if_match;
-	p[5] = NULL;
-	if (cond->body_version >= 0) {
-		snprintf(bv, sizeof(bv), "%lld", cond->body_version);
-		p[5] = bv;
-	}
-	return db_item_exec(db, &st_replace, p, r);
+	return db_item_replace_with(db, &st_replace, who, id, doc, cond, r);
 }
 
 /*
@@ -185,7 +153,7 @@ db_loop_remix(struct db *db, const struct item_caller *who, const char *id,
 	const char	*p[5];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = name;
 	p[4] = is_public < 0 ? NULL : (is_public ? "true" : "false");

@@ -146,14 +146,6 @@ static struct db_stmt st_get_expanded = DB_STMT_RO("song_get_expanded",
     "WHERE x.id = $3::uuid "
     "AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true", 3);
 
-static void
-caller_params(const struct item_caller *who, char *ver, size_t versz,
-    const char **p)
-{
-	snprintf(ver, versz, "%lld", who->ver);
-	p[0] = who->id;
-	p[1] = ver;
-}
 
 /*
  * Create a song owned by the caller, at id (NULL: a new one), from doc
@@ -166,20 +158,7 @@ enum db_status
 db_song_create(struct db *db, const struct item_caller *who, const char *id,
     const char *doc, struct item_result *r)
 {
-	const char	*p[4];
-	char		 ver[24];
-	enum db_status	 s;
-
-	caller_params(who, ver, sizeof(ver), p);
-	p[2] = id;
-	p[3] = doc;
-	s = db_item_exec(db, &st_create, p, r);
-	if (s == DB_UNIQUE && id != NULL) {
-		/* Created at this id meanwhile. */
-		r->outcome = ITEM_PRECONDITION;
-		s = DB_OK;
-	}
-	return s;
+	return db_item_create_with(db, &st_create, who, id, doc, r);
 }
 
 /*
@@ -191,19 +170,7 @@ enum db_status
 db_song_replace(struct db *db, const struct item_caller *who, const char *id,
     const char *doc, const struct item_cond *cond, struct item_result *r)
 {
-	const char	*p[6];
-	char		 ver[24], bv[24];
-
-	caller_params(who, ver, sizeof(ver), p);
-	p[2] = id;
-	p[3] = doc;
-	p[4] = cond->if_match;
-	p[5] = NULL;
-	if (cond->body_version >= 0) {
-		snprintf(bv, sizeof(bv), "%lld", cond->body_version);
-		p[5] = bv;
-	}
-	return db_item_exec(db, &st_replace, p, r);
+	return db_item_replace_with(db, &st_replace, who, id, doc, cond, r);
 }
 
 /*
@@ -218,7 +185,7 @@ db_song_get_expanded(struct db *db, const struct item_caller *who,
 	const char	*p[3];
 	char		 ver[24];
 
-	caller_params(who, ver, sizeof(ver), p);
+	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	return db_item_exec(db, &st_get_expanded, p, r);
 }
