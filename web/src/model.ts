@@ -102,6 +102,27 @@ export function newId(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/**
+ * A UUID (version-4 shaped) derived from a string: the same old id always
+ * maps to the same new one, so importing old data twice finds it again.
+ */
+export function uuidFrom(s: string): string {
+  let h1 = 0x811c9dc5,
+    h2 = 0x01000193,
+    h3 = 0xdeadbeef,
+    h4 = 0x9e3779b9;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x85ebca6b);
+    h3 = Math.imul(h3 ^ c, 0xc2b2ae35);
+    h4 = Math.imul(h4 ^ c, 0x27d4eb2f);
+  }
+  const hex = [h1, h2, h3, h4].map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
+  const v = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${v}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 export function nowIso(): string {
   return new Date().toISOString();
 }
@@ -287,7 +308,8 @@ const COLOR_RE = /^#[0-9a-f]{6}$/i;
  * A loop of the old client (or any older record) checked and brought to
  * the current shape, with the rules of the API (doc/API.md, Loops).
  * Throws InvalidRecord naming the first bad field.  A non-UUID id is
- * replaced by a new one (the API needs UUIDs); `oldId` tells the caller.
+ * replaced by one derived from it (the API needs UUIDs); `oldId` tells
+ * the caller.
  */
 export function parseLegacyLoop(raw: unknown): { loop: LocalLoop; oldId: string } {
   if (!raw || typeof raw !== 'object') throw new InvalidRecord('not an object');
@@ -304,7 +326,7 @@ export function parseLegacyLoop(raw: unknown): { loop: LocalLoop; oldId: string 
   if (!steps || steps.length > 1024) throw new InvalidRecord('iconSequence: must be an array of at most 1024');
   const maxBar = Math.max(63, bars * 16 - 1);
   const loop = newLoop(str(r.name, 1, 100, 'name'));
-  loop.id = isUuid(oldId) ? oldId.toLowerCase() : newId();
+  loop.id = isUuid(oldId) ? oldId.toLowerCase() : uuidFrom(oldId);
   loop.bars = bars as 1 | 2 | 4 | 8;
   loop.color = color;
   loop.bpm = r.bpm === undefined || r.bpm === null ? 120 : int(r.bpm, 40, 300, 'bpm');
@@ -331,6 +353,11 @@ export function parseLegacyLoop(raw: unknown): { loop: LocalLoop; oldId: string 
   return { loop, oldId };
 }
 
+/** The id an old loop id becomes (see parseLegacyLoop). */
+export function legacyLoopId(oldId: string): string {
+  return isUuid(oldId) ? oldId.toLowerCase() : uuidFrom(oldId);
+}
+
 /** A song of the old client, checked like parseLegacyLoop. */
 export function parseLegacySong(raw: unknown): { song: LocalSong; oldId: string } {
   if (!raw || typeof raw !== 'object') throw new InvalidRecord('not an object');
@@ -338,7 +365,7 @@ export function parseLegacySong(raw: unknown): { song: LocalSong; oldId: string 
   const oldId = typeof r.id === 'string' && r.id.length > 0 ? r.id : '';
   if (!oldId) throw new InvalidRecord('id: missing');
   const song = newSong(str(r.name, 1, 100, 'name'));
-  song.id = isUuid(oldId) ? oldId.toLowerCase() : newId();
+  song.id = isUuid(oldId) ? oldId.toLowerCase() : uuidFrom(oldId);
   song.bpm = int(r.bpm, 40, 300, 'bpm');
   const ts = r.timeSignature === undefined ? '4/4' : r.timeSignature;
   if (ts !== '4/4' && ts !== '3/4') throw new InvalidRecord('timeSignature: must be 4/4 or 3/4');
@@ -349,7 +376,7 @@ export function parseLegacySong(raw: unknown): { song: LocalSong; oldId: string 
     const o = (b ?? {}) as Record<string, unknown>;
     const blk: TimelineBlock = {
       id: str(o.id, 1, 64, `timeline[${i}].id`),
-      loopId: str(o.loopId, 1, 100, `timeline[${i}].loopId`),
+      loopId: legacyLoopId(str(o.loopId, 1, 100, `timeline[${i}].loopId`)),
       startBar: int(o.startBar, 0, 4095, `timeline[${i}].startBar`),
       bars: int(o.bars, 1, 4096, `timeline[${i}].bars`),
     };
