@@ -119,6 +119,8 @@ export class SyncEngine {
     lastError: null,
     lastSyncAt: null,
   };
+  /** Only the tab that holds the sync lock talks to the server. */
+  active = true;
   private running: Promise<void> | null = null;
   private again = false;
   private timer: unknown = null;
@@ -217,7 +219,7 @@ export class SyncEngine {
 
   private async cycle(): Promise<void> {
     this.status.online = this.online();
-    if (!this.api.token || this.status.authRequired || !this.status.online) return void (await this.refresh());
+    if (!this.active || !this.api.token || this.status.authRequired || !this.status.online) return void (await this.refresh());
     if (this.status.backoffUntil !== null && this.status.backoffUntil > this.now()) return;
     this.status.backoffUntil = null;
     this.status.syncing = true;
