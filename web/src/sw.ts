@@ -29,9 +29,26 @@ sw.addEventListener('activate', (event) => {
   );
 });
 
+/** fetch, or a failure after `ms` (a network that hangs is no network). */
+function fetchWithin(req: Request, ms: number): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    fetch(req).then(
+      (r) => {
+        clearTimeout(t);
+        resolve(r);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
 async function navigation(req: Request): Promise<Response> {
   try {
-    const res = await fetch(req);
+    const res = await fetchWithin(req, 4000);
     if (res.ok) {
       const c = await caches.open(CACHE);
       await c.put('/', res.clone());
