@@ -48,7 +48,9 @@ export async function launch(): Promise<{ context: BrowserContext; close(): Prom
   return {
     context,
     close: async () => {
+      const t0 = Date.now();
       await context.close().catch(() => {});
+      if (process.env.MP_TEST_TIMING) console.log(`close: ${Date.now() - t0} ms`);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -61,7 +63,8 @@ export const shots: string[] = [];
 export async function shot(page: Page, test: string, step: string): Promise<string> {
   mkdirSync(SHOTS, { recursive: true });
   const p = join(SHOTS, `${test}-${String(++shotNo).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-')}.png`);
-  await page.screenshot({ path: p, fullPage: true }).catch(() => {});
+  await page.bringToFront().catch(() => {});
+  await page.screenshot({ path: p, fullPage: true, timeout: 10000 }).catch(() => {});
   shots.push(p);
   return p;
 }
@@ -71,8 +74,10 @@ export async function shot(page: Page, test: string, step: string): Promise<stri
  * is put into the error, so the test output names the picture.
  */
 export async function step<T>(page: Page, test: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
   try {
     const r = await fn();
+    if (process.env.MP_TEST_TIMING) console.log(`${test} ${name}: ${Date.now() - t0} ms`);
     await shot(page, test, name);
     return r;
   } catch (e) {

@@ -209,4 +209,36 @@ describe('the composer in chromium against the real stack', () => {
     const b = state.loops.find((l) => l.id === uuidFrom('legacy-7'))!;
     expect(b).toMatchObject({ name: 'Non-UUID id', bars: 1, iconSequence: [{ bar: 3, row: 0, soundId: 'hihat', pitch: 42, velocity: 0.8, duration16: 1 }] });
   });
+
+  it('keeps one syncing tab per browser (Web Locks); an edit in the other tab is synced and both tabs show it', async () => {
+    const t = 'tabs';
+    const context = await browser();
+    const a = await open(context);
+    const u = newUser();
+    await step(a, t, 'sign-up', () => signUp(a, u));
+    const b = await context.newPage();
+    await b.goto(a.url());
+    await ready(b);
+    await step(b, t, 'one-leader', async () => {
+      const leaders = async () =>
+        (await a.evaluate(() => document.documentElement.dataset.syncLeader === 'true' ? 1 : 0)) +
+        (await b.evaluate(() => document.documentElement.dataset.syncLeader === 'true' ? 1 : 0));
+      await expect.poll(leaders).toBe(1);
+      expect(await a.evaluate(() => document.documentElement.dataset.syncLeader)).toBe('true');
+    });
+    await step(b, t, 'edit-in-the-other-tab', async () => {
+      await b.getByRole('button', { name: 'New loop' }).click();
+      await b.getByLabel('Name').fill('From the second tab');
+      await cell(b, 1, 1).click();
+      await save(b);
+      await synced(b);
+    });
+    await step(a, t, 'first-tab-shows-it', async () => {
+      await expect.poll(() => a.getByRole('link', { name: 'From the second tab', exact: true }).count()).toBe(1);
+      await synced(a);
+    });
+    const token = await login(u.email, u.password);
+    const state = await eventually(async () => ((await serverState(token)).loops.length === 1 ? serverState(token) : null), 'the loop on the server');
+    expect(state.loops[0].name).toBe('From the second tab');
+  });
 });
