@@ -844,6 +844,56 @@ Test(tokens, a_future_iat_a_wrong_issuer_or_audience_or_version_is_401)
 	free(t);
 }
 
+/*
+ * The token is checked before the body is read: no token, or a made-up
+ * one, gets its 401 however broken, big or mistyped the body is, so a
+ * garbage Authorization header never buys a parse of a large body.
+ */
+Test(tokens, a_body_is_not_read_before_the_token_is_checked)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	struct buf	 big = BUF_INIT;
+	const char	*garbage = "not.a.token";
+	const char	*xml[2] = { "Content-Type: application/xml", NULL };
+	const char	*p[1];
+	size_t		 i;
+
+	ia_new_user(&u);
+	p[0] = u.id;
+	ia_send("POST", "/api/loops", NULL, "{", &r);
+	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	it_resp_free(&r);
+	ia_send("POST", "/api/loops", garbage, "{", &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+
+	/* Nearly 1 MiB of malformed JSON behind a made-up token. */
+	buf_putc(&big, '[');
+	for (i = 0; i < 1000000 / 2; i++)
+		buf_puts(&big, "1,");
+	ia_send("POST", "/api/loops", garbage, big.data, &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+	ia_send("PUT", "/api/loops/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
+	    garbage, big.data, &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+	buf_release(&big);
+
+	/* A body of another type: 401 before 415. */
+	cr_assert_eq(it_request("POST", "/api/loops", xml, "<loop/>", &r), 0);
+	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	it_resp_free(&r);
+
+	/* With a good token the same body is read and refused. */
+	ia_send("POST", "/api/loops", u.token, "{", &r);
+	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	it_resp_free(&r);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM loops "
+	    "WHERE user_id = $1::uuid", 1, p), 0);
+}
+
 /* Password change. */
 
 static void
