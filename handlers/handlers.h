@@ -25,7 +25,10 @@ struct auth_user {
 	char		 id[UUID_LEN + 1];
 	char		 username[64];
 	long long	 iat;
+	long long	 exp;
 	long long	 ver;			/* users.token_version */
+	char		 tid[72];		/* the token's identity: its jti,
+						   or "s." and its signature */
 };
 
 struct ctx {

@@ -845,6 +845,69 @@ Test(tokens, a_future_iat_a_wrong_issuer_or_audience_or_version_is_401)
 }
 
 /*
+ * Tokens signed with the right key but malformed in ways libjwt lets
+ * through: each is the plain 401 of a bad token, on a read and on a
+ * write, never a 400 from the database.
+ */
+Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	char		*c, *t;
+	const char	*p[1];
+	struct {
+		const char	*header;
+		long long	 ver;
+		const char	*extra;
+		const char	*why;
+	} bad[] = {
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 2147483648LL, NULL,
+		  "ver 2^31" },
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 4294967297LL, NULL,
+		  "ver 2^32 + 1" },
+		{ "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", 1, NULL,
+		  "alg in lower case" },
+		{ "{\"alg\":\"HS256\",\"crit\":[\"x-acme\"],\"x-acme\":1}",
+		  1, NULL, "an unknown crit extension" },
+		{ "{\"alg\":\"HS256\"}", 1, "\"nbf\":NBF30", "nbf 30 s ahead" },
+	};
+	char		 extra[64];
+	size_t		 i;
+
+	ia_new_user(&u);
+	p[0] = u.id;
+	t = ia_craft_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+	    c = ia_claims(&u, 1, NULL));
+	ia_send("GET", "/api/auth/me", t, NULL, &r);
+	cr_assert_eq(r.status, 200, "the crafting works: %s", r.body);
+	it_resp_free(&r);
+	free(c);
+	free(t);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (bad[i].extra != NULL)
+			snprintf(extra, sizeof(extra), "\"nbf\":%lld",
+			    (long long)time(NULL) + 30);
+		c = ia_claims(&u, bad[i].ver, bad[i].extra ? extra : NULL);
+		t = ia_craft_raw(bad[i].header, c);
+		ia_send("GET", "/api/auth/me", t, NULL, &r);
+		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
+		    r.body);
+		ia_assert_invalid_token(&r);
+		it_resp_free(&r);
+		ia_send("POST", "/api/loops", t, "{\"name\":\"x\",\"bars\":1}",
+		    &r);
+		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
+		    r.body);
+		ia_assert_invalid_token(&r);
+		it_resp_free(&r);
+		free(c);
+		free(t);
+	}
+	cr_assert_eq(it_db_count("SELECT count(*) FROM loops "
+	    "WHERE user_id = $1::uuid", 1, p), 0);
+}
+
+/*
  * The token is checked before the body is read: no token, or a made-up
  * one, gets its 401 however broken, big or mistyped the body is, so a
  * garbage Authorization header never buys a parse of a large body.
