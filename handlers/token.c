@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jwt.h>
 #include <sodium.h>
@@ -60,6 +61,24 @@ token_issue(const struct config *cfg, const char *user_id,
 out:
 	jwt_free(j);
 	return out;
+}
+
+/*
+ * When a token issued at now expires (its exp), as the API writes
+ * timestamps: RFC 3339, UTC, milliseconds.
+ */
+void
+token_expires_at(const struct config *cfg, time_t now,
+    char out[TOKEN_EXPIRES_LEN + 1])
+{
+	struct tm	 tm;
+	time_t		 exp = now + (time_t)cfg->token_ttl_s;
+
+	if (gmtime_r(&exp, &tm) == NULL ||
+	    strftime(out, TOKEN_EXPIRES_LEN + 1, "%Y-%m-%dT%H:%M:%S.000Z",
+	    &tm) != TOKEN_EXPIRES_LEN)
+		snprintf(out, TOKEN_EXPIRES_LEN + 1, "%s",
+		    "1970-01-01T00:00:00.000Z");
 }
 
 /* An integer claim; 0 with errno set when absent or not an integer. */
