@@ -262,14 +262,22 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 {
 	struct db_step	 steps[2];
 	enum db_status	 s;
+	int		 restartable;
 
+	/*
+	 * Two reads outside a transaction may be sent again on a new
+	 * connection when the old one is found dead, as db_exec does
+	 * for one read.
+	 */
+	restartable = db->gate->readonly && st->readonly && !db->outer &&
+	    (db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE);
 	memset(steps, 0, sizeof(steps));
 	steps[0].stmt = db->gate;
 	steps[0].params = db->gate_params;
 	steps[1].stmt = st;
 	steps[1].params = params;
 	db->gate = NULL;
-	s = db_pipeline(db, steps, 2, 0);
+	s = db_pipeline(db, steps, 2, restartable);
 	if (steps[0].status == DB_OK) {
 		db->gate_outcome = DB_GATE_PASSED;
 		db->gate_res = steps[0].res;

@@ -688,7 +688,7 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 	cr_assert_not_null(strstr(conf,
 	    "limit_req_zone $mpapi_anon_key zone=mpapi_anon:"));
 	cr_assert_not_null(strstr(conf,
-	    "location ~ ^/api/auth/(login|signup)/?$ {\n"
+	    "location ~ ^/api/auth/(login|signup|password)/?$ {\n"
 	    "\t\tlimit_req zone=mpapi_login"));
 	cr_assert_not_null(strstr(conf,
 	    "location / {\n\t\tlimit_req zone=mpapi_anon"));
