@@ -1,11 +1,15 @@
 /*
- * The write transaction around a handler, so that no handler has to
- * know about it: for a budgeted write of a signed-in caller
- * (ROUTE_WRITE) or a POST carrying an Idempotency-Key
- * (ROUTE_IDEMPOTENT), the dispatcher opens a transaction, the handler's
- * statements run inside it, and its answer is stored under the key in
- * the same transaction before the commit.  See doc/API.md, "Safe
- * retries, concurrent edits and sync" and "Limits".
+ * What the dispatcher wraps around a handler, so that no handler has
+ * to know about it.  A POST carrying an Idempotency-Key
+ * (ROUTE_IDEMPOTENT) runs in a transaction: the handler's statements
+ * run inside it and its answer is stored under the key before the
+ * commit; a handler that hashes a password (ROUTE_HASHES) opens that
+ * transaction itself, after hashing (write_enter).  Any other request
+ * of a signed-in caller sends a gate with the handler's first
+ * statement: the check that the token was not signed out, and for a
+ * budgeted write (ROUTE_WRITE) the write budget.  See doc/API.md,
+ * "Auth and users", "Safe retries, concurrent edits and sync" and
+ * "Limits".
  */
 #include "config.h"
 
@@ -93,13 +97,13 @@ answer_verdict(struct ctx *c, const struct db_write *w)
 }
 
 /*
- * Commit (storing the answer when it is to be kept) or roll back,
- * after the handler answered.  Returns DB_OK, or the status that
- * ended the transaction without a commit (the answer is then replaced
- * by the caller).
+ * Commit (storing the answer under the key when it is to be kept) or
+ * roll back, after the handler answered.  Returns DB_OK, or the status
+ * that ended the transaction without a commit (the answer is then
+ * replaced by the caller).
  */
 static enum db_status
-finish(struct ctx *c, struct db_write *w, int keyed)
+finish(struct ctx *c, struct db_write *w)
 {
 	struct buf	 headers = BUF_INIT;
 	char		*sealed = NULL;
@@ -107,7 +111,7 @@ finish(struct ctx *c, struct db_write *w, int keyed)
 	int		 store;
 
 	/* Only successes are stored: a refused request changed nothing. */
-	store = keyed && c->resp->status < 400;
+	store = c->resp->status < 400;
 	if (store) {
 		idem_headers_json(c->resp, &headers);
 		sealed = idem_seal(c->cfg, c->resp->body.data,
@@ -275,7 +279,7 @@ keyed_run(struct ctx *c, const char *key, int budget)
 				continue;
 			break;
 		}
-		s = finish(c, &t.w, 1);
+		s = finish(c, &t.w);
 		if (s == DB_OK) {
 			t.counted = 1;
 			break;
