@@ -299,6 +299,10 @@ export class App {
   async signOut(): Promise<void> {
     const pending = await this.store.outboxCount();
     if (pending && !window.confirm(`${pending} changes are not synced yet. They stay on this device and go up when you sign in again. Sign out?`)) return;
+    // Revoke the token on the server too when it can be reached (a
+    // token left behind offline dies at its expiry).
+    if (navigator.onLine && this.api.token)
+      await this.api.request('POST', '/api/auth/logout', { headers: { 'Idempotency-Key': newId() }, timeoutMs: 5000 }).catch(() => undefined);
     await this.engine.setAuth(null);
     this.auth = undefined;
     this.bus.emit({ type: 'changed' });
