@@ -49,7 +49,7 @@ async function pageWeight() {
   const { context, close } = await browser();
   const page = context.pages()[0] ?? (await context.newPage());
   const scripts = new Set();
-  page.on('request', (r) => { if (r.resourceType() === 'script') scripts.add(r.url()); });
+  page.on('request', (r) => { if (r.resourceType() === 'script' && r.url().startsWith('http')) scripts.add(r.url()); });
   await page.goto(`${BASE}/#/loops`);
   await page.waitForSelector('html[data-ready="true"]');
   const firstView = [...scripts];
@@ -157,7 +157,7 @@ async function backOnline(page, context, queue, arg) {
   await waitSynced(page);
   await context.setOffline(true);
   await page.evaluate(queue, arg);
-  const pending = await page.evaluate(() => Number(document.getElementById('sync-status').dataset.pending));
+  const pending = await page.evaluate(() => window.__mp.store.outboxCount());
   await page.evaluate(() => {
     window.__benchDone = new Promise((resolve) => {
       let t0 = 0;

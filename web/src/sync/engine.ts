@@ -122,6 +122,8 @@ export class SyncEngine {
   /** Only the tab that holds the sync lock talks to the server. */
   active = true;
   private running: Promise<void> | null = null;
+  /** Records changed since the views last heard: told once per round, not per item. */
+  private uiChanged = false;
   private again = false;
   private timer: unknown = null;
   private failures = 0;
@@ -198,19 +200,26 @@ export class SyncEngine {
     return this.running;
   }
 
-  /** The status, recomputed from the store. */
+  /**
+   * The status, recomputed from the outbox alone (cheap enough to run
+   * after every entry sent): a conflict or a server-side deletion is an
+   * entry held for it.
+   */
   async refresh(): Promise<SyncStatus> {
     const entries = await this.store.outboxList();
-    const loops = await this.store.listLoops();
-    const songs = await this.store.listSongs();
-    const items: AnyItem[] = [...loops, ...songs];
     this.status.online = this.online();
     this.status.pending = entries.length;
     this.status.held = entries.filter((e) => e.held).length;
-    this.status.conflicts = items.filter((i) => i.conflict).length;
-    this.status.deletedOnServer = items.filter((i) => i.deletedOnServer).length;
+    this.status.conflicts = entries.filter((e) => e.held === 'conflict').length;
+    this.status.deletedOnServer = entries.filter((e) => e.held === 'deleted').length;
     this.opts.onStatus?.({ ...this.status });
     return this.status;
+  }
+
+  private tellViews(): void {
+    if (!this.uiChanged) return;
+    this.uiChanged = false;
+    this.repo.bus?.emit({ type: 'changed' });
   }
 
   private notice(msg: string): void {
@@ -236,6 +245,7 @@ export class SyncEngine {
       this.stopped(e);
     } finally {
       this.status.syncing = false;
+      this.tellViews();
       await this.refresh();
     }
   }
@@ -285,9 +295,14 @@ export class SyncEngine {
       const sendable = all.filter((e) => !e.held);
       if (!sendable.length) return;
       const ordered = [...sendable.filter((e) => e.type === 'loop'), ...sendable.filter((e) => e.type === 'song')];
-      for (const e of ordered) {
-        await this.pushEntry(e);
-        await this.refresh();
+      try {
+        for (const e of ordered) {
+          await this.pushEntry(e);
+          this.uiChanged = true;
+          await this.refresh();
+        }
+      } finally {
+        this.tellViews();
       }
     }
   }
@@ -368,7 +383,7 @@ export class SyncEngine {
       c.outboxPut = [{ ...e, attempts: 0, lastError: undefined }];
     }
     await this.store.commit(c);
-    this.repo.bus?.emit({ type: 'changed' });
+    this.uiChanged = true;
   }
 
   private put(c: Commit, type: ItemType, item: AnyItem): void {
@@ -443,7 +458,7 @@ export class SyncEngine {
       c.outboxAdd = [{ kind: 'put', type, id, createdAt: nowIso(), attempts: 0, held: hasConflict ? 'conflict' : undefined }];
     }
     await this.store.commit(c);
-    this.repo.bus?.emit({ type: 'changed' });
+    this.uiChanged = true;
     if (hasConflict && !prev) this.notice(`“${cur.name}” was also changed on another device: choose what to keep.`);
   }
 
@@ -478,7 +493,7 @@ export class SyncEngine {
     map[from] = to;
     c.meta = { rekeyed: map };
     await this.store.commit(c);
-    this.repo.bus?.emit({ type: 'changed' });
+    this.uiChanged = true;
   }
 
   private async pushDelete(e: OutboxEntry): Promise<void> {
@@ -491,7 +506,7 @@ export class SyncEngine {
       const c: Commit = { outboxDelete: [e.seq!] };
       this.put(c, e.type, this.fromServer(e.type, item));
       await this.store.commit(c);
-      this.repo.bus?.emit({ type: 'changed' });
+      this.uiChanged = true;
       this.notice(`“${item.name}” was changed on another device, so it was not deleted.`);
       return;
     }
@@ -576,7 +591,8 @@ export class SyncEngine {
       await this.dropMissing(seen);
       await this.store.setMeta('cursor', cursor);
     }
-    this.repo.bus?.emit({ type: 'changed' });
+    this.uiChanged = true;
+    this.tellViews();
   }
 
   /** Applies one page of the sync feed. */
