@@ -10,6 +10,7 @@ import { launch, step } from './browser';
 import { cell, makeAndSaveLoop, newUser, offlineEditCreateReload, open, openLoop, ready, save, signIn, signUp, statusText, synced } from './flows';
 import { eventually, login, serverState } from './server';
 import { uuidFrom } from '../src/model';
+import { randomUUID } from 'node:crypto';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -143,9 +144,13 @@ describe('the composer in chromium against the real stack', () => {
   it('5: opens the old client version-1 database, upgrades it and syncs its loops', async () => {
     const t = 't5';
     const context = await browser();
+    // Fresh ids each run: the test database outlives a run, and an id
+    // another account already holds would (rightly) be re-minted.
+    const oldId = randomUUID();
+    const legacyId = `legacy-${randomUUID().slice(0, 8)}`;
     const old = [
       {
-        id: '3b9d7a8e-5f1c-4e2a-9c6b-2d4e8f0a1b11',
+        id: oldId,
         name: 'Old client groove',
         bars: 4,
         color: '#00AAFF',
@@ -163,7 +168,7 @@ describe('the composer in chromium against the real stack', () => {
         schemaVersion: 1,
         updatedAt: '2025-10-20T12:00:00.000Z',
       },
-      { id: 'legacy-7', name: 'Non-UUID id', bars: '1', bpm: 120, chordProgression: [], iconSequence: [{ bar: 3, row: 0, soundId: 'hihat', pitch: 42 }], schemaVersion: 1, updatedAt: '2025-10-21T08:00:00.000Z' },
+      { id: legacyId, name: 'Non-UUID id', bars: '1', bpm: 120, chordProgression: [], iconSequence: [{ bar: 3, row: 0, soundId: 'hihat', pitch: 42 }], schemaVersion: 1, updatedAt: '2025-10-21T08:00:00.000Z' },
     ];
     await context.addInitScript((loops) => {
       if (sessionStorage.getItem('prefilled')) return;
@@ -206,7 +211,7 @@ describe('the composer in chromium against the real stack', () => {
     const a = state.loops.find((l) => l.id === old[0].id)!;
     expect(a).toMatchObject({ name: 'Old client groove', bars: 4, color: '#00AAFF', bpm: 100, chordProgression: old[0].chordProgression, version: 1 });
     expect(a.iconSequence).toEqual(expect.arrayContaining(old[0].iconSequence.map((s) => expect.objectContaining(s))));
-    const b = state.loops.find((l) => l.id === uuidFrom('legacy-7'))!;
+    const b = state.loops.find((l) => l.id === uuidFrom(legacyId))!;
     expect(b).toMatchObject({ name: 'Non-UUID id', bars: 1, iconSequence: [{ bar: 3, row: 0, soundId: 'hihat', pitch: 42, velocity: 0.8, duration16: 1 }] });
   });
 

@@ -390,6 +390,21 @@ describe.each(ADAPTERS)('the sync engine on %s', (kind) => {
     expect((await store.getLoop('00000000-0000-4000-8000-0000000000c1'))!.likedByMe).toBe(true);
   });
 
+  it('moves a new loop to a fresh id when its id is taken by an item it may not see (412 without a body)', async () => {
+    const { server, repo, engine, store } = await setup(kind);
+    const l = await repo.saveLoop({ ...newLoop('Collides'), iconSequence: [kick] });
+    const song = await repo.saveSong({ ...newSong('uses it'), timeline: [{ id: 'b', loopId: l.id, startBar: 0, bars: 1 }] });
+    server.inject((r) => isPut(r) && r.path.endsWith(l.id), { status: 412, body: { error: 'Precondition failed', status: 412 } });
+    await engine.sync();
+    const moved = (await store.getMeta<Record<string, string>>('rekeyed'))![l.id];
+    expect(moved).toMatch(/^[0-9a-f-]{36}$/);
+    expect(moved).not.toBe(l.id);
+    expect(await store.getLoop(l.id)).toBeUndefined();
+    expect(server.get('loop', moved)).toMatchObject({ name: 'Collides', iconSequence: [kick] });
+    expect(server.get('song', song.id)!.timeline[0].loopId).toBe(moved);
+    expect(await store.outboxCount()).toBe(0);
+  });
+
   it('pushes a song after the new loops it uses', async () => {
     const { server, repo, engine } = await setup(kind);
     const song = await repo.saveSong(newSong('first saved'));
