@@ -246,4 +246,77 @@ describe('the composer in chromium against the real stack', () => {
     const state = await eventually(async () => ((await serverState(token)).loops.length === 1 ? serverState(token) : null), 'the loop on the server');
     expect(state.loops[0].name).toBe('From the second tab');
   });
+
+  it('shares a public loop in Explore, where another user plays, likes and remixes it, and arranges it in a song', async () => {
+    const t = 'explore';
+    const ctxA = await browser();
+    const a = await open(ctxA);
+    const ua = newUser();
+    await step(a, t, 'owner-publishes', async () => {
+      await signUp(a, ua);
+      await a.getByRole('button', { name: 'New loop' }).click();
+      await a.getByLabel('Name').fill(`Public ${ua.username}`);
+      await a.getByLabel('Chord for bar 1').selectOption('Cmaj7');
+      await cell(a, 1, 1).click();
+      await a.getByLabel('Public').check();
+      await save(a);
+      await synced(a);
+    });
+    const ctxB = await browser();
+    const b = await open(ctxB);
+    const ub = newUser();
+    const card = b.getByRole('listitem', { name: `Public ${ua.username}` });
+    await step(b, t, 'listener-finds-it', async () => {
+      await signUp(b, ub);
+      await b.getByRole('link', { name: 'Explore' }).click();
+      await b.getByLabel('Chord').selectOption('Cmaj7');
+      await card.waitFor({ timeout: 15000 });
+    });
+    await step(b, t, 'listener-plays-and-likes', async () => {
+      await card.getByRole('button', { name: 'Play' }).click();
+      await card.getByRole('button', { name: 'Like' }).click();
+      await expect.poll(() => card.getByRole('button', { name: 'Like' }).getAttribute('aria-pressed')).toBe('true');
+      await synced(b);
+    });
+    const tokenA = await login(ua.email, ua.password);
+    const original = await eventually(async () => {
+      const l = (await serverState(tokenA)).loops[0];
+      return l && l.likesCount === 1 && l.playsCount === 1 ? l : null;
+    }, 'one like and one play on the server');
+    await step(b, t, 'listener-remixes', async () => {
+      await b.getByRole('link', { name: 'Explore' }).click();
+      await card.waitFor();
+      await card.getByRole('button', { name: 'Remix' }).click();
+      await b.waitForURL(/#\/loop\//);
+      await expect.poll(() => b.getByLabel('Name').inputValue()).toBe(`Remix of Public ${ua.username}`);
+      await synced(b);
+    });
+    await step(b, t, 'listener-arranges-a-song', async () => {
+      await b.getByRole('link', { name: 'Songs' }).click();
+      await b.getByRole('button', { name: 'New song' }).click();
+      await b.getByLabel('Name').fill('First song');
+      await b.getByRole('button', { name: 'Add to song' }).click();
+      await b.getByRole('button', { name: 'Add to song' }).click();
+      const remix = `Remix of Public ${ua.username}`;
+      await b.getByRole('button', { name: `Make ${remix} longer` }).first().click();
+      await b.getByRole('button', { name: `Move ${remix} later` }).last().click();
+      await b.getByRole('button', { name: 'Play', exact: true }).click();
+      await save(b);
+      await synced(b);
+    });
+    const tokenB = await login(ub.email, ub.password);
+    const state = await eventually(async () => {
+      const s = await serverState(tokenB);
+      return s.songs.length === 1 && s.loops.length === 1 ? s : null;
+    }, 'the remix and the song on the server');
+    const remix = state.loops[0];
+    expect(remix.parentLoopId).toBe(original.id);
+    expect(state.songs[0]).toMatchObject({ name: 'First song', totalBars: 3 });
+    expect(state.songs[0].timeline.map((x) => [x.loopId, x.startBar, x.bars])).toEqual([
+      [remix.id, 0, 2],
+      [remix.id, 2, 1],
+    ]);
+    const after = (await serverState(tokenA)).loops[0];
+    expect(after.remixesCount).toBe(1);
+  });
 });

@@ -38,12 +38,27 @@ export async function statusText(page: Page): Promise<string> {
   return ((await page.locator('#sync-status').textContent()) ?? '').trim();
 }
 
-/** Waits until nothing is pending and the status reads "All changes synced". */
+/**
+ * Waits until nothing is pending and the status reads "All changes
+ * synced", and still does half a second later (right after a local write
+ * the status may not have counted the new entry yet).
+ */
 export async function synced(page: Page, ms = 30000): Promise<void> {
-  await page.waitForFunction(() => {
-    const s = document.getElementById('sync-status');
-    return s && s.textContent === 'All changes synced' && s.dataset.pending === '0';
-  }, undefined, { timeout: ms });
+  const end = Date.now() + ms;
+  const ok = () =>
+    page.evaluate(() => {
+      const s = document.getElementById('sync-status');
+      return !!s && s.textContent === 'All changes synced' && s.dataset.pending === '0';
+    });
+  for (;;) {
+    await page.waitForFunction(() => {
+      const s = document.getElementById('sync-status');
+      return s && s.textContent === 'All changes synced' && s.dataset.pending === '0';
+    }, undefined, { timeout: Math.max(1000, end - Date.now()) });
+    await page.waitForTimeout(500);
+    if (await ok()) return;
+    if (Date.now() > end) throw new Error('the status did not stay at "All changes synced"');
+  }
 }
 
 export async function signUp(page: Page, u: User): Promise<void> {

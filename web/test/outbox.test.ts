@@ -99,6 +99,14 @@ describe.each(ADAPTERS)('the outbox on the %s adapter', (kind) => {
     expect(entries[0].idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('points a saved song at the server id of a loop re-keyed while it was being edited', async () => {
+    const { store } = await makeAdapter(kind);
+    const repo = new Repo(store);
+    await store.setMeta('rekeyed', { 'local-id': 'server-id' });
+    const s = await repo.saveSong({ ...newSong('s'), timeline: [{ id: 'b', loopId: 'local-id', startBar: 0, bars: 1 }, { id: 'c', loopId: 'other', startBar: 1, bars: 1 }] });
+    expect((await store.getSong(s.id))!.timeline.map((b) => b.loopId)).toEqual(['server-id', 'other']);
+  });
+
   it('re-queues an edit refused by the server once the item is edited again', async () => {
     const { store } = await makeAdapter(kind);
     const repo = new Repo(store);

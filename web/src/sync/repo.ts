@@ -53,8 +53,15 @@ export class Repo {
     return (await this.saveItem('loop', loop)) as LocalLoop;
   }
 
+  /**
+   * Saves a song; blocks naming a loop that was re-keyed meanwhile (a
+   * remix that got its server id while the arranger was open) are
+   * pointed at the new id.
+   */
   async saveSong(song: LocalSong): Promise<LocalSong> {
-    return (await this.saveItem('song', song)) as LocalSong;
+    const moved = (await this.store.getMeta<Record<string, string>>('rekeyed')) ?? {};
+    const timeline = song.timeline.map((b) => (moved[b.loopId] ? { ...b, loopId: moved[b.loopId] } : b));
+    return (await this.saveItem('song', { ...song, timeline })) as LocalSong;
   }
 
   private async saveItem(type: ItemType, item: AnyItem): Promise<AnyItem> {

@@ -95,8 +95,11 @@ export function exploreView(app: App): View {
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => void load(false) }, 'Load more');
   let cursor: string | null = null;
   let likes = new Map<string, boolean>();
+  let generation = 0;
 
+  /** Loads a page; a newer load (another sort or filter) wins over an older one still on its way. */
   async function load(reset: boolean): Promise<void> {
+    const gen = ++generation;
     if (reset) {
       cursor = null;
       clear(list);
@@ -107,12 +110,14 @@ export function exploreView(app: App): View {
       return;
     }
     likes = await pendingLikes(app);
+    if (gen !== generation) return;
     msg.textContent = 'Loading…';
     const q = new URLSearchParams({ public: 'true', sort: sort.value, limit: '20' });
     if (chord.value) q.set('chord', chord.value);
     if (cursor) q.set('cursor', cursor);
     try {
       const r = await app.api.request<LoopList>('GET', `/api/loops?${q}`);
+      if (gen !== generation) return;
       if (r.status !== 200 || !r.body) {
         msg.textContent = `The feed could not be loaded: ${problemMessage(r)}`;
         return;

@@ -249,6 +249,9 @@ export async function arrangerView(app: App, id: string): Promise<View> {
 
   const loadLoops = async () => {
     loops = new Map((await app.store.listLoops()).map((l) => [l.id, l]));
+    // A remix placed here may have got its server id meanwhile.
+    const moved = (await app.store.getMeta<Record<string, string>>('rekeyed')) ?? {};
+    if (draft.timeline.some((b) => moved[b.loopId])) draft = { ...draft, timeline: draft.timeline.map((b) => (moved[b.loopId] ? { ...b, loopId: moved[b.loopId] } : b)) };
   };
   await loadLoops();
   render();
