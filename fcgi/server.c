@@ -5,11 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -20,6 +25,58 @@
 #include "db/db.h"
 
 static volatile sig_atomic_t	 worker_stop;
+
+/*
+ * A worker gives back what a large request took before it takes the
+ * next one: freed memory stays in the allocator (glibc keeps its heap,
+ * and raises its mmap threshold after a large free), so one 16 MB
+ * answer used to leave a worker at tens of megabytes for good.  A
+ * request that made the worker touch more than GIVE_BACK_BYTES of
+ * fresh pages (minor faults) is followed by malloc_trim.  A sanitizer
+ * build does the same to ASan's allocator, whose quarantine would
+ * otherwise keep every freed byte (up to 256 MB): its purge empties
+ * the quarantine and returns free pages to the system, so the memory
+ * a test reads is what the program holds, not what ASan delays.
+ * (The database connection's buffers are db/'s: db_end_request.)
+ */
+#define GIVE_BACK_BYTES		(1024 * 1024)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_ASAN	1
+#endif
+#endif
+#ifdef MP_ASAN
+void	__sanitizer_purge_allocator(void);	/* sanitizer/allocator_interface.h */
+#endif
+
+static long
+minor_faults(void)
+{
+	struct rusage	 ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ru.ru_minflt;
+}
+
+static void
+give_back(long faults_before)
+{
+	long	 page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0 || (minor_faults() - faults_before) <
+	    GIVE_BACK_BYTES / page)
+		return;
+#ifdef MP_ASAN
+	__sanitizer_purge_allocator();
+#endif
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
 
 static void
 on_worker_term(int sig)
@@ -121,6 +178,7 @@ server_worker(int listen_fd, const struct config *cfg)
 	struct db_config	 dc;
 	struct db		*db;
 	sigset_t		 term, old;
+	long			 faults;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
@@ -148,8 +206,10 @@ server_worker(int listen_fd, const struct config *cfg)
 		if (FCGX_Accept_r(&fr) < 0)
 			break;
 		sigprocmask(SIG_BLOCK, &term, &old);
+		faults = minor_faults();
 		serve_one(&fr, db, cfg);
 		FCGX_Finish_r(&fr);
+		give_back(faults);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&fr, 0);

@@ -228,6 +228,12 @@ write_run(struct ctx *c)
 				continue;
 			break;
 		}
+		if (c->resp->status == 400) {
+			/* The input was refused: nothing was written, and
+			 * a write refused by validation spends no budget. */
+			db_write_abort(c->db);
+			break;
+		}
 		s = finish(c, &w, keyed);
 		if (s == DB_OK) {
 			counted = 1;
