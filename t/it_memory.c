@@ -26,12 +26,19 @@
 
 /*
  * What a worker may hold once the large requests are over, outside
- * ASan's shadow.  A production build sits at about 1 MB; the sanitizer
- * build at about 5 MB after the whole suite (ASan's own allocator
- * metadata and stack depot), whatever came before.  The large requests
- * below used to leave 100-200 MB.
+ * ASan's shadow.  A production build sits at about 0.5 MB after them,
+ * and 4 MiB would not hold one retained copy of the expand answer.
+ * The sanitizer build holds ASan's own stack depot and allocator
+ * metadata besides, which grow with everything the suite ran before
+ * (5-8 MB at this point of `deploy/dev test`); hence its larger bound.
+ * Before the fix the same requests left 40-45 MB in a production
+ * worker and about 290 MB in a sanitizer one.
  */
-#define AFTER_MAX_KB	(8 * 1024)
+#ifdef __SANITIZE_ADDRESS__
+#define AFTER_MAX_KB	(12 * 1024)
+#else
+#define AFTER_MAX_KB	(4 * 1024)
+#endif
 #define MAX_WORKERS	64
 
 /* 1 when [beg, end) lies in ASan's shadow (x86-64 layout). */
