@@ -185,8 +185,8 @@ Test(memory, a_worker_gives_back_what_a_large_request_took,
 				break;
 			usleep(100000);
 		}
-		fprintf(stderr, "# worker %ld: %ld kB private before, %ld kB "
-		    "after\n", pids[i], before[i], kb);
+		cr_log_info("worker %ld: %ld kB private before, %ld kB after",
+		    pids[i], before[i], kb);
 		cr_assert_geq(kb, 0, "worker %ld went away", pids[i]);
 		cr_assert_leq(kb, AFTER_MAX_KB, "worker %ld holds %ld kB after "
 		    "the large requests (%ld kB before)", pids[i], kb,
