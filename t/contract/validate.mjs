@@ -1,7 +1,7 @@
 // Validate every response the integration tests received against
 // doc/openapi.json, in one pass after the suite.
 //
-//   node t/contract/validate.mjs RESPONSES.jsonl [--doc doc/openapi.json]
+//   node t/contract/validate.mjs RESPONSES.jsonl [--doc doc/openapi.json] [--pending FILE]
 //
 // RESPONSES.jsonl is what t/itlib.c appends when MP_TEST_RECORD names a
 // file: one JSON object per response, {method, target, status, headers
@@ -13,9 +13,11 @@
 // that does not match the schema.  Exit status 1 on any failure.
 //
 // t/contract/pending.json may list differences that are known and owned
-// by a branch not merged yet ({operation, status, reason}); matching
-// failures are reported as pending instead of failing, and an entry
-// that matches nothing fails the run (so the list cannot go stale).
+// by a branch not merged yet ({operation, status, match, reason}): a
+// response of that operation and status whose every error contains one
+// of the match strings is reported as pending instead of failing (any
+// other error still fails it), and an entry that matches nothing fails
+// the run, so the list cannot go stale.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +26,20 @@ import addFormats from 'ajv-formats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const docArg = args.indexOf('--doc');
-const docPath = docArg >= 0 ? args[docArg + 1] : join(here, '..', '..', 'doc', 'openapi.json');
-const recPath = args.find((a, i) => !a.startsWith('--') && (docArg < 0 || i !== docArg + 1));
-if (!recPath) {
-  console.error('usage: validate.mjs RESPONSES.jsonl [--doc openapi.json]');
+function option(name, def) {
+  const i = args.indexOf(name);
+  if (i < 0) return def;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+}
+const docPath = option('--doc', join(here, '..', '..', 'doc', 'openapi.json'));
+const pendingPath = option('--pending', join(here, 'pending.json'));
+const recPath = args[0];
+if (!recPath || args.length !== 1) {
+  console.error('usage: validate.mjs RESPONSES.jsonl [--doc openapi.json] [--pending pending.json]');
   process.exit(2);
 }
-const pendingPath = join(here, 'pending.json');
 const pending = existsSync(pendingPath) ? JSON.parse(readFileSync(pendingPath, 'utf8')) : [];
 
 const doc = JSON.parse(readFileSync(docPath, 'utf8'));
@@ -102,6 +110,7 @@ function matchPath(rawPath) {
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 const anyRequest = doc['x-responses-for-any-request'].responses;
 const unknownRoute = doc['x-responses-for-unknown-routes'].responses;
+const optionsResponses = doc['x-responses-for-options'].responses;
 
 function mediaType(ct) {
   return (ct || '').split(';')[0].trim().toLowerCase();
@@ -166,7 +175,7 @@ let validated = 0;
 for (const [i, line] of lines.entries()) {
   let rec;
   try { rec = JSON.parse(line); } catch (e) {
-    failures.push({ where: `line ${i + 1}`, errs: [`unreadable record: ${e.message}`] });
+    failures.push({ op: 'record', status: '-', where: `line ${i + 1}`, errs: [`unreadable record: ${e.message}`] });
     continue;
   }
   const method = String(rec.method || '').toLowerCase();
@@ -184,7 +193,7 @@ for (const [i, line] of lines.entries()) {
     resp = op.responses[status] ?? anyRequest[status];
   } else if (item) {
     opName = `${method.toUpperCase()} ${template} (no such operation)`;
-    resp = anyRequest[status];
+    resp = (method === 'options' ? optionsResponses[status] : undefined) ?? anyRequest[status];
   } else {
     opName = '(no route)';
     resp = unknownRoute[status] ?? anyRequest[status];
@@ -194,12 +203,13 @@ for (const [i, line] of lines.entries()) {
   const errs = resp ? checkResponse(rec, resp, isHead) :
     [`status ${status} is not described for ${opName}`];
   if (errs.length === 0) { validated++; continue; }
-  const p = pending.find((e) => e.operation === opName && String(e.status) === status);
+  const p = pending.find((e) => e.operation === opName && String(e.status) === status &&
+    errs.every((m) => e.match.some((x) => m.includes(x))));
   if (p) {
     pendingHits.set(p, (pendingHits.get(p) || 0) + 1);
     continue;
   }
-  failures.push({ where: `${rec.method} ${target} -> ${status} [${opName}]`, errs, body: rec.body });
+  failures.push({ op: opName, status, where: `${rec.method} ${target}`, errs, body: rec.body });
 }
 
 // Coverage: which documented operations and statuses the suite reached.
@@ -217,17 +227,24 @@ for (const [k, n] of seenOps) {
 if (process.env.MP_CONTRACT_VERBOSE) {
   for (const o of Object.keys(statuses).sort()) console.log(`  ${o}: ${statuses[o].sort().join(' ')}`);
 }
-for (const f of failures.slice(0, 40)) {
-  console.error(`contract: FAIL ${f.where}`);
-  for (const e of f.errs) console.error(`    ${e}`);
-  if (f.body) console.error(`    body: ${String(f.body).slice(0, 300)}`);
+// Failures grouped by operation, status and what is wrong, with one
+// example each.
+const groups = new Map();
+for (const f of failures) {
+  const k = `${f.op} ${f.status}: ${f.errs.join('; ')}`;
+  if (!groups.has(k)) groups.set(k, { n: 0, f });
+  groups.get(k).n++;
 }
-if (failures.length > 40) console.error(`contract: ... and ${failures.length - 40} more failures`);
+for (const { n, f } of groups.values()) {
+  console.error(`contract: FAIL ${n} × ${f.op} ${f.status}, e.g. ${f.where}`);
+  for (const e of f.errs) console.error(`    ${e}`);
+  if (f.body) console.error(`    body: ${String(f.body).slice(0, 400)}`);
+}
 for (const p of pending) {
   const n = pendingHits.get(p) || 0;
   if (n === 0) {
     console.error(`contract: FAIL stale entry in t/contract/pending.json (nothing matches it): ${p.operation} ${p.status}`);
-    failures.push({ where: 'pending.json', errs: ['stale'] });
+    failures.push({ op: 'pending.json', status: '-', where: `${p.operation} ${p.status}`, errs: ['stale entry'] });
   } else {
     console.log(`contract: pending ${n} × ${p.operation} ${p.status}: ${p.reason}`);
   }
