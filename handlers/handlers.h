@@ -112,6 +112,11 @@ void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
 
+/* Documents of this build (handlers/apidoc.c). */
+void	apidoc_openapi_get(struct ctx *);
+void	apidoc_problems_list(struct ctx *);
+void	apidoc_problem_get(struct ctx *);
+
 /* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
 void	loops_list(struct ctx *);
 void	loops_get(struct ctx *);
