@@ -165,7 +165,9 @@ struct own {
 	char	 log[600];
 };
 
-static struct own	*running;	/* for own_cleanup */
+/* The supervisor of the test in hand: static, for own_cleanup. */
+static struct own	 own;
+static struct own	*running;
 
 static void
 become(uid_t uid)
@@ -318,18 +320,18 @@ own_stop(struct own *o)
 Test(supervisor, slots_whose_fork_failed_are_filled_once_fork_works_again,
     .fini = own_cleanup, .timeout = 120)
 {
-	struct own	 o;
+	struct own	*o = &own;
 	pid_t		 pids[64];
 	char		*text;
 	int		 i;
 
-	own_start(&o, 1);
-	cr_assert_eq(wait_children(o.pid, NPROC - BLOCKERS - 1, 20),
+	own_start(o, 1);
+	cr_assert_eq(wait_children(o->pid, NPROC - BLOCKERS - 1, 20),
 	    NPROC - BLOCKERS - 1);
 	text = NULL;
 	for (i = 0; i < 100; i++) {	/* the other slots were tried */
 		free(text);
-		text = slurp(o.log);
+		text = slurp(o->log);
 		if (strstr(text, "fork: ") && strstr(text, "started 4 workers"))
 			break;
 		usleep(100 * 1000);
@@ -337,27 +339,27 @@ Test(supervisor, slots_whose_fork_failed_are_filled_once_fork_works_again,
 	cr_assert_not_null(strstr(text, "fork: "), "%s", text);
 	free(text);
 	sleep(2);		/* it keeps trying, and failing */
-	cr_assert_eq(children_of(o.pid, pids, 64), NPROC - BLOCKERS - 1);
-	blockers_stop(&o);
-	cr_assert_eq(wait_children(o.pid, WORKERS, 30), WORKERS,
+	cr_assert_eq(children_of(o->pid, pids, 64), NPROC - BLOCKERS - 1);
+	blockers_stop(o);
+	cr_assert_eq(wait_children(o->pid, WORKERS, 30), WORKERS,
 	    "the empty slots were never filled");
-	own_stop(&o);
+	own_stop(o);
 }
 
 Test(supervisor, workers_killed_again_and_again_are_replaced_until_the_pool_is_full,
     .fini = own_cleanup, .timeout = 120)
 {
-	struct own	 o;
+	struct own	*o = &own;
 	int		 round;
 
-	own_start(&o, 0);
-	cr_assert_eq(wait_children(o.pid, WORKERS, 30), WORKERS);
+	own_start(o, 0);
+	cr_assert_eq(wait_children(o->pid, WORKERS, 30), WORKERS);
 	for (round = 0; round < 5; round++) {
-		cr_assert_eq(kill_children(o.pid), WORKERS);
-		cr_assert_eq(wait_children(o.pid, WORKERS, 30), WORKERS,
+		cr_assert_eq(kill_children(o->pid), WORKERS);
+		cr_assert_eq(wait_children(o->pid, WORKERS, 30), WORKERS,
 		    "round %d: the pool did not come back", round + 1);
 	}
-	own_stop(&o);
+	own_stop(o);
 }
 
 /* The test stack's supervisor, from its pid file. */
