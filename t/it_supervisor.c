@@ -261,6 +261,7 @@ slurp(const char *path)
 static void
 own_cleanup(void)
 {
+	char	 sockpath[700];
 	int	 i;
 
 	if (running == NULL)
@@ -272,7 +273,13 @@ own_cleanup(void)
 		kill_children(running->pid);
 		kill(running->pid, SIGKILL);
 		kill_children(running->pid);
+		waitpid(running->pid, NULL, 0);
 	}
+	snprintf(sockpath, sizeof(sockpath), "%s/s.sock", running->dir);
+	unlink(sockpath);
+	unlink(running->log);
+	rmdir(running->dir);
+	running = NULL;
 }
 
 /* The blockers go: the uid may have more processes now. */
