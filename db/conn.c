@@ -22,6 +22,8 @@ struct db {
 						   dispatcher is open: see
 						   db_outer_set() */
 	int			 retry_seen;	/* a 40001/40P01 since then */
+	int			 lost_in_txn;	/* the connection died inside a
+						   transaction: see txn_open() */
 	int			 session_lock;	/* an advisory lock held at
 						   session level: see
 						   db_session_lock_set() */
@@ -33,7 +35,51 @@ struct db {
 	PGresult		*gate_res;
 	char			 gate_state[6];
 	char			 gate_detail[32];
+	size_t			 big;		/* largest message this request:
+						   see db_end_request() */
 };
+
+/*
+ * libpq grows a connection's input and output buffers to the largest
+ * message they ever carried and never shrinks them, so one 16 MB row
+ * would stay in the worker for the life of the connection.  A request
+ * whose statements sent or received a message over DB_BUFFER_KEEP
+ * bytes ends by closing the connection; the next request opens a
+ * fresh one (and prepares its statements again).
+ */
+#define DB_BUFFER_KEEP	(256 * 1024)
+
+/* Note the size of one outgoing statement's parameters. */
+static void
+note_params(struct db *db, int n, const char *const *params)
+{
+	size_t	 sum = 0;
+	int	 i;
+
+	for (i = 0; params != NULL && i < n; i++)
+		if (params[i] != NULL)
+			sum += strlen(params[i]);
+	if (sum > db->big)
+		db->big = sum;
+}
+
+/* Note the largest row of res: one DataRow message each. */
+static void
+note_result(struct db *db, const PGresult *res)
+{
+	size_t	 row;
+	int	 r, c, nr, nc;
+
+	nr = PQntuples(res);
+	nc = PQnfields(res);
+	for (r = 0; r < nr; r++) {
+		row = 0;
+		for (c = 0; c < nc; c++)
+			row += (size_t)PQgetlength(res, r, c);
+		if (row > db->big)
+			db->big = row;
+	}
+}
 
 static void
 notice_to_log(void *arg, const char *msg)
@@ -103,13 +149,48 @@ db_connect(struct db *db)
 	return 0;
 }
 
-/* 1 when a connection is open, connecting first if need be. */
+/*
+ * 1 when a connection is open, connecting first if need be.  Not after
+ * the connection died inside a transaction, until db_end_request(): a
+ * new connection would run the rest of that transaction's statements
+ * one by one in autocommit.
+ */
 int
 db_connected(struct db *db)
 {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 1;
+	if (db->lost_in_txn)
+		return 0;
 	return db_connect(db) == 0;
+}
+
+/*
+ * 1 if a transaction is open on the connection: sampled before a
+ * statement is sent, since once the connection has died libpq reports
+ * PQTRANS_UNKNOWN whatever it was.  The dispatcher's write transaction
+ * counts even if the status says otherwise.
+ */
+static int
+txn_open(struct db *db)
+{
+	return db->outer || (db->conn != NULL &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE);
+}
+
+/*
+ * After a failed round trip: 1 if the connection died.  One that died
+ * inside a transaction (in_txn, sampled before sending) is not
+ * reopened until the request ends.
+ */
+static int
+conn_lost(struct db *db, int in_txn)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (in_txn)
+		db->lost_in_txn = 1;
+	return 1;
 }
 
 PGconn *
@@ -300,9 +381,10 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 /*
  * Run statement st with text params (st->nparams of them).  On DB_OK
  * *out holds the result (caller PQclears); otherwise *out is NULL.
- * A read-only statement cut by a lost connection outside a transaction
- * is tried once more on a new connection; a write is not (its outcome
- * is unknown: Idempotency-Key covers that).
+ * A read-only statement cut by a lost connection is tried once more on
+ * a new connection when no transaction was open before it was sent; a
+ * write is not (its outcome is unknown: Idempotency-Key covers that),
+ * nor anything inside a transaction (it died with the connection).
  */
 enum db_status
 db_exec(struct db *db, struct db_stmt *st, const char *const *params,
@@ -310,7 +392,7 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 {
 	PGresult	*res;
 	enum db_status	 s;
-	int		 tries;
+	int		 tries, in_txn;
 
 	*out = NULL;
 	if (db->gate != NULL)
@@ -318,27 +400,29 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 	for (tries = 0; tries < 2; tries++) {
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
+		in_txn = txn_open(db);
 		if (st->gen != db->gen && (s = prepare(db, st)) != DB_OK) {
-			if (s == DB_UNAVAILABLE && st->readonly && tries == 0 &&
-			    PQtransactionStatus(db->conn) != PQTRANS_INTRANS &&
-			    PQtransactionStatus(db->conn) != PQTRANS_INERROR)
+			if (s == DB_UNAVAILABLE && conn_lost(db, in_txn) &&
+			    st->readonly && !in_txn && tries == 0)
 				continue;
 			outer_recover(db);
 			return s;
 		}
+		note_params(db, st->nparams, params);
 		res = PQexecPrepared(db->conn, st->name, st->nparams, params,
 		    NULL, NULL, 0);
 		s = db_classify(db, res);
 		if (s == DB_OK) {
+			note_result(db, res);
 			*out = res;
 			return DB_OK;
 		}
 		PQclear(res);
-		if (s != DB_UNAVAILABLE || PQstatus(db->conn) == CONNECTION_OK ||
-		    !st->readonly || tries > 0) {
-			outer_recover(db);
-			return s;
-		}
+		if (s == DB_UNAVAILABLE && conn_lost(db, in_txn) &&
+		    st->readonly && !in_txn && tries == 0)
+			continue;
+		outer_recover(db);
+		return s;
 	}
 	return DB_UNAVAILABLE;
 }
@@ -365,7 +449,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 	ExecStatusType	 rs;
 	enum db_status	 first, s;
 	size_t		 i, nslots, got;
-	int		 tries, nulls, ok;
+	int		 tries, nulls, ok, in_txn;
 
 	if (n > DB_PIPELINE_MAX)
 		return DB_ERROR;
@@ -377,6 +461,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 		}
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
+		in_txn = txn_open(db);
 		if (PQenterPipelineMode(db->conn) != 1)
 			return DB_ERROR;
 		ok = 1;
@@ -398,6 +483,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 				slot[nslots++].prepare = 1;
 			}
 			if (ok) {
+				note_params(db, st->nparams, steps[i].params);
 				ok = PQsendQueryPrepared(db->conn, st->name,
 				    st->nparams, steps[i].params, NULL, NULL, 0);
 				slot[nslots].step = i;
@@ -454,9 +540,10 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 				snprintf(steps[i].detail,
 				    sizeof(steps[i].detail), "%s", f ? f : "");
 			}
-			if (s == DB_OK)
+			if (s == DB_OK) {
+				note_result(db, res);
 				steps[i].res = res;
-			else
+			} else
 				PQclear(res);
 		}
 		if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
@@ -469,8 +556,8 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 			return DB_OK;
 		if (first == DB_OK)
 			first = DB_UNAVAILABLE;
-		if (first != DB_UNAVAILABLE || !restartable || tries > 0 ||
-		    (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK))
+		if (first != DB_UNAVAILABLE || !conn_lost(db, in_txn) ||
+		    !restartable || in_txn || tries > 0)
 			break;
 		db_steps_clear(steps, n);
 		if (db->conn != NULL) {
@@ -499,12 +586,16 @@ db_exec_simple(struct db *db, const char *sql)
 {
 	PGresult	*res;
 	enum db_status	 s;
+	int		 in_txn;
 
 	if (!db_connected(db))
 		return DB_UNAVAILABLE;
+	in_txn = txn_open(db);
 	res = PQexec(db->conn, sql);
 	s = db_classify(db, res);
 	PQclear(res);
+	if (s == DB_UNAVAILABLE)
+		(void)conn_lost(db, in_txn);
 	return s;
 }
 
@@ -589,20 +680,25 @@ db_transaction_usable(struct db *db)
 /*
  * Called after every request: a transaction left open is a bug in a
  * handler; roll it back so it cannot leak into the next request.
- * Session-level advisory locks taken for the request are released.
+ * Session-level advisory locks taken for the request are released.  A
+ * connection that carried a message over DB_BUFFER_KEEP bytes is
+ * closed, so that libpq's grown buffers go with it.
  */
 void
 db_end_request(struct db *db)
 {
 	PGresult	*res;
+	size_t		 big = db->big;
 	int		 locked = db->session_lock;
 
 	db->session_lock = 0;
 	db->outer = 0;
+	db->lost_in_txn = 0;
 	db->gate = NULL;
 	db->gate_outcome = DB_GATE_UNUSED;
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
+	db->big = 0;
 	if (db->conn == NULL)
 		return;
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -622,6 +718,10 @@ db_end_request(struct db *db)
 			db->conn = NULL;
 		}
 		PQclear(res);
+	}
+	if (big > DB_BUFFER_KEEP && db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
 	}
 }
 
