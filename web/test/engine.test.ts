@@ -405,6 +405,23 @@ describe.each(ADAPTERS)('the sync engine on %s', (kind) => {
     expect(await store.outboxCount()).toBe(0);
   });
 
+  it('remembers loops the feed says became unavailable, and forgets them when they come back', async () => {
+    const { server, engine, store } = await setup(kind);
+    const other = '00000000-0000-4000-8000-0000000000d1';
+    server.inject((r) => r.path === '/api/sync', {
+      status: 200,
+      body: { loops: [], songs: [], deleted: [], likes: [], unavailable: [{ type: 'loop', id: other, at: '2026-11-25T19:10:00.000Z' }], cursor: 'c0', hasMore: false },
+    });
+    await engine.sync();
+    expect(await store.getMeta('unavailable')).toEqual({ [`loop:${other}`]: '2026-11-25T19:10:00.000Z' });
+    server.inject((r) => r.path === '/api/sync', {
+      status: 200,
+      body: { loops: [], songs: [], deleted: [], likes: [], unavailable: [], available: [{ type: 'loop', id: other, at: '2026-11-25T19:20:00.000Z' }], cursor: 'c0', hasMore: false },
+    });
+    await engine.sync();
+    expect(await store.getMeta('unavailable')).toEqual({});
+  });
+
   it('pushes a song after the new loops it uses', async () => {
     const { server, repo, engine } = await setup(kind);
     const song = await repo.saveSong(newSong('first saved'));

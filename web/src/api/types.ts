@@ -1,172 +1,51 @@
 /*
- * The wire types of the Music Playground API (doc/API.md), in ONE file so
- * that they can be swapped for the ones generated from doc/openapi.yaml
- * once that lands.  Everything else imports the API's shapes from here.
- * Members added "Since 0.2" (likes, unavailable, expiresAt) are optional:
- * the client uses them when present and works without them.
+ * The wire types of the Music Playground API, taken from the types that
+ * openapi-typescript generates from doc/openapi.yaml at build time
+ * (src/api/generated.ts, `npm run gen:api`, not committed).  This file
+ * only names them for the client and loosens the few members the client
+ * must work without: the feed's `likes`/`unavailable` and a token's
+ * `expiresAt` (older servers), and the defaults a step or a block may
+ * leave out (data from the old client).
  */
+import type { components } from './generated';
 
-export interface ChordCell {
-  bar: number;
-  chord: string;
-}
+type S = components['schemas'];
 
-export interface IconStep {
-  bar: number;
-  row: number;
-  soundId: string;
-  velocity?: number;
-  pitch: number;
-  duration16?: number;
-}
+export type ChordCell = S['ChordCell'];
 
-/** The fields a client writes (PUT body of a loop). */
-export interface LoopContent {
-  name: string;
-  bars: 1 | 2 | 4 | 8;
-  color: string;
-  bpm: number;
-  chordProgression: ChordCell[];
+/** A step as the client holds it: velocity and duration16 have defaults. */
+export type IconStep = Omit<S['Step'], 'velocity' | 'duration16'> & Partial<Pick<S['Step'], 'velocity' | 'duration16'>>;
+
+/** The fields a client writes (the body of a loop's PUT). */
+export type LoopContent = Pick<S['Loop'], 'name' | 'bars' | 'color' | 'bpm' | 'chordProgression' | 'schemaVersion' | 'isPublic'> & {
   iconSequence: IconStep[];
-  schemaVersion: number;
-  isPublic: boolean;
-}
+};
 
-export interface ApiLoop extends LoopContent {
-  id: string;
-  userId: string;
-  username: string;
-  parentLoopId: string | null;
-  playsCount: number;
-  likesCount: number;
-  remixesCount: number;
-  likedByMe: boolean;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type ApiLoop = S['Loop'];
 
-export interface TimelineBlock {
-  id: string;
-  loopId: string;
-  startBar: number;
-  bars: number;
-  color?: string | null;
-  missing?: boolean;
-}
+/** A timeline block; `missing` only ever comes from the server. */
+export type TimelineBlock = Omit<S['TimelineBlock'], 'color' | 'missing'> & { color?: string | null; missing?: boolean };
 
-export interface SongContent {
-  name: string;
-  bpm: number;
-  timeSignature: '4/4' | '3/4';
-  timeline: TimelineBlock[];
-  schemaVersion: number;
-  isPublic: boolean;
-}
+export type SongContent = Pick<S['Song'], 'name' | 'bpm' | 'timeSignature' | 'schemaVersion' | 'isPublic'> & { timeline: TimelineBlock[] };
 
-export interface ApiSong extends SongContent {
-  id: string;
-  userId: string;
-  username: string;
-  totalBars: number;
-  playsCount: number;
-  likesCount: number;
-  likedByMe: boolean;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type ApiSong = S['Song'];
+export type ApiUser = S['User'];
+export type ApiPublicUser = S['PublicUser'];
 
-export interface ApiUser {
-  id: string;
-  email: string;
-  username: string;
-  displayName: string;
-  avatarUrl: string | null;
-  createdAt: string;
-}
+export type AuthResponse = Omit<S['AuthResult'], 'expiresAt'> & Partial<Pick<S['AuthResult'], 'expiresAt'>>;
 
-export interface ApiPublicUser {
-  id: string;
-  username: string;
-  displayName: string;
-  avatarUrl: string | null;
-  createdAt: string;
-  loopsCount: number;
-  songsCount: number;
-}
+export type Tombstone = S['Tombstone'];
+export type LikeChange = S['LikeChange'];
+export type Unavailable = S['Unavailable'];
 
-export interface AuthResponse {
-  user: ApiUser;
-  token: string;
-  /** Since 0.2. */
-  expiresAt?: string;
-}
+/** One page of the sync feed; the members added in 0.2 may be absent. */
+export type SyncPage = Omit<S['SyncPage'], 'likes' | 'unavailable' | 'available'> & Partial<Pick<S['SyncPage'], 'likes' | 'unavailable' | 'available'>>;
 
-export interface Tombstone {
-  type: 'loop' | 'song';
-  id: string;
-  deletedAt: string;
-}
+export type LoopList = S['LoopPage'];
+export type SongList = S['SongPage'];
+export type LikeResponse = S['LikeState'];
+export type PlaysResponse = S['PlayCount'];
+export type FieldError = S['FieldError'];
 
-export interface LikeChange {
-  type: 'loop' | 'song';
-  id: string;
-  likedByMe: boolean;
-  at: string;
-}
-
-export interface Unavailable {
-  type: 'loop' | 'song';
-  id: string;
-  at: string;
-}
-
-export interface SyncPage {
-  loops: ApiLoop[];
-  songs: ApiSong[];
-  deleted: Tombstone[];
-  cursor: string;
-  hasMore: boolean;
-  /** Since 0.2. */
-  likes?: LikeChange[];
-  /** Since 0.2. */
-  unavailable?: Unavailable[];
-}
-
-export interface LoopList {
-  loops: ApiLoop[];
-  nextCursor: string | null;
-}
-
-export interface SongList {
-  songs: ApiSong[];
-  nextCursor: string | null;
-}
-
-export interface LikeResponse {
-  likesCount: number;
-  likedByMe: boolean;
-}
-
-export interface PlaysResponse {
-  playsCount: number;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** RFC 9457 problem details, plus the members the API adds. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  error: string;
-  instance?: string;
-  errors?: FieldError[];
-  loop?: ApiLoop;
-  song?: ApiSong;
-}
+/** RFC 9457 problem details, with what some answers add. */
+export type Problem = S['Problem'] & { errors?: FieldError[]; loop?: ApiLoop; song?: ApiSong };

@@ -628,9 +628,10 @@ export class SyncEngine {
       const cur = await this.repo.get(l.type, l.id);
       if (cur && cur.likedByMe !== l.likedByMe) await this.putItem(l.type, { ...cur, likedByMe: l.likedByMe });
     }
-    if (page.unavailable?.length) {
+    if (page.unavailable?.length || page.available?.length) {
       const un = (await this.store.getMeta<Record<string, string>>('unavailable')) ?? {};
-      for (const u of page.unavailable) un[`${u.type}:${u.id}`] = u.at;
+      for (const u of page.unavailable ?? []) un[`${u.type}:${u.id}`] = u.at;
+      for (const u of page.available ?? []) delete un[`${u.type}:${u.id}`];
       await this.store.setMeta('unavailable', un);
     }
   }
