@@ -199,6 +199,13 @@ db_conn(struct db *db)
 	return db->conn;
 }
 
+/* Bumped on every (re)connect: a session's state (LISTEN) is gone. */
+unsigned
+db_generation(struct db *db)
+{
+	return db->gen;
+}
+
 const char *
 db_last_constraint(struct db *db)
 {

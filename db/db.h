@@ -349,7 +349,8 @@ enum db_purge_what {
 	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
 	DB_PURGE_BUDGETS,		/* age: seconds (MP_WRITE_WINDOW) */
 	DB_PURGE_LOGIN_FAILURES,	/* age unused (rows know their end) */
-	DB_PURGE_REVOKED_TOKENS		/* age unused (expired tokens) */
+	DB_PURGE_REVOKED_TOKENS,	/* age unused (expired tokens) */
+	DB_PURGE_LIVE_OUTBOX		/* age: seconds (MP_LIVE_OUTBOX_TTL) */
 };
 
 void		 db_write_init(struct db_write *);
@@ -386,5 +387,84 @@ enum db_status	 db_sync_page(struct db *, const char *user_id,
 		    long long token_ver, long long pos, long long mark,
 		    int limit, struct db_sync_page *);
 void		 db_sync_page_release(struct db_sync_page *);
+
+/*
+ * Live updates (db/live.c): the outbox that write transactions fill
+ * (migration 0020), as `mpapi relay` takes it, and what the workers
+ * need of it (the subscription check, /metrics, the purge).
+ */
+#define DB_LIVE_BUCKETS		12	/* lag histogram: 11 bounds, +Inf */
+
+extern const double	 db_live_bounds[DB_LIVE_BUCKETS - 1];
+
+/* One queued message; strings owned (db_live_batch_release). */
+struct db_live_row {
+	long long	 id;
+	char		*channel;	/* "loop:<id>", "song:<id>", "user:<id>" */
+	char		*event;		/* "counters", "changed", ... */
+	char		*item;		/* what it coalesces on, with the above */
+	char		*data;		/* JSON object text */
+	char		 at[32];	/* when it was queued, RFC 3339 */
+	double		 age_s;		/* how long it had waited when taken */
+};
+
+struct db_live_batch {
+	size_t			 n;
+	struct db_live_row	*rows;	/* in id (queue) order */
+};
+
+/* What the relay adds to its counters in live_relay. */
+struct db_live_delta {
+	long long	 published;
+	long long	 coalesced;
+	long long	 failed;
+	long long	 db_reconnects;
+	long long	 nginx_reconnects;
+	long long	 starts;
+	long long	 lag_count;
+	double		 lag_sum_s;
+	long long	 lag_buckets[DB_LIVE_BUCKETS];
+};
+
+/* nchan's status as the relay read it; known 0: leave as recorded. */
+struct db_live_status {
+	int		 known;
+	long long	 subscribers;
+	long long	 channels;
+	long long	 stored_messages;
+};
+
+/* How db_live_wait ended. */
+enum db_live_event {
+	DB_LIVE_TIMEOUT,
+	DB_LIVE_NOTIFIED,	/* a NOTIFY came: rows are waiting */
+	DB_LIVE_WOKEN,		/* wake_fd became readable */
+	DB_LIVE_LOST		/* the connection is gone */
+};
+
+struct db_live;
+struct buf;
+
+struct db_live	*db_live_new(const struct db_config *);
+void		 db_live_free(struct db_live *);
+enum db_status	 db_live_attach(struct db_live *, int *leader,
+		    int *reattached);
+int		 db_live_attached(struct db_live *);
+void		 db_live_detach(struct db_live *);
+enum db_live_event db_live_wait(struct db_live *, int timeout_ms,
+		    int wake_fd);
+enum db_status	 db_live_arm(struct db_live *, int armed);
+enum db_status	 db_live_take(struct db_live *, int limit,
+		    struct db_live_batch *);
+enum db_status	 db_live_done(struct db_live *, const struct db_live_delta *,
+		    const struct db_live_status *);
+void		 db_live_undo(struct db_live *);
+void		 db_live_batch_release(struct db_live_batch *);
+enum db_status	 db_live_subscriber(struct db *, const char *user_id,
+		    long long token_ver, int *ok);
+enum db_status	 db_live_metrics(struct db *, int schema_version,
+		    struct buf *);
+enum db_status	 db_live_purge(struct db *, int age_s, int batch,
+		    long long *deleted);
 
 #endif

@@ -30,6 +30,7 @@ enum db_status	 db_exec(struct db *, struct db_stmt *,
 enum db_status	 db_exec_simple(struct db *, const char *sql);
 enum db_status	 db_classify(struct db *, PGresult *);
 PGconn		*db_conn(struct db *);
+unsigned	 db_generation(struct db *);
 
 /*
  * One step of a pipeline (db_pipeline): a prepared statement with its

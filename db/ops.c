@@ -86,6 +86,10 @@ db_metrics(struct db *db, char **text)
 			    PQgetvalue(res, i, 1));
 		PQclear(res);
 	}
+	if ((s = db_live_metrics(db, version, &b)) != DB_OK) {
+		buf_release(&b);
+		return s;
+	}
 	*text = buf_detach(&b);
 	return DB_OK;
 }

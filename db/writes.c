@@ -600,6 +600,8 @@ db_purge(struct db *db, enum db_purge_what which, int age, int batch,
 		return purge_batch(db, &st_purge_logins, p, deleted);
 	case DB_PURGE_REVOKED_TOKENS:
 		return purge_batch(db, &st_purge_revoked, p, deleted);
+	case DB_PURGE_LIVE_OUTBOX:
+		return db_live_purge(db, age, batch, deleted);
 	}
 	*deleted = 0;
 	return DB_ERROR;

@@ -10,8 +10,11 @@
  *                                  HOST:PORT) and supervise N workers
  *   mpapi migrate                  apply pending migrations
  *   mpapi users import FILE        load accounts exported by the old system
- *   mpapi purge                    delete expired idempotency keys,
- *                                  play marks and old tombstones
+ *   mpapi purge                    delete what has expired (see
+ *                                  command_purge)
+ *   mpapi relay                    publish the live updates the writes
+ *                                  queued to nginx's nchan, supervised
+ *                                  like the workers (handlers/relay.c)
  */
 #include "config.h"
 
@@ -27,6 +30,7 @@
 #include "db/db.h"
 #include "handlers/handlers.h"
 #include "handlers/commands.h"
+#include "handlers/live.h"
 
 static void
 usage(void)
@@ -34,7 +38,8 @@ usage(void)
 	fprintf(stderr, "usage: mpapi [serve [--listen SPEC] [--workers N]]\n"
 	    "       mpapi migrate\n"
 	    "       mpapi users import FILE\n"
-	    "       mpapi purge\n");
+	    "       mpapi purge\n"
+	    "       mpapi relay\n");
 	exit(2);
 }
 
@@ -125,6 +130,9 @@ main(int argc, char **argv)
 		db_free(db);
 		return rc;
 	}
+	if (strcmp(argv[1], "relay") == 0 && argc == 2)
+		return server_supervise_children(-1, &cfg, 1, relay_run,
+		    "relay");
 	if (strcmp(argv[1], "purge") == 0 && argc == 2) {
 		db = open_db(&cfg);
 		rc = command_purge(db, &cfg);

@@ -316,6 +316,9 @@ backoff_ms(int fails)
 	return ms < SUP_BACKOFF_MAX ? ms : SUP_BACKOFF_MAX;
 }
 
+/* What each child of this supervisor runs (server_supervise_children). */
+static server_child_fn	 sup_child;
+
 static pid_t
 spawn(int listen_fd, const struct config *cfg)
 {
@@ -335,7 +338,7 @@ spawn(int listen_fd, const struct config *cfg)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		exit(server_worker(listen_fd, cfg));
+		exit(sup_child(listen_fd, cfg));
 	}
 	return pid;
 }
@@ -406,6 +409,19 @@ sup_pipe_drain(void)
 int
 server_supervise(int listen_fd, const struct config *cfg, int workers)
 {
+	return server_supervise_children(listen_fd, cfg, workers,
+	    server_worker, "workers");
+}
+
+/*
+ * The same for any child: keep `workers` children alive, each running
+ * child(listen_fd, cfg) and exiting with what it returns (`mpapi relay`
+ * supervises its one relay this way).  what names them in the log.
+ */
+int
+server_supervise_children(int listen_fd, const struct config *cfg,
+    int workers, server_child_fn child, const char *what)
+{
 	struct sigaction	 sa;
 	struct slot		*slots;
 	struct pollfd		 pfd;
@@ -431,10 +447,11 @@ server_supervise(int listen_fd, const struct config *cfg, int workers)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 
+	sup_child = child;
 	for (i = 0; i < workers; i++)
 		slot_fill(&slots[i], listen_fd, cfg);
-	log_msg("info", "supervisor %ld started %d workers", (long)getpid(),
-	    workers);
+	log_msg("info", "supervisor %ld started %d %s", (long)getpid(),
+	    workers, what);
 	for (;;) {
 		sup_pipe_drain();
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {

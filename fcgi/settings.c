@@ -86,6 +86,8 @@ config_load(struct config *cfg, const char **err)
 	cfg->log_level = env_str("MP_LOG_LEVEL", "info");
 	cfg->cors_origins = env_str("MP_CORS_ORIGINS", cfg->development ?
 	    "http://localhost:*, http://127.0.0.1:*" : "");
+	cfg->nchan_socket = env_str("MP_NCHAN_SOCKET",
+	    "/run/mpapi-nchan/nchan.sock");
 
 #define NUM(var, def, lo, hi, field) do {				\
 	if (env_num(var, def, lo, hi, &n) != 0) {			\
@@ -113,6 +115,9 @@ config_load(struct config *cfg, const char **err)
 	NUM("MP_IDEMPOTENCY_TTL", 86400, 60, 86400 * 30,
 	    cfg->idempotency_ttl_s);
 	NUM("MP_TOMBSTONE_DAYS", 30, 1, 3650, cfg->tombstone_days);
+	NUM("MP_LIVE_INTERVAL_MS", 200, 10, 10000, cfg->live_interval_ms);
+	NUM("MP_LIVE_OUTBOX_TTL", 86400, 60, 86400 * 30,
+	    cfg->live_outbox_ttl_s);
 #undef NUM
 	v = env_str("MP_SOCKET_MODE", "0660");
 	cfg->socket_mode = (int)strtol(v, NULL, 8);

@@ -35,6 +35,10 @@ struct config {
 	int		 tombstone_days;	/* MP_TOMBSTONE_DAYS */
 	const char	*log_level;		/* MP_LOG_LEVEL */
 	const char	*cors_origins;		/* MP_CORS_ORIGINS */
+	/* Live updates (`mpapi relay`, handlers/relay.c). */
+	const char	*nchan_socket;		/* MP_NCHAN_SOCKET */
+	int		 live_interval_ms;	/* MP_LIVE_INTERVAL_MS */
+	int		 live_outbox_ttl_s;	/* MP_LIVE_OUTBOX_TTL */
 };
 
 int	config_load(struct config *, const char **err);

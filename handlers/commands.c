@@ -491,7 +491,9 @@ purge_all(struct db *db, enum db_purge_what what, int age, const char *name)
  * than MP_TOMBSTONE_DAYS (raising each owner's sync floor, so older
  * cursors are answered 410), play marks older than ten minutes,
  * write budgets whose window has ended, password-failure counts that
- * count nothing any more and signed-out tokens past their expiry.  Each kind goes in batches of
+ * count nothing any more, signed-out tokens past their expiry, and
+ * live updates older than MP_LIVE_OUTBOX_TTL that no relay published
+ * (only when none runs).  Each kind goes in batches of
  * PURGE_BATCH rows in index order, each batch its own transaction, so
  * a purge never holds many locks or scans a table.  Two purges never
  * run at once (a session advisory lock).  Returns the exit status.
@@ -520,7 +522,9 @@ command_purge(struct db *db, const struct config *cfg)
 	    purge_all(db, DB_PURGE_LOGIN_FAILURES, 0,
 	    "login failures") != 0 ||
 	    purge_all(db, DB_PURGE_REVOKED_TOKENS, 0,
-	    "signed-out tokens") != 0)
+	    "signed-out tokens") != 0 ||
+	    purge_all(db, DB_PURGE_LIVE_OUTBOX, cfg->live_outbox_ttl_s,
+	    "live updates no relay published") != 0)
 		rc = EXIT_FAILURE;
 	(void)db_purge_lock(db, 0, &got);
 	return rc;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "handlers/handlers.h"
+#include "handlers/live.h"
 
 /*
  * The route table: method, pattern, handler, flags.  Order matters
@@ -85,6 +86,10 @@ const struct route app_routes[] = {
 
 	/* Sync feed (handlers/sync.c). */
 	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH },
+
+	/* Live updates: nginx's check of a subscription (handlers/live.c). */
+	{ HTTP_GET,	"/api/live/auth",	live_authorize,
+	    ROUTE_AUTH_OPTIONAL },
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);
