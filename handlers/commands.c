@@ -498,8 +498,9 @@ purge_all(struct db *db, enum db_purge_what what, int age, const char *name)
 
 /*
  * Periodic clean-up (run it from cron or a systemd timer, say hourly):
- * Idempotency-Keys older than MP_IDEMPOTENCY_TTL, sync tombstones older
- * than MP_TOMBSTONE_DAYS (raising each owner's sync floor, so older
+ * Idempotency-Keys older than MP_IDEMPOTENCY_TTL, sync tombstones and
+ * sync marks (unlikes, access changes) older than MP_TOMBSTONE_DAYS
+ * (raising each owner's sync floor, so older
  * cursors are answered 410), play marks older than ten minutes, and
  * write budgets whose window has ended.  Each kind goes in batches of
  * PURGE_BATCH rows in index order, each batch its own transaction, so
@@ -523,7 +524,7 @@ command_purge(struct db *db, const struct config *cfg)
 	if (purge_all(db, DB_PURGE_KEYS, cfg->idempotency_ttl_s,
 	    "idempotency keys") != 0 ||
 	    purge_all(db, DB_PURGE_TOMBSTONES, cfg->tombstone_days,
-	    "tombstones") != 0 ||
+	    "tombstones and sync marks") != 0 ||
 	    purge_all(db, DB_PURGE_PLAY_MARKS, 0, "play marks") != 0 ||
 	    purge_all(db, DB_PURGE_BUDGETS, cfg->write_window_s,
 	    "write budgets") != 0 ||

@@ -124,7 +124,11 @@ finish(struct ctx *c, struct db_write *w, int keyed)
  * A budgeted write without an Idempotency-Key: the budget rides as a
  * gate on the handler's first statement (see db_write_gate), so a
  * one-statement write costs one round trip, and a refused one runs
- * nothing.  A serialization failure or deadlock reruns the handler once.
+ * nothing.  A 400 of the handler spends nothing: refused before its
+ * first statement it counted nothing, refused after (a PATCH whose
+ * result is invalid, a song naming a loop it may not use) the count is
+ * given back.  A serialization failure or deadlock reruns the handler
+ * once.
  */
 static void
 gated_run(struct ctx *c)
@@ -152,6 +156,13 @@ gated_run(struct ctx *c)
 		    dispatch_restart(c) == 0)
 			continue;
 		break;
+	}
+	/* Refused by the handler after its first statement: give it back. */
+	if (c->resp->written && c->resp->status == 400 && w.used > 0) {
+		if (db_write_refund(c->db, &w) == DB_OK)
+			return;
+		log_msg("warn", "write budget refund failed; the refused "
+		    "write stays counted");
 	}
 	if (w.used > 0)
 		ratelimit_headers(c->resp, w.limit, w.used, w.reset_s);
@@ -220,6 +231,12 @@ write_run(struct ctx *c)
 		}
 
 		c->route->handler(c);
+		if (c->resp->written && c->resp->status == 400) {
+			/* Refused: nothing is kept, the budget included. */
+			db_write_abort(c->db);
+			db_write_release(&w);
+			return;
+		}
 		if (!c->resp->written || c->resp->status >= 500) {
 			/* Nothing is kept: a retry runs again. */
 			db_write_abort(c->db);
