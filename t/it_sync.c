@@ -292,32 +292,438 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 	free(loop);
 }
 
-Test(sync, an_item_re_created_at_its_id_is_not_reported_deleted)
+/* A request as u through the API; asserts the status. */
+static void
+api(const struct user *u, const char *method, const char *path,
+    const char *header, const char *body, int want, struct it_resp *r)
+{
+	const char	*h[3] = { u->auth, header, NULL };
+
+	cr_assert_eq(it_request(method, path, h, body, r), 0, "no response");
+	cr_assert_eq(r->status, want, "%s %s: %d %s", method, path, r->status,
+	    r->body);
+}
+
+/* Create a loop of u through the API; returns its id (caller frees). */
+static char *
+api_loop(const struct user *u, const char *name, int is_public)
+{
+	struct it_resp	 r;
+	char		 body[256], *id;
+
+	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"bars\":1,"
+	    "\"isPublic\":%s}", name, is_public ? "true" : "false");
+	api(u, "POST", "/api/loops", NULL, body, 201, &r);
+	id = strdup(it_str(r.json, "loop.id"));
+	it_resp_free(&r);
+	return id;
+}
+
+/* The cursor at the end of u's feed (caller frees). */
+static char *
+cursor_now(const struct user *u)
+{
+	struct it_resp	 r;
+	char		*cursor = NULL, q[512];
+	int		 more;
+
+	do {
+		if (cursor == NULL)
+			snprintf(q, sizeof(q), "limit=100");
+		else
+			snprintf(q, sizeof(q), "limit=100&since=%s", cursor);
+		pull(u, q, 200, &r);
+		more = json_object_get_boolean(it_get(r.json, "hasMore"));
+		free(cursor);
+		cursor = strdup(it_str(r.json, "cursor"));
+		it_resp_free(&r);
+	} while (more);
+	return cursor;
+}
+
+/* Pull u's feed after cursor (replaced by the new one). */
+static void
+pull_after(const struct user *u, char **cursor, const char *more_query,
+    struct it_resp *r)
+{
+	char	 q[768];
+
+	snprintf(q, sizeof(q), "since=%s%s", *cursor, more_query);
+	pull(u, q, 200, r);
+	free(*cursor);
+	*cursor = strdup(it_str(r->json, "cursor"));
+}
+
+Test(sync, a_loop_deleted_and_created_again_comes_as_its_tombstone_then_the_item_in_that_order)
 {
 	struct user	 a;
 	struct it_resp	 r;
-	char		*loop, q[512], *cursor;
-	const char	*p[2];
+	char		*loop, *cursor, path[128];
 
 	new_user(&a);
-	loop = db_loop(&a, "phoenix");
-	pull(&a, "", 200, &r);
-	cursor = strdup(it_str(r.json, "cursor"));
+	loop = api_loop(&a, "phoenix", 0);
+	cursor = cursor_now(&a);
+	snprintf(path, sizeof(path), "/api/loops/%s", loop);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
 	it_resp_free(&r);
-	db_run("DELETE FROM loops WHERE id = $1::uuid", loop);
-	p[0] = loop;
-	p[1] = a.id;
-	cr_assert_eq(it_db_count("WITH l AS (INSERT INTO loops (id, user_id, "
-	    "name, bars) VALUES ($1::uuid, $2::uuid, 'again', 1) RETURNING 1) "
-	    "SELECT count(*) FROM l", 2, p), 1);
-	snprintf(q, sizeof(q), "since=%s", cursor);
-	pull(&a, q, 200, &r);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"again\","
+	    "\"bars\":2}", 201, &r);
+	cr_assert_eq(it_int(r.json, "loop.version"), 2);
+	it_resp_free(&r);
+
+	/* First the tombstone, alone on its page... */
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "deleted.0.id"), loop);
+	cr_assert_str_eq(it_str(r.json, "deleted.0.type"), "loop");
+	cr_assert_eq(count(r.json, "loops"), 0);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 1);
+	it_resp_free(&r);
+	/* ... then the item created again, at version 2. */
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 0, "%s", r.body);
 	cr_assert_eq(count(r.json, "loops"), 1);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), loop);
 	cr_assert_str_eq(it_str(r.json, "loops.0.name"), "again");
+	cr_assert_eq(it_int(r.json, "loops.0.version"), 2);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 0);
+	it_resp_free(&r);
+
+	/* The client, holding v1, cannot write over v2. */
+	api(&a, "PATCH", path, "If-Match: \"v1\"", "{\"name\":\"stale\"}", 412,
+	    &r);
+	cr_assert_eq(it_int(r.json, "loop.version"), 2);
+	it_resp_free(&r);
+	/* A client starting over gets the item only. */
+	pull(&a, "", 200, &r);
+	cr_assert(has_id(r.json, "loops", loop));
 	cr_assert_eq(count(r.json, "deleted"), 0);
 	it_resp_free(&r);
 	free(cursor);
 	free(loop);
+}
+
+Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	char		*song, *cursor, path[128];
+
+	new_user(&a);
+	song = db_song(&a, "verse");
+	cursor = cursor_now(&a);
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&a, "PATCH", path, NULL, "{\"bpm\":101}", 200, &r);
+	it_resp_free(&r);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"chorus\","
+	    "\"bpm\":90}", 201, &r);
+	cr_assert_eq(it_int(r.json, "song.version"), 3);
+	it_resp_free(&r);
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 1, "%s", r.body);
+	cr_assert_eq(count(r.json, "songs"), 0);
+	it_resp_free(&r);
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "songs"), 1, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "songs.0.version"), 3);
+	it_resp_free(&r);
+	free(cursor);
+	free(song);
+}
+
+Test(sync, a_remix_whose_parent_is_deleted_comes_again_with_parent_loop_id_null_and_its_version)
+{
+	struct user	 a, b;
+	struct it_resp	 r;
+	char		*parent, *cursor, path[128], remix[40], etag[32], h[64];
+
+	new_user(&a);
+	new_user(&b);
+	parent = api_loop(&a, "original", 1);
+	snprintf(path, sizeof(path), "/api/loops/%s/remix", parent);
+	api(&b, "POST", path, NULL, NULL, 201, &r);
+	snprintf(remix, sizeof(remix), "%s", it_str(r.json, "loop.id"));
+	snprintf(etag, sizeof(etag), "%s", it_header(&r, "etag"));
+	cr_assert_str_eq(it_str(r.json, "loop.parentLoopId"), parent);
+	it_resp_free(&r);
+	cursor = cursor_now(&b);
+
+	snprintf(path, sizeof(path), "/api/loops/%s", parent);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);	/* not b's edit */
+	it_resp_free(&r);
+	pull_after(&b, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "loops"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), remix);
+	cr_assert(json_object_is_type(it_get(r.json, "loops.0.parentLoopId"),
+	    json_type_null), "%s", r.body);
+	cr_assert_eq(it_int(r.json, "loops.0.version"), 1);
+	cr_assert_eq(count(r.json, "deleted"), 0);
+	it_resp_free(&r);
+	/* No edit of b's: b's If-Match still holds. */
+	snprintf(path, sizeof(path), "/api/loops/%s", remix);
+	snprintf(h, sizeof(h), "If-Match: %s", etag);
+	api(&b, "PATCH", path, h, "{\"bpm\":77}", 200, &r);
+	it_resp_free(&r);
+	/* And a's feed has only the deletion. */
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(parent);
+}
+
+static json_object *
+entry_for(json_object *o, const char *member, const char *id)
+{
+	json_object	*a = it_get(o, member), *e;
+	size_t		 i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		if (strcmp(it_str(e, "id"), id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
+{
+	struct user	 u, owner;
+	struct it_resp	 r;
+	char		*l1, *l2, *l3, *own, *song, *cursor, path[128];
+	json_object	*e;
+	const char	*p[2];
+
+	new_user(&u);
+	new_user(&owner);
+	l1 = api_loop(&owner, "one", 1);
+	l2 = api_loop(&owner, "two", 1);
+	l3 = api_loop(&owner, "three", 1);
+	own = api_loop(&u, "own", 0);
+	song = db_song(&owner, "tune");
+	db_run("UPDATE songs SET is_public = true WHERE id = $1::uuid", song);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+
+	/* A first pull carries the likes there are. */
+	pull(&u, "", 200, &r);
+	cr_assert_eq(count(r.json, "likes"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "likes.0.id"), l1);
+	cr_assert_str_eq(it_str(r.json, "likes.0.type"), "loop");
+	cr_assert_eq(json_object_get_boolean(it_get(r.json,
+	    "likes.0.likedByMe")), 1);
+	cr_assert_eq(strlen(it_str(r.json, "likes.0.at")), 24);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+
+	/* Another device (another token of u's: the same account). */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l2);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", own);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/songs/%s/like", song);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Liked and unliked between two pulls: one entry, its last state. */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l3);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Idempotent repeats change nothing and add nothing. */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l2);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Likes by others are not the caller's. */
+	p[0] = owner.id;
+	p[1] = l2;
+	cr_assert_eq(it_db_count("SELECT count(*) FROM item_like('loop', "
+	    "$1::uuid, 1, $2::uuid, true)", 2, p), 1);
+
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "likes"), 5, "%s", r.body);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l2));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 1);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l1));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 0);
+	cr_assert_eq(strlen(it_str(e, "at")), 24);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l3));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 0);
+	cr_assert_not_null(e = entry_for(r.json, "likes", own));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 1);
+	cr_assert_not_null(e = entry_for(r.json, "likes", song));
+	cr_assert_str_eq(it_str(e, "type"), "song");
+	/* The own loop's counter moved, but it was no edit: not in loops. */
+	cr_assert_eq(count(r.json, "loops"), 0, "%s", r.body);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "likes"), 0);
+	it_resp_free(&r);
+	/* Unlikes go with the deletion retention: a fresh pull has none. */
+	pull(&u, "", 200, &r);
+	cr_assert_eq(count(r.json, "likes"), 3, "%s", r.body);
+	cr_assert_null(entry_for(r.json, "likes", l1));
+	cr_assert_null(entry_for(r.json, "likes", l3));
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
+	free(l2);
+	free(l3);
+	free(own);
+	free(song);
+}
+
+Test(sync, unlike_marks_are_purged_with_the_tombstones_and_older_cursors_get_410)
+{
+	struct user	 u, owner;
+	struct it_resp	 r;
+	char		*l1, *cursor, path[128], q[512];
+
+	new_user(&u);
+	new_user(&owner);
+	l1 = api_loop(&owner, "one", 1);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	cursor = cursor_now(&u);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	db_run("UPDATE sync_marks SET at = now() - interval '31 days' "
+	    "WHERE user_id = $1::uuid", u.id);
+	cr_assert_eq(it_ctl("purge"), 0, "deploy/dev purge failed");
+	cr_assert_eq(it_db_count("SELECT count(*) FROM sync_marks "
+	    "WHERE user_id = $1::uuid", 1, (const char *const[]){ u.id }), 0);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&u, q, 410, &r);
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
+}
+
+/* A song of s_owner using loop (straight in the database). */
+static char *
+db_song_using(const struct user *s_owner, const char *loop)
+{
+	const char	*p[2] = { s_owner->id, loop };
+	char		*id;
+
+	id = it_db_text("INSERT INTO songs (user_id, name, bpm, timeline, "
+	    "total_bars) VALUES ($1::uuid, 'uses', 100, jsonb_build_array("
+	    "jsonb_build_object('id', 'b1', 'loopId', $2::text, 'startBar', 0, "
+	    "'bars', 4)), 4) RETURNING id", 2, p);
+	cr_assert_not_null(id);
+	return id;
+}
+
+Test(sync, another_users_loop_used_by_the_callers_song_going_private_or_deleted_comes_in_unavailable)
+{
+	struct user	 u, a, c;
+	struct it_resp	 r;
+	char		*l1, *l2, *song, *cursor, *cursor_c, path[128];
+	json_object	*e;
+
+	new_user(&u);
+	new_user(&a);
+	new_user(&c);
+	l1 = api_loop(&a, "goes private", 1);
+	l2 = api_loop(&a, "goes away", 1);
+	song = db_song_using(&u, l1);
+	free(db_song_using(&u, l2));
+	free(db_song_using(&u, l2));	/* two songs, one mark */
+	cursor = cursor_now(&u);
+	cursor_c = cursor_now(&c);
+
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "PATCH", path, NULL, "{\"isPublic\":false}", 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s", l2);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "unavailable"), 2, "%s", r.body);
+	cr_assert_not_null(e = entry_for(r.json, "unavailable", l1));
+	cr_assert_str_eq(it_str(e, "type"), "loop");
+	cr_assert_eq(strlen(it_str(e, "at")), 24);
+	cr_assert_not_null(entry_for(r.json, "unavailable", l2));
+	cr_assert_eq(count(r.json, "available"), 0);
+	/* Not the caller's songs' change: no song, no version. */
+	cr_assert_eq(count(r.json, "songs"), 0);
+	it_resp_free(&r);
+	/* The song as GET shows it: the blocks are missing. */
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&u, "GET", path, NULL, NULL, 200, &r);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json,
+	    "song.timeline.0.missing")), 1);
+	cr_assert_eq(it_int(r.json, "song.version"), 1);
+	it_resp_free(&r);
+	/* And a fresh pull shows the song as GET does. */
+	pull(&u, "", 200, &r);
+	cr_assert_not_null(e = entry_for(r.json, "songs", song));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "timeline.0.missing")),
+	    1, "%s", r.body);
+	it_resp_free(&r);
+
+	/* Public again: available. */
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "PATCH", path, NULL, "{\"isPublic\":true}", 200, &r);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "available"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "available.0.id"), l1);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&u, "GET", path, NULL, NULL, 200, &r);
+	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
+	it_resp_free(&r);
+
+	/* Users whose songs do not use them, and the owner, hear nothing. */
+	pull_after(&c, &cursor_c, "", &r);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	cr_assert_eq(count(r.json, "available"), 0);
+	it_resp_free(&r);
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(cursor_c);
+	free(l1);
+	free(l2);
+	free(song);
+}
+
+Test(sync, a_loop_created_again_at_its_id_public_comes_in_available)
+{
+	struct user	 u, a;
+	struct it_resp	 r;
+	char		*l1, *cursor, path[128];
+
+	new_user(&u);
+	new_user(&a);
+	l1 = api_loop(&a, "comes back", 1);
+	free(db_song_using(&u, l1));
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+	cursor = cursor_now(&u);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"back\","
+	    "\"bars\":1,\"isPublic\":true}", 201, &r);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "available"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "available.0.id"), l1);
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
 }
 
 static void
