@@ -45,3 +45,15 @@ LANGUAGE sql AS $$
 	WHERE b.user_id = uid AND b.used > 0
 	    AND (extract(epoch FROM b.window_start) * 1000000)::bigint = window_us
 $$;
+
+-- The gate of 0006 (a signed-out token first, then the budget) with
+-- the window the count went into.
+CREATE FUNCTION write_gate_at(uid uuid, ver int, lim int, win int, tid text,
+    OUT used int, OUT reset_s bigint, OUT window_us bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM token_gate(uid, tid);
+	SELECT g.used, g.reset_s, g.window_us INTO used, reset_s, window_us
+	    FROM write_budget_gate(uid, ver, lim, win) g;
+END
+$$;
