@@ -225,6 +225,7 @@ Test(model, an_unknown_query_name_is_reported_in_printable_ascii_and_cut)
 	cr_assert_eq(strlen(strstr(fe.json.data, "aaaa")) - strlen("\",\""
 	    "message\":\"is not a parameter of this list\"}"), 64);
 	field_errors_release(&fe);
+}
 
 /* "<head><n zeros><tail>" in a string the caller frees. */
 static char *
