@@ -36,6 +36,7 @@ int		 it_request(const char *method, const char *path,
 		    struct it_resp *);
 int		 it_request_raw(const char *raw, size_t len, struct it_resp *);
 void		 it_source(const char *loopback_ip);
+void		 it_record(const char *raw, size_t len, const struct it_resp *);
 void		 it_resp_free(struct it_resp *);
 const char	*it_header(const struct it_resp *, const char *name);
 const char	*it_str(json_object *, const char *path);
