@@ -480,23 +480,25 @@ Test(live, a_malformed_channel_list_is_refused_with_400, .timeout = 60)
 
 /*
  * A write that the database refuses at COMMIT (a deferred constraint
- * trigger this test installs: the transaction ran the live triggers,
- * then rolled back) publishes nothing: its subscribers hear the next
+ * trigger this test installs fails it as a serialization failure: the
+ * transaction ran the live triggers, then rolled back, twice, since
+ * the dispatcher tries such a write again once) publishes nothing: its subscribers hear the next
  * committed write and nothing before it.
  */
 Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 {
 	struct who	 owner, fan;
 	struct it_sse	 pub, mine;
+	struct it_resp	 r;
 	json_object	*o;
-	char		 loop[64], chan[128], why[512] = "", *name;
-	const char	*p[1];
+	char		 loop[64], chan[128], path[160], why[512] = "", *name;
+	const char	*p[1], *h[2];
 	int		 others = 0;
 
 	cr_assert_eq(it_db_exec("CREATE OR REPLACE FUNCTION it_live_refuse() "
 	    "RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
 	    "IF NEW.name LIKE 'it-live-rollback%' THEN "
-	    "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; "
+	    "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '40001'; "
 	    "END IF; RETURN NULL; END $$"), 0);
 	(void)it_db_exec("DROP TRIGGER IF EXISTS it_live_refuse ON loops");
 	cr_assert_eq(it_db_exec("CREATE CONSTRAINT TRIGGER it_live_refuse "
@@ -509,9 +511,15 @@ Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 	subscribe(&pub, chan, NULL, NULL);
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
 	subscribe(&mine, chan, &owner, NULL);
+	h[0] = owner.auth;
+	h[1] = NULL;
 
-	patch(&owner, "loops", loop, "{\"name\":\"it-live-rollback\","
-	    "\"isPublic\":false}", 400);
+	/* A serialization failure at commit: tried twice, 503 both times. */
+	snprintf(path, sizeof(path), "/api/loops/%s", loop);
+	cr_assert_eq(it_request("PATCH", path, h, "{\"name\":"
+	    "\"it-live-rollback\",\"isPublic\":false}", &r), 0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	it_resp_free(&r);
 	(void)it_db_exec("DROP TRIGGER it_live_refuse ON loops");
 	p[0] = loop;
 	name = it_db_text("SELECT name || ' ' || version || ' ' || is_public "

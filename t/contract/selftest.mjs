@@ -80,3 +80,23 @@ test('a pending entry excuses only its own difference, and a stale one fails', (
   assert.equal(v([health, { ...extra, headers: { 'content-type': 'application/json' } }]), 1);
   assert.equal(v([health]), 1);
 });
+const liveId = '3db7bfa1-1291-4da6-8969-c89b668446f9';
+const liveCounters = { event: 'counters', channel: `loop:${liveId}`, type: 'loop', id: liveId,
+  version: 1, likesCount: 1, playsCount: 0, remixesCount: 0, at: '2026-12-01T22:51:41.722Z', seq: 2 };
+const live = (events) => ({
+  method: 'GET', target: `/api/live?channels=loop:${liveId}`, status: 200,
+  headers: { ...rid, 'content-type': 'text/event-stream; charset=utf-8' },
+  body: ': hi\n\n' + events.map((e) => `event: ${e.event}\nid: 1796165501:0\ndata: ${JSON.stringify(e)}\n\n`).join(''),
+});
+test('a live stream passes when each event is described, and a cut-off last event is left out', () => {
+  const rec = live([liveCounters]);
+  const r = run([health, { ...rec, body: rec.body + 'event: counters\ndata: {"ev' }]);
+  assert.equal(r.code, 0, r.out);
+});
+test('a live event the document does not name, or whose data it does not describe, fails', () => {
+  refused(live([{ ...liveCounters, event: 'gossip' }]), 'an undescribed event name');
+  refused(live([{ ...liveCounters, likesCount: -1 }]), 'a negative count');
+  refused(live([{ ...liveCounters, extra: 1 }]), 'an extra member');
+  refused({ ...live([]), body: ': hi\n\nevent: counters\nid: 1:0\ndata: not json\n\n' }, 'data that is not JSON');
+  refused({ ...live([]), body: `: hi\n\nevent: counters\ndata: ${JSON.stringify(liveCounters)}\n\n` }, 'an event without id');
+});

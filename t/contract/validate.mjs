@@ -116,6 +116,52 @@ function mediaType(ct) {
   return (ct || '').split(';')[0].trim().toLowerCase();
 }
 
+// The events of a text/event-stream body, as an EventSource reads them
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html):
+// fields event, data, id; comments skipped; an event ends at a blank
+// line, and one without data is not dispatched.  An event cut off by
+// the end of the recording is left out.
+function sseEvents(text) {
+  const out = [];
+  let data = null, event = '', id = null;
+  const lines = String(text).split(/\r\n|\r|\n/);
+  lines.pop();	// what follows the last line end is incomplete
+  for (const line of lines) {
+    if (line === '') {
+      if (data !== null) out.push({ event: event || 'message', id, data: data.replace(/\n$/, '') });
+      data = null; event = '';
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const c = line.indexOf(':');
+    const field = c < 0 ? line : line.slice(0, c);
+    let value = c < 0 ? '' : line.slice(c + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') data = (data ?? '') + value + '\n';
+    else if (field === 'event') event = value;
+    else if (field === 'id') id = value;
+  }
+  return out;
+}
+
+// Every event of a recorded stream against the schema its name has in
+// x-sse-events; an event name the document does not list fails.
+function checkEvents(body, events) {
+  const errs = [];
+  for (const [i, e] of sseEvents(body).entries()) {
+    const schema = events[e.event];
+    if (!schema) { errs.push(`event ${i} "${e.event}" is not described`); continue; }
+    if (!e.id) errs.push(`event ${i} "${e.event}" has no id`);
+    let data;
+    try { data = JSON.parse(e.data); } catch (x) { errs.push(`event ${i} "${e.event}": data is not JSON: ${x.message}`); continue; }
+    const val = validator(schema);
+    if (!val(data))
+      for (const x of val.errors.slice(0, 8))
+        errs.push(`event ${i} "${e.event}": data${x.instancePath} ${x.message}${x.params && Object.keys(x.params).length ? ' ' + JSON.stringify(x.params) : ''}`);
+  }
+  return errs;
+}
+
 // Check one recorded response against response object r; returns a
 // list of messages (empty when it conforms).
 function checkResponse(rec, r, isHead) {
@@ -153,6 +199,8 @@ function checkResponse(rec, r, isHead) {
     errs.push(`Content-Type ${mt || '(none)'} is not one of ${types.join(', ')}`);
     return errs;
   }
+  if (mt === 'text/event-stream' && content[mt]['x-sse-events'])
+    return errs.concat(checkEvents(rec.body, content[mt]['x-sse-events']));
   const schema = content[mt].schema || {};
   let body = rec.body;
   if (mt.endsWith('json')) {
