@@ -208,6 +208,10 @@ wait_for(struct it_sse *s, const char *ev, const char *item, const char *key,
 	while ((left = deadline - mono_ms()) > 0) {
 		if (it_sse_next(s, (int)left, &e) != 1)
 			return NULL;
+		if (strcmp(e.event, "ping") == 0 && strcmp(ev, "ping") != 0) {
+			it_sse_event_release(&e);	/* nchan's, every 30 s */
+			continue;
+		}
 		if (e.json != NULL && strcmp(e.event, ev) == 0 &&
 		    strcmp(str(e.json, "event"), ev) == 0 &&
 		    (item == NULL || strcmp(str(e.json, "id"), item) == 0) &&

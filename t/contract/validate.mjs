@@ -151,7 +151,7 @@ function checkEvents(body, events) {
   for (const [i, e] of sseEvents(body).entries()) {
     const schema = events[e.event];
     if (!schema) { errs.push(`event ${i} "${e.event}" is not described`); continue; }
-    if (!e.id) errs.push(`event ${i} "${e.event}" has no id`);
+    if (!e.id && e.event !== 'ping') errs.push(`event ${i} "${e.event}" has no id`);
     let data;
     try { data = JSON.parse(e.data); } catch (x) { errs.push(`event ${i} "${e.event}": data is not JSON: ${x.message}`); continue; }
     const val = validator(schema);

@@ -7,7 +7,13 @@
  *    engine; other tabs write to the same database and hear about changes
  *    (and the leader's status) over a BroadcastChannel;
  *  - the engine syncs on start, when the browser comes back online, after
- *    local edits (debounced), on "Sync now", and every minute.
+ *    local edits (debounced), on "Sync now", and every minute;
+ *  - the live channel (sync/live.ts): the views watch the public items
+ *    they show, the signed-in user's channel comes with them; counters
+ *    go to the views (and to this device's own records), a "sync" that
+ *    the stored cursor does not already match starts a pull, every
+ *    (re)connection pulls by cursor, and without the channel the app
+ *    polls every 30 s (a pull, and the views' counters).
  */
 import { Api, problemMessage } from './api/client';
 import type { AuthResponse } from './api/types';
@@ -18,6 +24,7 @@ import { LEGACY_IMPORT_META } from './storage/open';
 import { StorageFullError, type StorageAdapter } from './storage/types';
 import { Bus } from './sync/bus';
 import { SyncEngine, type Auth, type SyncStatus } from './sync/engine';
+import { LiveClient, syncNeeded, type LiveMessage, type LiveMode } from './sync/live';
 import { Repo } from './sync/repo';
 import { clear, h } from './ui/dom';
 import { authView } from './ui/auth';
@@ -29,6 +36,10 @@ export interface View {
   el: HTMLElement;
   /** The data changed (here or in another tab, or by sync). */
   refresh?(): void | Promise<void>;
+  /** A live message (counters, changed, removed, like). */
+  live?(m: LiveMessage): void | Promise<void>;
+  /** No live channel: read what the view shows again (every 30 s). */
+  poll?(): void | Promise<void>;
   destroy?(): void;
 }
 
@@ -38,6 +49,7 @@ export class App {
   readonly repo: Repo;
   readonly api = new Api('');
   readonly engine: SyncEngine;
+  readonly live: LiveClient;
   readonly player: Player;
   auth: Auth | undefined;
   leader = false;
@@ -66,6 +78,17 @@ export class App {
       onNotice: (m) => this.notice(m),
     });
     this.engine.active = false;
+    this.live = new LiveClient({
+      onMessage: (m) => void this.onLive(m),
+      onCatchUp: () => this.requestSync(),
+      onPoll: () => {
+        this.requestSync();
+        void this.view?.poll?.();
+      },
+      onMode: (mode: LiveMode) => {
+        document.documentElement.dataset.live = mode;
+      },
+    });
     this.player = new Player((s) => {
       for (const fn of this.playbackListeners) fn(s);
     });
@@ -79,6 +102,7 @@ export class App {
   async start(): Promise<void> {
     this.shell();
     this.auth = await this.engine.loadAuth();
+    this.liveUser();
     if (this.opened.notice) this.notice(this.opened.notice, 'info');
     const imp = this.opened.imported;
     if (imp && (imp.loops || imp.songs)) this.notice(`Imported ${imp.loops} loops and ${imp.songs} songs saved by the previous version of the composer.`, 'info');
@@ -88,6 +112,7 @@ export class App {
     window.addEventListener('online', () => {
       this.renderStatus();
       this.requestSync();
+      this.live.kick();
     });
     window.addEventListener('offline', () => void this.engine.refresh());
     document.addEventListener('visibilitychange', () => {
@@ -97,6 +122,7 @@ export class App {
       if (this.leader && navigator.onLine) void this.engine.sync();
     }, 60_000);
     this.elect();
+    this.live.start();
     await this.engine.refresh();
     this.renderAccount();
     await this.route();
@@ -132,6 +158,7 @@ export class App {
     if (m.type === 'changed') {
       if (remote) {
         this.auth = await this.engine.loadAuth();
+        this.liveUser();
         this.renderAccount();
       }
       await this.view?.refresh?.();
@@ -144,6 +171,21 @@ export class App {
         this.scheduleSync(m.type === 'sync-request' ? 0 : 250);
       }
     }
+  }
+
+  /** The live channel follows the sign-in (the user channel, its token). */
+  private liveUser(): void {
+    this.live.setUser(this.auth ? { id: this.auth.user.id, token: this.auth.token } : null);
+  }
+
+  /** A live message: see the top of this file. */
+  private async onLive(m: LiveMessage): Promise<void> {
+    if (m.event === 'sync') {
+      if (syncNeeded(m, await this.store.getMeta<string>('cursor'))) this.requestSync();
+      return;
+    }
+    if ((m.event === 'counters' || m.event === 'like') && m.type && m.id) await this.repo.setCounters(m.type, m.id, m);
+    await this.view?.live?.(m);
   }
 
   private scheduleSync(ms: number): void {
@@ -170,7 +212,7 @@ export class App {
     this.accountEl = h('div', { class: 'account' });
     this.navEl = h('nav', { 'aria-label': 'Main' });
     this.main = h('main', { id: 'main' });
-    const syncBtn = h('button', { type: 'button', class: 'secondary', onclick: () => this.requestSync(true) }, 'Sync now');
+    const syncBtn = h('button', { type: 'button', class: 'secondary', onclick: () => { this.requestSync(true); this.live.kick(); } }, 'Sync now');
     this.root.append(
       h(
         'header',
@@ -289,6 +331,7 @@ export class App {
     this.sessionEndedShown = false;
     await this.engine.setAuth({ token: a.token, user: { id: a.user.id, username: a.user.username, email: a.user.email }, expiresAt: a.expiresAt });
     this.auth = await this.engine.loadAuth();
+    this.liveUser();
     this.bus.emit({ type: 'changed' });
     this.bus.emit({ type: 'sync-request' });
     this.renderAccount();
@@ -305,6 +348,7 @@ export class App {
       await this.api.request('POST', '/api/auth/logout', { headers: { 'Idempotency-Key': newId() }, timeoutMs: 5000 }).catch(() => undefined);
     await this.engine.setAuth(null);
     this.auth = undefined;
+    this.liveUser();
     this.bus.emit({ type: 'changed' });
     this.renderAccount();
     location.hash = '#/signin';

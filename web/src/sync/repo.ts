@@ -227,6 +227,28 @@ export class Repo {
   pending(): Promise<number> {
     return this.store.outboxCount();
   }
+
+  /**
+   * Counters of an item of this device as a live message tells them
+   * (not an edit: no new revision, nothing queued).  A like of the
+   * item still waiting in the outbox keeps its local count until it is
+   * pushed.  Returns whether the record changed.
+   */
+  async setCounters(type: ItemType, id: string, c: { likesCount?: number; playsCount?: number; remixesCount?: number }): Promise<boolean> {
+    const rec = await this.get(type, id);
+    if (!rec) return false;
+    const likePending = (await this.store.outboxForItem(type, id)).some((e) => e.kind === 'like');
+    const n = { ...rec } as AnyItem;
+    if (c.likesCount !== undefined && !likePending) n.likesCount = c.likesCount;
+    if (c.playsCount !== undefined) n.playsCount = c.playsCount;
+    if (type === 'loop' && c.remixesCount !== undefined) (n as LocalLoop).remixesCount = c.remixesCount;
+    if (n.likesCount === rec.likesCount && n.playsCount === rec.playsCount &&
+        (type !== 'loop' || (n as LocalLoop).remixesCount === (rec as LocalLoop).remixesCount))
+      return false;
+    await this.store.commit(type === 'loop' ? { putLoops: [n as LocalLoop] } : { putSongs: [n as LocalSong] });
+    this.changed(false);
+    return true;
+  }
 }
 
 export function groupLabel(g: string): string {

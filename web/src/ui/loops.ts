@@ -92,6 +92,19 @@ export async function editorView(app: App, id: string): Promise<View> {
     saveState.textContent = 'Unsaved changes';
   };
   const saveState = h('span', { class: 'save-state' });
+  // Counters of a synced loop: live (the loop's channel while it is
+  // public, the owner's channel while it is private) or as last pulled.
+  const counters = h('p', { class: 'meta counters', 'aria-label': 'Counters' });
+  const showCounters = () => {
+    const r = rec!;
+    counters.hidden = isNew || !r.server;
+    counters.textContent = `${r.likesCount} likes · ${r.playsCount} plays · ${r.remixesCount} remixes`;
+  };
+  let unwatch: () => void = () => {};
+  const watch = () => {
+    unwatch();
+    unwatch = !isNew && rec!.server && rec!.isPublic ? app.live.watch(`loop:${rec!.id}`) : () => {};
+  };
 
   const save = async () => {
     const latest = isNew ? rec! : ((await app.store.getLoop(rec!.id)) ?? rec!);
@@ -196,6 +209,7 @@ export async function editorView(app: App, id: string): Promise<View> {
     };
     append(el, [
       h('div', { class: 'row' }, h('h1', {}, isNew ? 'New loop' : draft.name || 'Loop'), isNew ? null : badge(rec!, []), saveState),
+      counters,
       restorePanel(app, 'loop', rec!, (gone) => (gone ? (location.hash = '#/loops') : void after())),
       conflictPanel(app, 'loop', rec!, () => void after()),
       h(
@@ -253,6 +267,9 @@ export async function editorView(app: App, id: string): Promise<View> {
   }
 
   render();
+  showCounters();
+  watch();
+  const withoutCounters = (l: LocalLoop) => JSON.stringify({ ...l, likesCount: 0, playsCount: 0, remixesCount: 0 });
   return {
     el,
     refresh: async () => {
@@ -263,8 +280,10 @@ export async function editorView(app: App, id: string): Promise<View> {
         if (moved) location.replace(`#/loop/${moved}`);
         return;
       }
-      const changed = JSON.stringify(fresh) !== JSON.stringify(rec);
+      const changed = withoutCounters(fresh) !== withoutCounters(rec!);
       rec = fresh;
+      showCounters();
+      watch();
       if (!changed) return;
       // Keep what the user is typing; take everything else from the record.
       const mineNow = draft;
@@ -274,6 +293,9 @@ export async function editorView(app: App, id: string): Promise<View> {
       render();
       if (focused) (el.querySelector(`[aria-label="${focused}"]`) as HTMLElement | null)?.focus();
     },
-    destroy: () => offPlayback(),
+    destroy: () => {
+      offPlayback();
+      unwatch();
+    },
   };
 }
