@@ -15,9 +15,13 @@
  *           RELAY_IDLE_POLL_MS;
  *   busy    rows came; writers stop notifying and the relay takes
  *           what has queued every MP_LIVE_INTERVAL_MS (200 ms);
- *   arming  a busy take found nothing: writers notify again, and one
- *           more take after an interval catches a write that read the
- *           flag just before it was set, then the relay is idle.
+ *   arming  a busy take found nothing: writers notify again (a NOTIFY
+ *           is taken at once, as when idle), and one more take after an
+ *           interval catches a write that read the flag just before it
+ *           was set; then the relay is idle.
+ * A busy relay takes at most once per interval, and it is busy again
+ * after every take that found rows, so one item gets at most one
+ * message per interval however its writes come.
  * Each take is coalesced: of the rows of one (channel, event, item)
  * only the newest is published, so a loop liked 1000 times a second
  * sends at most 1000 / interval counter messages a second, each with
@@ -565,10 +569,16 @@ relay_run(int listen_fd, const struct config *cfg)
 		}
 		if (relay_stop || ev == DB_LIVE_WOKEN)
 			continue;
+		/*
+		 * A NOTIFY is taken at once unless busy (a new burst's first
+		 * write: the last take found nothing); otherwise the take
+		 * waits for its time (a heartbeat woke the loop, or a NOTIFY
+		 * sent just before the writers were told to stop).
+		 */
 		now = now_ms();
-		if (r.state == RELAY_IDLE ? ev != DB_LIVE_NOTIFIED &&
-		    now < r.poll_ms : now < r.next_ms)
-			continue;	/* a heartbeat, or a NOTIFY too early */
+		if (!(ev == DB_LIVE_NOTIFIED && r.state != RELAY_BUSY) &&
+		    now < (r.state == RELAY_IDLE ? r.poll_ms : r.next_ms))
+			continue;
 		relay_next(&r, relay_drain(&r));
 	}
 	db_live_undo(r.dl);
