@@ -471,8 +471,16 @@ relay_next(struct relay *r, long long n)
 		r->next_ms = now + backoff_ms(r->nginx_fails);
 		return;
 	}
-	if (n < 0)
-		return;			/* the database: attach again */
+	if (n == -1) {
+		/* Lost: attach again.  Still connected: a failing statement,
+		 * so wait before trying again, longer each time. */
+		if (r->db_fails++ == 0)
+			log_msg("warn", "relay: a take failed; retrying");
+		r->state = RELAY_BUSY;
+		r->next_ms = now + backoff_ms(r->db_fails);
+		return;
+	}
+	r->db_fails = 0;
 	if (n > 0) {
 		if (r->state != RELAY_BUSY)
 			(void)db_live_arm(r->dl, 0);
@@ -480,19 +488,14 @@ relay_next(struct relay *r, long long n)
 		r->next_ms = now + r->cfg->live_interval_ms;
 		return;
 	}
-	switch (r->state) {
-	case RELAY_BUSY:
+	if (r->state == RELAY_BUSY) {
 		(void)db_live_arm(r->dl, 1);
 		r->state = RELAY_ARMING;
 		r->next_ms = now + r->cfg->live_interval_ms;
-		break;
-	case RELAY_ARMING:
-		r->state = RELAY_IDLE;
-		/* FALLTHROUGH */
-	case RELAY_IDLE:
-		r->poll_ms = now + RELAY_IDLE_POLL_MS;
-		break;
+		return;
 	}
+	r->state = RELAY_IDLE;		/* from arming, or still idle */
+	r->poll_ms = now + RELAY_IDLE_POLL_MS;
 }
 
 static int
@@ -582,6 +585,9 @@ relay_run(int listen_fd, const struct config *cfg)
 		relay_next(&r, relay_drain(&r));
 	}
 	db_live_undo(r.dl);
+	/* No relay listens now: writers need not notify. */
+	if (db_live_attached(r.dl))
+		(void)db_live_arm(r.dl, 0);
 	nchan_pub_close(&r.pub);
 	db_live_free(r.dl);
 	close(relay_pipe[0]);

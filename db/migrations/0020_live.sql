@@ -49,10 +49,12 @@ CREATE TABLE live_outbox (
 ALTER TABLE live_outbox SET (autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
 
--- One row: whether the relay is waiting for a NOTIFY (see above).
+-- One row: whether a relay is waiting for a NOTIFY (see above).  Off
+-- while none runs: a relay turns it on when it goes idle, off when it
+-- is busy or stops.
 CREATE TABLE live_wakeup (
 	one		boolean PRIMARY KEY DEFAULT true CHECK (one),
-	armed		boolean NOT NULL DEFAULT true
+	armed		boolean NOT NULL DEFAULT false
 );
 INSERT INTO live_wakeup DEFAULT VALUES;
 
