@@ -239,6 +239,28 @@ events_within(struct it_sse *s, int ms, char *why, size_t whysz)
 	return n;
 }
 
+/*
+ * A relay this test stopped (SIGSTOP) is let go again even when an
+ * assertion ends the test first (the fini below), so the tests after
+ * it find a relay that publishes.
+ */
+static pid_t	 held_relay;
+
+static void
+hold(pid_t relay)
+{
+	held_relay = relay;
+	cr_assert_eq(kill(relay, SIGSTOP), 0);
+}
+
+static void
+release(void)
+{
+	if (held_relay > 0)
+		(void)kill(held_relay, SIGCONT);
+	held_relay = 0;
+}
+
 /* The working relay's pid (the child of its supervisor). */
 static pid_t
 relay_pid(void)
@@ -654,7 +676,7 @@ Test(live, songs_publish_like_loops_and_a_deleted_one_is_removed,
  * count (and one like message to the owner), not 30.
  */
 Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
-    .timeout = 180)
+    .timeout = 180, .fini = release)
 {
 	struct who	 owner, fans[30];
 	struct it_sse	 pub, mine;
@@ -674,10 +696,10 @@ Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
 	subscribe(&mine, chan, &owner, NULL);
 	coalesced = metric("mpapi_live_coalesced_total");
 	cr_assert_gt(relay = relay_pid(), 1, "no relay running");
-	cr_assert_eq(kill(relay, SIGSTOP), 0);
+	hold(relay);
 	for (i = 0; i < 30; i++)
 		like(&fans[i], "loops", loop, "PUT");
-	cr_assert_eq(kill(relay, SIGCONT), 0);
+	release();
 	o = wait_for(&pub, "counters", loop, NULL, 0, WAIT_MS, &others, why,
 	    sizeof(why));
 	cr_assert_not_null(o, "no counters after the burst");
@@ -1034,7 +1056,8 @@ Test(live, metrics_show_the_relays_counters_and_lag, .timeout = 60)
  * once older than MP_LIVE_OUTBOX_TTL, so the outbox cannot grow for
  * ever; younger ones stay.
  */
-Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60)
+Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60,
+    .fini = release)
 {
 	struct who	 owner;
 	const char	*p[1];
@@ -1044,7 +1067,7 @@ Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60)
 	new_user(&owner);
 	p[0] = owner.id;
 	cr_assert_gt(relay = relay_pid(), 1);
-	cr_assert_eq(kill(relay, SIGSTOP), 0);
+	hold(relay);
 	snprintf(old, sizeof(old), "%lld", it_db_count("INSERT INTO live_outbox "
 	    "(channel, event, data, created_at) VALUES ('user:' || $1, "
 	    "'sync', '{\"changeSeq\": 0}', now() - interval '2 days') "
@@ -1059,5 +1082,5 @@ Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60)
 	p[0] = young;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM live_outbox "
 	    "WHERE id = $1::bigint", 1, p), 1, "the young one went");
-	cr_assert_eq(kill(relay, SIGCONT), 0);
+	release();
 }
