@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define CONFIG_SECRET_MAX	512
+#define CONFIG_PATH_MAX		256
 
 struct config {
 	const char	*database_url;		/* DATABASE_URL */
@@ -33,8 +34,12 @@ struct config {
 	int		 tombstone_days;	/* MP_TOMBSTONE_DAYS */
 	const char	*log_level;		/* MP_LOG_LEVEL */
 	const char	*cors_origins;		/* MP_CORS_ORIGINS */
+	const char	*log_file;		/* MP_LOG_FILE */
+	char		 base_path[CONFIG_PATH_MAX]; /* MP_BASE_PATH, "" */
 };
 
 int	config_load(struct config *, const char **err);
+int	config_load_db(struct config *, const char **err);
+int	config_read_env_file(const char *path, const char **err);
 
 #endif
