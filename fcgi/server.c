@@ -181,6 +181,27 @@ fd_writer(void *arg, const char *p, size_t n)
 }
 
 /*
+ * Read what is left of a CGI request body and throw it away (at most
+ * 64 MiB): a program that exits with the body unread makes Apache fail
+ * writing it and drop the response already written (a 413, say).
+ */
+static void
+drain(int fd)
+{
+	char	 b[65536];
+	size_t	 total = 0;
+	ssize_t	 n;
+
+	while (total < 64 * 1024 * 1024) {
+		if ((n = read(fd, b, sizeof(b))) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
+/*
  * Serve the one request of a CGI invocation: the params are the
  * environment, the body is on stdin, the response goes to stdout and
  * the log line to stderr (which the web server keeps).  The database
@@ -202,6 +223,7 @@ server_cgi(const struct config *cfg)
 	db = db_new(&dc);
 	serve_one(environ, fd_reader, &in, fd_writer, &out, db, cfg);
 	db_free(db);
+	drain(in);
 	return EXIT_SUCCESS;
 }
 

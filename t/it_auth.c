@@ -60,7 +60,7 @@ Test(signup, creates_the_account_and_answers_201_with_user_and_token)
 	ia_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_eq(it_header(&r, "content-type"), "application/json");
-	snprintf(loc, sizeof(loc), "/api/users/%s", name);
+	snprintf(loc, sizeof(loc), "%s/api/users/%s", it_mount(), name);
 	cr_assert_str_eq(it_header(&r, "location"), loc);
 	cr_assert_eq(strlen(it_str(r.json, "user.id")), 36);
 	cr_assert_str_eq(it_str(r.json, "user.email"), email);

@@ -31,6 +31,47 @@ it_source(const char *ip)
 	snprintf(source_addr, sizeof(source_addr), "%s", ip ? ip : "");
 }
 
+/*
+ * The path of MP_TEST_URL after host and port ("/app" of
+ * http://127.0.0.1:18181/app): the mount point of the front end under
+ * test, "" when the API is at the root.
+ */
+const char *
+it_mount(void)
+{
+	static char	 mount[256];
+	const char	*url, *p;
+	size_t		 n;
+
+	url = getenv("MP_TEST_URL");
+	if (url == NULL || strncmp(url, "http://", 7) != 0 ||
+	    (p = strchr(url + 7, '/')) == NULL)
+		return "";
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	if (n >= sizeof(mount))
+		n = sizeof(mount) - 1;
+	memcpy(mount, p, n);
+	mount[n] = '\0';
+	return mount;
+}
+
+/*
+ * The API path of a path a response named (a Location, a Link
+ * target): without the mount point, ready for it_request.
+ */
+const char *
+it_unmount(const char *path)
+{
+	const char	*m = it_mount();
+	size_t		 n = strlen(m);
+
+	if (n > 0 && strncmp(path, m, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
 static int
 connect_stack(void)
 {
@@ -184,8 +225,9 @@ it_request(const char *method, const char *path, const char *const *headers,
 	int		 has_ct = 0, rc;
 	size_t		 i;
 
-	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n", method, path);
+	buf_printf(&req, "%s %s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n", method, path[0] == '/' ? it_mount() : "",
+	    path);
 	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
 		if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
 			has_ct = 1;
