@@ -161,8 +161,10 @@ db_migration_state(struct db *db, struct db_migration_state *st)
 	}
 	r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	if (!r)
+	if (!r) {
+		st->pending = (int)migrations_count;
 		return 0;
+	}
 	res = PQexec(c, "SELECT version, to_char(applied_at AT TIME ZONE "
 	    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	    "FROM schema_migrations ORDER BY version");
