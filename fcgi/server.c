@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "fcgi/http.h"
+#include "fcgi/log.h"
 #include "fcgi/server.h"
 #include "handlers/handlers.h"
 #include "db/db.h"
@@ -420,6 +421,9 @@ server_supervise(int listen_fd, const struct config *cfg, int workers)
 	while (!sup_stop) {
 		if (sup_reload) {
 			sup_reload = 0;
+			if (log_reopen() != 0)
+				log_msg("error", "cannot reopen the log file: %s",
+				    strerror(errno));
 			log_msg("info", "replacing workers one by one");
 			for (i = 0; i < workers && !sup_stop; i++) {
 				pid_t	 oldpid = pids[i];

@@ -552,3 +552,119 @@ Test(deploy, a_cgi_run_ignores_the_arguments_apache_makes_of_a_query_without_equ
 	cr_assert_null(strstr(r.err, "purge"), "%s", r.err);
 	run_free(&r);
 }
+
+static char *
+installed(const char *rel)
+{
+	static char	 path[1024];
+	const char	*root = getenv("MP_TEST_INSTALL_ROOT");
+
+	cr_assert_not_null(root, "MP_TEST_INSTALL_ROOT is not set");
+	snprintf(path, sizeof(path), "%s/usr/local/%s", root, rel);
+	return path;
+}
+
+Test(deploy, make_install_puts_the_program_man_page_configs_and_units_under_the_prefix)
+{
+	static const char *const files[] = {
+		"sbin/mpapi", "share/man/man8/mpapi.8",
+		"share/mpapi/nginx/mpapi.conf",
+		"share/mpapi/apache/mpapi-proxy-fcgi.conf",
+		"share/mpapi/apache/mpapi-fcgid.conf",
+		"share/mpapi/apache/htaccess", "share/mpapi/mpapi.env.example",
+		"lib/systemd/system/mpapi.service",
+		"lib/systemd/system/mpapi.socket",
+		"lib/systemd/system/mpapi-purge.service",
+		"lib/systemd/system/mpapi-purge.timer",
+		"lib/sysusers.d/mpapi.conf", "lib/tmpfiles.d/mpapi.conf", NULL };
+	struct stat st;
+	char *unit, *fcgid;
+	size_t i;
+
+	for (i = 0; files[i] != NULL; i++)
+		cr_assert_eq(stat(installed(files[i]), &st), 0, "not installed: "
+		    "%s", installed(files[i]));
+	unit = slurp(installed("lib/systemd/system/mpapi.service"));
+	cr_assert_not_null(strstr(unit, "ExecStart=/usr/local/sbin/mpapi serve "
+	    "--supervise\n"), "%s", unit);
+	cr_assert_not_null(strstr(unit,
+	    "EnvironmentFile=-/usr/local/etc/mpapi/mpapi.env\n"), "%s", unit);
+	cr_assert_null(strstr(unit, "${MP_WORKERS}"));
+	free(unit);
+	fcgid = slurp(installed("share/mpapi/apache/mpapi-fcgid.conf"));
+	cr_assert_not_null(strstr(fcgid, "\"/usr/local/sbin/mpapi\""), "the "
+	    "installed Apache site does not name the installed program");
+	cr_assert_not_null(strstr(fcgid, "/usr/local/etc/mpapi/mpapi.env"));
+	free(fcgid);
+}
+
+/* Every quoted NAME the source file reads with env_str/NUM/getenv. */
+static void
+variables_of(const char *src, struct buf *names)
+{
+	char *text = slurp(src), *p, *q;
+	static const char *const calls[] = { "env_str(\"", "NUM(\"",
+	    "getenv(\"", "env_num(\"", NULL };
+	size_t i;
+
+	for (i = 0; calls[i] != NULL; i++)
+		for (p = text; (p = strstr(p, calls[i])) != NULL; p = q) {
+			p += strlen(calls[i]);
+			q = strchr(p, '"');
+			cr_assert_not_null(q);
+			buf_append(names, p, (size_t)(q - p));
+			buf_putc(names, '\n');
+		}
+	free(text);
+}
+
+Test(deploy, the_man_page_names_every_command_option_and_variable)
+{
+	static const char *const words[] = { "Cm serve", "Cm migrate",
+	    "Fl -status", "Cm users import", "Cm purge", "Fl -help",
+	    "Fl -version", "Fl -listen", "Fl -workers", "Fl -supervise",
+	    "Fl -log", NULL };
+	struct buf names = BUF_INIT;
+	char src[1024], *man, *line, *save = NULL, want[128];
+	size_t i;
+
+	man = slurp(installed("share/man/man8/mpapi.8"));
+	for (i = 0; words[i] != NULL; i++)
+		cr_assert_not_null(strstr(man, words[i]), "mpapi(8) lacks %s",
+		    words[i]);
+	snprintf(src, sizeof(src), "%s/fcgi/settings.c",
+	    getenv("MP_TEST_SRCDIR"));
+	variables_of(src, &names);
+	snprintf(src, sizeof(src), "%s/fcgi/main.c", getenv("MP_TEST_SRCDIR"));
+	variables_of(src, &names);
+	cr_assert_gt(names.len, 200, "no variables found in the source");
+	for (line = strtok_r(names.data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "MP_", 3) != 0 && strcmp(line, "DATABASE_URL") &&
+		    strncmp(line, "JWT_", 4) != 0)
+			continue;
+		snprintf(want, sizeof(want), "Ev %s", line);
+		cr_assert_not_null(strstr(man, want), "mpapi(8) does not "
+		    "describe %s", line);
+	}
+	buf_release(&names);
+	free(man);
+}
+
+Test(deploy, the_installed_systemd_units_verify_and_expose_at_most_2_5)
+{
+	char *out, *p;
+	double score;
+
+	out = it_ctl_output("systemd-check");
+	cr_assert_not_null(out);
+	cr_assert_not_null(strstr(out, "verify: ok\n"), "%s", out);
+	cr_assert_not_null(p = strstr(out, "mpapi.service: "), "%s", out);
+	score = atof(p + strlen("mpapi.service: "));
+	cr_assert(score > 0 && score <= 2.5, "mpapi.service exposure %.1f:\n%s",
+	    score, out);
+	cr_assert_not_null(p = strstr(out, "mpapi-purge.service: "), "%s", out);
+	score = atof(p + strlen("mpapi-purge.service: "));
+	cr_assert(score > 0 && score <= 2.5, "purge exposure %.1f", score);
+	free(out);
+}
