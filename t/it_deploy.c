@@ -668,3 +668,51 @@ Test(deploy, the_installed_systemd_units_verify_and_expose_at_most_2_5)
 	cr_assert(score > 0 && score <= 2.5, "purge exposure %.1f", score);
 	free(out);
 }
+
+/* GET path from the server at MP_TEST_URL with the given Host header. */
+static void
+get_host(const char *path, const char *host, struct it_resp *r)
+{
+	char	 raw[512];
+	int	 n;
+
+	n = snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "Connection: close\r\n\r\n", path, host);
+	cr_assert_eq(it_request_raw(raw, (size_t)n, r), 0, "no answer for %s "
+	    "(Host: %s)", path, host);
+}
+
+Test(deploy, the_shipped_nginx_site_dropped_into_a_stock_debian_nginx_serves_its_server_name)
+{
+	struct it_resp r;
+	char *url, *nl;
+
+	url = it_ctl_output("nginx-stock-up");
+	cr_assert(url != NULL && strncmp(url, "http://", 7) == 0,
+	    "the stock nginx did not start: %s", url ? url : "");
+	if ((nl = strchr(url, '\n')) != NULL)
+		*nl = '\0';
+	setenv("MP_TEST_URL", url, 1);
+	get_host("/health", "localhost", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "status"), "ok");
+	it_resp_free(&r);
+	get_host("/api/loops?limit=1", "api.musicplayground.dev", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(it_get(r.json, "loops"));
+	it_resp_free(&r);
+	get_host("/health", "www.example.org", &r);
+	cr_assert_eq(r.status, 404, "another name reached the API: %s", r.body);
+	cr_assert_null(r.json, "Debian's default site answered JSON");
+	it_resp_free(&r);
+	get_host("/metrics", "localhost", &r);
+	cr_assert_eq(r.status, 200);
+	it_resp_free(&r);
+	it_source("127.0.0.2");
+	get_host("/metrics", "localhost", &r);
+	it_source(NULL);
+	cr_assert_eq(r.status, 403, "/metrics is public: %d", r.status);
+	it_resp_free(&r);
+	cr_assert_eq(it_ctl("nginx-stock-down"), 0);
+	free(url);
+}
