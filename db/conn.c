@@ -11,6 +11,8 @@
 #include "fcgi/log.h"
 #include "db/db_int.h"
 
+#define DB_GATE_PARAMS	6
+
 struct db {
 	PGconn			*conn;
 	struct db_config	 cfg;
@@ -20,10 +22,13 @@ struct db {
 						   dispatcher is open: see
 						   db_outer_set() */
 	int			 retry_seen;	/* a 40001/40P01 since then */
+	int			 session_lock;	/* an advisory lock held at
+						   session level: see
+						   db_session_lock_set() */
 	/* The gate (db_gate_arm): a statement sent with the next one. */
 	struct db_stmt		*gate;
-	char			 gate_buf[4][64];
-	const char		*gate_params[4];
+	char			 gate_buf[DB_GATE_PARAMS][80];
+	const char		*gate_params[DB_GATE_PARAMS];
 	enum db_gate_outcome	 gate_outcome;
 	PGresult		*gate_res;
 	char			 gate_state[6];
@@ -215,7 +220,7 @@ db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
 	db->gate = st;
 	db->gate_outcome = DB_GATE_UNUSED;
 	db->gate_state[0] = db->gate_detail[0] = '\0';
-	for (i = 0; i < st->nparams && i < 4; i++) {
+	for (i = 0; i < st->nparams && i < DB_GATE_PARAMS; i++) {
 		if (params[i] == NULL)
 			db->gate_params[i] = NULL;
 		else {
@@ -257,14 +262,22 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 {
 	struct db_step	 steps[2];
 	enum db_status	 s;
+	int		 restartable;
 
+	/*
+	 * Two reads outside a transaction may be sent again on a new
+	 * connection when the old one is found dead, as db_exec does
+	 * for one read.
+	 */
+	restartable = db->gate->readonly && st->readonly && !db->outer &&
+	    (db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE);
 	memset(steps, 0, sizeof(steps));
 	steps[0].stmt = db->gate;
 	steps[0].params = db->gate_params;
 	steps[1].stmt = st;
 	steps[1].params = params;
 	db->gate = NULL;
-	s = db_pipeline(db, steps, 2, 0);
+	s = db_pipeline(db, steps, 2, restartable);
 	if (steps[0].status == DB_OK) {
 		db->gate_outcome = DB_GATE_PASSED;
 		db->gate_res = steps[0].res;
@@ -576,10 +589,15 @@ db_transaction_usable(struct db *db)
 /*
  * Called after every request: a transaction left open is a bug in a
  * handler; roll it back so it cannot leak into the next request.
+ * Session-level advisory locks taken for the request are released.
  */
 void
 db_end_request(struct db *db)
 {
+	PGresult	*res;
+	int		 locked = db->session_lock;
+
+	db->session_lock = 0;
 	db->outer = 0;
 	db->gate = NULL;
 	db->gate_outcome = DB_GATE_UNUSED;
@@ -596,6 +614,26 @@ db_end_request(struct db *db)
 		log_msg("error", "transaction left open by a handler");
 		db_rollback(db);
 	}
+	if (locked) {
+		res = PQexec(db->conn, "SELECT pg_advisory_unlock_all()");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			/* A lock that might outlive the request: drop it. */
+			PQfinish(db->conn);
+			db->conn = NULL;
+		}
+		PQclear(res);
+	}
+}
+
+/*
+ * Note that this session took an advisory lock at session level (it
+ * outlives transactions): db_end_request releases it after the
+ * request.
+ */
+void
+db_session_lock_set(struct db *db)
+{
+	db->session_lock = 1;
 }
 
 const char *

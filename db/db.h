@@ -233,6 +233,28 @@ struct db_throttle {
 	int		 retry_after;		/* seconds, when not allowed */
 };
 
+/*
+ * How many failed password checks are allowed.  Login: each_max per
+ * identifier and client address before a delay of 1, 2, 4, ... s (at
+ * most each_window_s) follows each failure, forgotten each_window_s
+ * after the last; total_max per identifier from every address in a
+ * fixed window of total_window_s.  Password change: each_max per token
+ * in a fixed window of each_window_s; total_max per client address
+ * over every token in total_window_s.
+ */
+struct db_throttle_limits {
+	int		 each_max;
+	int		 each_window_s;
+	int		 total_max;
+	int		 total_window_s;
+};
+
+/* The write budget as GET /api/auth/me reports it. */
+struct db_budget {
+	long long	 used;			/* in the current window */
+	long long	 reset_s;		/* seconds until it ends */
+};
+
 struct db_profile {
 	int		 set_display_name;	/* 0: leave as is */
 	const char	*display_name;		/* NULL: clear */
@@ -262,13 +284,16 @@ enum db_status	 db_user_create(struct db *, const char *email,
 		    const char *username, const char *hash,
 		    struct db_account *);
 enum db_status	 db_login_begin(struct db *, const char *identifier,
-		    int max_failures, int window_s, struct db_throttle *,
-		    struct db_account *, int *found);
+		    const char *source, const struct db_throttle_limits *,
+		    struct db_throttle *, struct db_account *, int *found);
 enum db_status	 db_login_finish(struct db *, const char *identifier,
-		    const char *old_hash, const char *new_hash,
-		    struct db_account *);
+		    const char *source, const char *old_hash,
+		    const char *new_hash, struct db_account *);
 enum db_status	 db_user_me(struct db *, const char *id, long long ver,
 		    char **json);
+enum db_status	 db_user_me_budget(struct db *, const char *id,
+		    long long ver, int window_s, char **json,
+		    struct db_budget *);
 enum db_status	 db_user_update(struct db *, const char *id, long long ver,
 		    const struct db_profile *, char **json);
 enum db_status	 db_user_delete(struct db *, const char *id, long long ver);
@@ -276,10 +301,15 @@ enum db_status	 db_user_public(struct db *, const char *username,
 		    const char *caller_id, long long caller_ver,
 		    int *caller_ok, char **json);
 enum db_status	 db_password_begin(struct db *, const char *id,
-		    long long ver, int max_failures, int window_s,
-		    struct db_throttle *, char **hash);
+		    long long ver, const char *tid, const char *source,
+		    const struct db_throttle_limits *, struct db_throttle *,
+		    char **hash);
 enum db_status	 db_password_set(struct db *, const char *id, long long ver,
-		    const char *hash);
+		    const char *source, const char *hash, struct db_account *);
+enum db_status	 db_token_revoke(struct db *, const char *id, long long ver,
+		    const char *tid, long long exp);
+enum db_status	 db_tokens_revoke_all(struct db *, const char *id,
+		    long long ver);
 enum db_status	 db_user_import(struct db *, const struct db_user_import *,
 		    enum db_import_result *);
 
@@ -303,6 +333,7 @@ struct db_write {
 	/* What to open. */
 	const char		*user_id;	/* the caller, NULL if anonymous */
 	long long		 token_ver;
+	const char		*token_id;	/* the token's jti (deny list) */
 	int			 budget;	/* count against the user's budget */
 	int			 limit;		/* budget per window */
 	int			 window_s;
@@ -324,7 +355,8 @@ enum db_purge_what {
 	DB_PURGE_TOMBSTONES,		/* age: days (MP_TOMBSTONE_DAYS) */
 	DB_PURGE_PLAY_MARKS,		/* age unused (ten minutes) */
 	DB_PURGE_BUDGETS,		/* age: seconds (MP_WRITE_WINDOW) */
-	DB_PURGE_LOGIN_FAILURES		/* age: seconds (MP_LOGIN_WINDOW) */
+	DB_PURGE_LOGIN_FAILURES,	/* age unused (rows know their end) */
+	DB_PURGE_REVOKED_TOKENS		/* age unused (expired tokens) */
 };
 
 void		 db_write_init(struct db_write *);
@@ -333,7 +365,9 @@ enum db_status	 db_write_begin(struct db *, struct db_write *);
 enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
 		    int status, const char *headers, const char *body);
 void		 db_write_abort(struct db *);
+enum db_status	 db_write_claim(struct db *, struct db_write *);
 void		 db_write_gate(struct db *, struct db_write *);
+void		 db_token_gate(struct db *, struct db_write *);
 void		 db_write_gate_result(struct db *, struct db_write *);
 int		 db_retry_seen(struct db *);
 void		 db_retry_reset(struct db *);

@@ -54,6 +54,7 @@ void		 db_steps_clear(struct db_step *, size_t);
 
 /* The dispatcher's write transaction (db/writes.c drives these). */
 void		 db_outer_set(struct db *, int on);
+void		 db_session_lock_set(struct db *);
 int		 db_transaction_usable(struct db *);
 
 /*

@@ -17,33 +17,26 @@
 #include "db/db_int.h"
 
 /*
- * The throttle counter.  One row per key: failures so far and when
- * the window began.  An attempt is counted before the password is
- * checked (so concurrent guesses cannot overshoot the limit) and the
- * row is removed when the password turns out right.  The upsert is
- * refused -- no row returned -- when the key already used up its
- * attempts in the current window; a window that has passed starts
- * over.  key is an SQL expression (from, an optional FROM clause,
- * supplies what it refers to); max and win are placeholders.
+ * Throttling (migration 0006): every password check is counted by
+ * auth_attempt() before the password is checked, against two keys,
+ * the shared one first, and refused without counting when a key is
+ * spent; auth_success() gives the attempt back when the password was
+ * right.  The keys (see auth_failures):
+ *   login:  'login <identifier>' from '*' (a ceiling over every
+ *           address) and from the client address (a delay that grows);
+ *   password change: 'password' from the client address (a ceiling
+ *           over every token) and 'password <user id>' from
+ *           'token <token id>' (a fixed window per token).
+ * Nothing is ever counted per account alone, so no one can lock an
+ * owner out from another address or with another token.
  */
-#define WINDOW_PASSED(win) \
-	"f.window_start <= now() - make_interval(secs => " win "::int)"
-#define THROTTLE_UPSERT(key, from, max, win)				\
-	"INSERT INTO login_failures AS f (account, failures, window_start) " \
-	"SELECT " key ", 1, now() " from " "				\
-	"ON CONFLICT (account) DO UPDATE SET "				\
-	"failures = CASE WHEN " WINDOW_PASSED(win) " THEN 1 "		\
-	"ELSE f.failures + 1 END, "					\
-	"window_start = CASE WHEN " WINDOW_PASSED(win) " THEN now() "	\
-	"ELSE f.window_start END "					\
-	"WHERE " WINDOW_PASSED(win) " OR f.failures < " max "::int "	\
-	"RETURNING 1"
-#define THROTTLE_RETRY_AFTER(key, win)					\
-	"coalesce((SELECT ceil(extract(epoch FROM f.window_start + "	\
-	"make_interval(secs => " win "::int) - now()))::int "		\
-	"FROM login_failures f WHERE f.account = " key "), " win "::int)"
-
-#define PASSWORD_KEY(id)	"('password ' || " id "::text)"
+#define LOGIN_SCOPE	"'login ' || lower($1)"
+#define LOGIN_KEYS							\
+	"ARRAY[" LOGIN_SCOPE ", " LOGIN_SCOPE "], ARRAY['*', $2::text]"
+#define PASSWORD_SCOPE(id)	"('password ' || " id "::text)"
+#define PASSWORD_KEYS(id, tid, addr)					\
+	"ARRAY['password', " PASSWORD_SCOPE(id) "], "			\
+	"ARRAY[" addr "::text, 'token ' || " tid "::text]"
 
 static struct db_stmt st_create = DB_STMT("users_create",
     "INSERT INTO users (email, username, password_hash) "
@@ -51,25 +44,33 @@ static struct db_stmt st_create = DB_STMT("users_create",
     "RETURNING id, username, email, token_version, user_json(users.*)", 3);
 
 static struct db_stmt st_login_begin = DB_STMT("users_login_begin",
-    "WITH attempt AS (" THROTTLE_UPSERT("lower($1)", "", "$2", "$3") ") "
-    "SELECT EXISTS (SELECT 1 FROM attempt), "
-    THROTTLE_RETRY_AFTER("lower($1)", "$3") ", "
+    "SELECT a.allowed, a.retry_after, "
     "u.id, u.username, u.email, u.token_version, u.password_hash "
-    "FROM (VALUES (1)) AS one LEFT JOIN LATERAL ("
-    "SELECT * FROM users WHERE lower(email) = lower($1) "
-    "OR lower(username) = lower($1) LIMIT 1) AS u ON true", 3);
+    "FROM auth_attempt(" LOGIN_KEYS ", ARRAY[false, true], "
+    "ARRAY[$5::int, $3::int], ARRAY[$6::int, $4::int]) AS a "
+    "LEFT JOIN LATERAL (SELECT * FROM users WHERE lower(email) = lower($1) "
+    "OR lower(username) = lower($1) LIMIT 1) AS u ON true", 6);
 
 static struct db_stmt st_login_finish = DB_STMT("users_login_finish",
-    "WITH cleared AS (DELETE FROM login_failures "
-    "WHERE account = lower($1)), "
-    "rehashed AS (UPDATE users SET password_hash = $4 "
-    "WHERE $4::text IS NOT NULL AND id = $2::uuid AND password_hash = $3) "
-    "SELECT u.token_version, user_json(u) FROM users u "
-    "WHERE u.id = $2::uuid AND u.password_hash = $3", 4);
+    "WITH rehashed AS (UPDATE users SET password_hash = $5 "
+    "WHERE $5::text IS NOT NULL AND id = $3::uuid AND password_hash = $4) "
+    "SELECT u.token_version, user_json(u), "
+    "auth_success(" LOGIN_KEYS ", ARRAY[false, true]) FROM users u "
+    "WHERE u.id = $3::uuid AND u.password_hash = $4", 5);
 
 static struct db_stmt st_me = DB_STMT_RO("users_me",
     "SELECT user_json(u) FROM users u "
     "WHERE u.id = $1::uuid AND u.token_version = $2::int", 2);
+
+/* The caller, and the write budget used in the current window. */
+static struct db_stmt st_me_budget = DB_STMT_RO("users_me_budget",
+    "SELECT user_json(u), coalesce(b.used, 0), "
+    "CASE WHEN b.user_id IS NULL THEN $3::int::bigint "
+    "ELSE greatest(1, ceil(extract(epoch FROM b.window_start + "
+    "make_interval(secs => $3::int) - now())))::bigint END "
+    "FROM users u LEFT JOIN write_budgets b ON b.user_id = u.id "
+    "AND b.window_start > now() - make_interval(secs => $3::int) "
+    "WHERE u.id = $1::uuid AND u.token_version = $2::int", 3);
 
 static struct db_stmt st_update = DB_STMT("users_update",
     "UPDATE users u SET "
@@ -81,11 +82,11 @@ static struct db_stmt st_update = DB_STMT("users_update",
 static struct db_stmt st_delete = DB_STMT("users_delete",
     "WITH gone AS (DELETE FROM users "
     "WHERE id = $1::uuid AND token_version = $2::int "
-    "RETURNING email, username), "
-    "forgotten AS (DELETE FROM login_failures WHERE account IN ("
-    "SELECT lower(email) FROM gone UNION ALL "
-    "SELECT lower(username) FROM gone UNION ALL "
-    "SELECT " PASSWORD_KEY("$1") " FROM gone)) "
+    "RETURNING id, email, username), "
+    "forgotten AS (DELETE FROM auth_failures WHERE scope IN ("
+    "SELECT 'login ' || lower(email) FROM gone UNION ALL "
+    "SELECT 'login ' || lower(username) FROM gone UNION ALL "
+    "SELECT " PASSWORD_SCOPE("id") " FROM gone)) "
     "SELECT count(*) FROM gone", 2);
 
 static struct db_stmt st_public = DB_STMT_RO("users_public",
@@ -95,21 +96,49 @@ static struct db_stmt st_public = DB_STMT_RO("users_public",
     "WHERE c.id = $2::uuid AND c.token_version = $3::int)", 3);
 
 static struct db_stmt st_password_begin = DB_STMT("users_password_begin",
-    "WITH me AS (SELECT id, password_hash FROM users "
-    "WHERE id = $1::uuid AND token_version = $2::int), "
-    "attempt AS (" THROTTLE_UPSERT(PASSWORD_KEY("me.id"), "FROM me",
-    "$3", "$4") ") "
-    "SELECT me.password_hash, EXISTS (SELECT 1 FROM attempt), "
-    THROTTLE_RETRY_AFTER(PASSWORD_KEY("me.id"), "$4") " FROM me", 4);
+    "SELECT me.password_hash, a.allowed, a.retry_after "
+    "FROM users me CROSS JOIN LATERAL auth_attempt("
+    PASSWORD_KEYS("me.id", "$3", "$4") ", ARRAY[false, false], "
+    "ARRAY[$7::int, $5::int], ARRAY[$8::int, $6::int]) AS a "
+    "WHERE me.id = $1::uuid AND me.token_version = $2::int", 8);
 
+/*
+ * The new hash and the next token version (every token issued before
+ * is refused from now on); the account's signed-out tokens and its
+ * per-token password failures go with the old version.
+ */
 static struct db_stmt st_password_set = DB_STMT("users_password_set",
-    "WITH cleared AS (DELETE FROM login_failures "
-    "WHERE account = " PASSWORD_KEY("$1") " AND EXISTS (SELECT 1 "
-    "FROM users WHERE id = $1::uuid AND token_version = $2::int)) "
-    "UPDATE users SET password_hash = $3, "
+    "WITH me AS (UPDATE users SET password_hash = $3, "
     "token_version = token_version + 1 "
     "WHERE id = $1::uuid AND token_version = $2::int "
-    "RETURNING token_version", 3);
+    "RETURNING id, username, email, token_version), "
+    "unlisted AS (DELETE FROM revoked_tokens r "
+    "WHERE r.user_id IN (SELECT id FROM me)), "
+    "forgotten AS (DELETE FROM auth_failures f "
+    "WHERE f.scope = " PASSWORD_SCOPE("$1") " AND EXISTS (SELECT 1 FROM me)) "
+    "SELECT me.token_version, me.username, me.email, "
+    "auth_success(ARRAY['password'], ARRAY[$4::text], ARRAY[false]) "
+    "FROM me", 4);
+
+/* POST /api/auth/logout: this token joins the deny list until its exp. */
+static struct db_stmt st_logout = DB_STMT("users_logout",
+    "INSERT INTO revoked_tokens (user_id, token_id, expires_at) "
+    "SELECT u.id, $3, to_timestamp($4::bigint) FROM users u "
+    "WHERE u.id = $1::uuid AND u.token_version = $2::int "
+    "ON CONFLICT (user_id, token_id) DO NOTHING RETURNING 1", 4);
+
+/*
+ * POST /api/auth/logout-all: the next token version, as a password
+ * change does, without one.
+ */
+static struct db_stmt st_logout_all = DB_STMT("users_logout_all",
+    "WITH me AS (UPDATE users SET token_version = token_version + 1 "
+    "WHERE id = $1::uuid AND token_version = $2::int RETURNING id), "
+    "unlisted AS (DELETE FROM revoked_tokens r "
+    "WHERE r.user_id IN (SELECT id FROM me)), "
+    "forgotten AS (DELETE FROM auth_failures f "
+    "WHERE f.scope = " PASSWORD_SCOPE("$1") " AND EXISTS (SELECT 1 FROM me)) "
+    "SELECT count(*) FROM me", 2);
 
 /*
  * Timestamps of the old system are TIMESTAMP without zone, written by
@@ -189,35 +218,58 @@ db_user_create(struct db *db, const char *email, const char *username,
 	return DB_OK;
 }
 
+/* The limits as text parameters, in the order the statements take. */
+static void
+limits_params(const struct db_throttle_limits *l, char buf[4][16],
+    const char **p)
+{
+	snprintf(buf[0], 16, "%d", l->each_max);
+	snprintf(buf[1], 16, "%d", l->each_window_s);
+	snprintf(buf[2], 16, "%d", l->total_max);
+	snprintf(buf[3], 16, "%d", l->total_window_s);
+	p[0] = buf[0];
+	p[1] = buf[1];
+	p[2] = buf[2];
+	p[3] = buf[3];
+}
+
+static void
+throttle_read(PGresult *res, int col, struct db_throttle *th)
+{
+	th->allowed = strcmp(PQgetvalue(res, 0, col), "t") == 0;
+	th->retry_after = atoi(PQgetvalue(res, 0, col + 1));
+	if (th->retry_after < 1)
+		th->retry_after = 1;
+}
+
 /*
  * First half of a login, before the password is checked: count the
  * attempt against identifier (an email or a username, compared
- * lower-cased) and look the account up.  th->allowed is 0 when the
- * identifier used up its attempts; th->retry_after then says for how
- * many seconds.  *found is 1 when an account matches, with its id,
- * username, email, token version and hash in *acct (release it).
+ * lower-cased) from client address source, and look the account up.
+ * th->allowed is 0 when the identifier from that address is waiting
+ * out its delay, or the identifier reached its ceiling from every
+ * address; th->retry_after then says for how many seconds.  *found is
+ * 1 when an account matches, with its id, username, email, token
+ * version and hash in *acct (release it).
  */
 enum db_status
-db_login_begin(struct db *db, const char *identifier, int max_failures,
-    int window_s, struct db_throttle *th, struct db_account *acct, int *found)
+db_login_begin(struct db *db, const char *identifier, const char *source,
+    const struct db_throttle_limits *lim, struct db_throttle *th,
+    struct db_account *acct, int *found)
 {
-	char		 maxs[16], wins[16];
-	const char	*p[3] = { identifier, maxs, wins };
+	char		 buf[4][16];
+	const char	*p[6] = { identifier, source };
 	PGresult	*res;
 	enum db_status	 s;
 
 	memset(acct, 0, sizeof(*acct));
 	*found = 0;
 	th->allowed = 0;
-	th->retry_after = window_s;
-	snprintf(maxs, sizeof(maxs), "%d", max_failures);
-	snprintf(wins, sizeof(wins), "%d", window_s);
+	th->retry_after = lim->each_window_s;
+	limits_params(lim, buf, p + 2);
 	if ((s = db_exec(db, &st_login_begin, p, &res)) != DB_OK)
 		return s;
-	th->allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	th->retry_after = atoi(PQgetvalue(res, 0, 1));
-	if (th->retry_after < 1)
-		th->retry_after = 1;
+	throttle_read(res, 0, th);
 	if (!PQgetisnull(res, 0, 2)) {
 		*found = 1;
 		acct->id = xstrdup(PQgetvalue(res, 0, 2));
@@ -231,16 +283,19 @@ db_login_begin(struct db *db, const char *identifier, int max_failures,
 }
 
 /*
- * Second half of a login whose password was right: clear the
- * identifier's failures, store new_hash (when not NULL) in place of
- * old_hash, and fill acct->json and acct->token_version.  DB_NOT_FOUND
- * when the account went away or its password changed meanwhile.
+ * Second half of a login whose password was right: the identifier
+ * from this address forgets its failures and the attempt no longer
+ * counts towards the ceiling; store new_hash (when not NULL) in place
+ * of old_hash, and fill acct->json and acct->token_version.
+ * DB_NOT_FOUND when the account went away or its password changed
+ * meanwhile.
  */
 enum db_status
-db_login_finish(struct db *db, const char *identifier, const char *old_hash,
-    const char *new_hash, struct db_account *acct)
+db_login_finish(struct db *db, const char *identifier, const char *source,
+    const char *old_hash, const char *new_hash, struct db_account *acct)
 {
-	const char	*p[4] = { identifier, acct->id, old_hash, new_hash };
+	const char	*p[5] = { identifier, source, acct->id, old_hash,
+	    new_hash };
 	PGresult	*res;
 	enum db_status	 s;
 
@@ -292,6 +347,39 @@ db_user_me(struct db *db, const char *id, long long ver, char **json)
 }
 
 /*
+ * db_user_me, and the caller's write budget in *b: writes used in the
+ * current window of window_s seconds (0 when none is running) and the
+ * seconds until it ends (window_s when none is running: the next write
+ * starts one).  Nothing is counted.
+ */
+enum db_status
+db_user_me_budget(struct db *db, const char *id, long long ver, int window_s,
+    char **json, struct db_budget *b)
+{
+	char		 vers[24], wins[16];
+	const char	*p[3] = { id, vers, wins };
+	PGresult	*res;
+	enum db_status	 s;
+
+	*json = NULL;
+	b->used = 0;
+	b->reset_s = window_s;
+	snprintf(vers, sizeof(vers), "%lld", ver);
+	snprintf(wins, sizeof(wins), "%d", window_s);
+	if ((s = db_exec(db, &st_me_budget, p, &res)) != DB_OK)
+		return s;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	*json = xstrdup(PQgetvalue(res, 0, 0));
+	b->used = atoll(PQgetvalue(res, 0, 1));
+	b->reset_s = atoll(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return DB_OK;
+}
+
+/*
  * Apply a profile change and return the user JSON in *json (caller
  * frees).  A field whose set_ flag is 0 stays; a set field with a NULL
  * value is cleared.  DB_NOT_FOUND as for db_user_me.
@@ -319,7 +407,7 @@ db_user_update(struct db *db, const char *id, long long ver,
  * Delete the account and, through the schema's cascades and triggers,
  * everything it owns: loops, songs, likes (the counters those raised
  * on other people's items go down), tombstones, idempotency keys,
- * write budgets; and its login-throttle rows.  DB_NOT_FOUND as for
+ * write budgets, signed-out tokens; and its throttle rows.  DB_NOT_FOUND as for
  * db_user_me.
  */
 enum db_status
@@ -372,26 +460,28 @@ db_user_public(struct db *db, const char *username, const char *caller_id,
 }
 
 /*
- * First half of a password change: count the attempt (throttled like
- * logins, per account) and fetch the stored hash into *hash (caller
- * frees).  DB_NOT_FOUND when the token is no longer good; th->allowed
- * 0 when the account used up its attempts.
+ * First half of a password change: count the attempt against the
+ * token tid and against client address source (never against the
+ * account: the owner's other devices can always change it), and fetch
+ * the stored hash into *hash (caller frees).  DB_NOT_FOUND when the
+ * token is no longer good; th->allowed 0 when the token or the
+ * address used up its attempts.
  */
 enum db_status
 db_password_begin(struct db *db, const char *id, long long ver,
-    int max_failures, int window_s, struct db_throttle *th, char **hash)
+    const char *tid, const char *source, const struct db_throttle_limits *lim,
+    struct db_throttle *th, char **hash)
 {
-	char		 vers[24], maxs[16], wins[16];
-	const char	*p[4] = { id, vers, maxs, wins };
+	char		 vers[24], buf[4][16];
+	const char	*p[8] = { id, vers, tid, source };
 	PGresult	*res;
 	enum db_status	 s;
 
 	*hash = NULL;
 	th->allowed = 0;
-	th->retry_after = window_s;
+	th->retry_after = lim->each_window_s;
 	snprintf(vers, sizeof(vers), "%lld", ver);
-	snprintf(maxs, sizeof(maxs), "%d", max_failures);
-	snprintf(wins, sizeof(wins), "%d", window_s);
+	limits_params(lim, buf, p + 4);
 	if ((s = db_exec(db, &st_password_begin, p, &res)) != DB_OK)
 		return s;
 	if (PQntuples(res) == 0) {
@@ -399,33 +489,85 @@ db_password_begin(struct db *db, const char *id, long long ver,
 		return DB_NOT_FOUND;
 	}
 	*hash = xstrdup(PQgetvalue(res, 0, 0));
-	th->allowed = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	th->retry_after = atoi(PQgetvalue(res, 0, 2));
-	if (th->retry_after < 1)
-		th->retry_after = 1;
+	throttle_read(res, 1, th);
 	PQclear(res);
 	return DB_OK;
 }
 
 /*
  * Store a new hash and bump the token version, which refuses every
- * token issued before; clears the account's password-change
- * failures.  DB_NOT_FOUND when the token is no longer good.
+ * token issued before; the account's per-token failures are
+ * forgotten and the attempt no longer counts against address source.
+ * On DB_OK acct holds the new token version, the username and the
+ * email (release it).  DB_NOT_FOUND when the token is no longer good.
  */
 enum db_status
 db_password_set(struct db *db, const char *id, long long ver,
-    const char *hash)
+    const char *source, const char *hash, struct db_account *acct)
 {
 	char		 vers[24];
-	const char	*p[3] = { id, vers, hash };
+	const char	*p[4] = { id, vers, hash, source };
+	PGresult	*res;
+	enum db_status	 s;
+
+	memset(acct, 0, sizeof(*acct));
+	snprintf(vers, sizeof(vers), "%lld", ver);
+	if ((s = db_exec(db, &st_password_set, p, &res)) != DB_OK)
+		return s;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	acct->id = xstrdup(id);
+	acct->token_version = atoll(PQgetvalue(res, 0, 0));
+	acct->username = xstrdup(PQgetvalue(res, 0, 1));
+	acct->email = xstrdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return DB_OK;
+}
+
+/*
+ * Sign out the token tid of the account (expiring at exp, seconds
+ * since the epoch): it is refused from now on, the account's other
+ * tokens are not.  DB_NOT_FOUND when the token is no longer good.
+ */
+enum db_status
+db_token_revoke(struct db *db, const char *id, long long ver, const char *tid,
+    long long exp)
+{
+	char		 vers[24], exps[24];
+	const char	*p[4] = { id, vers, tid, exps };
 	PGresult	*res;
 	enum db_status	 s;
 	int		 n;
 
 	snprintf(vers, sizeof(vers), "%lld", ver);
-	if ((s = db_exec(db, &st_password_set, p, &res)) != DB_OK)
+	snprintf(exps, sizeof(exps), "%lld", exp);
+	if ((s = db_exec(db, &st_logout, p, &res)) != DB_OK)
 		return s;
 	n = PQntuples(res);
+	PQclear(res);
+	return n == 1 ? DB_OK : DB_NOT_FOUND;
+}
+
+/*
+ * Sign out every token of the account: the token version goes up, as
+ * after a password change.  DB_NOT_FOUND when the token is no longer
+ * good.
+ */
+enum db_status
+db_tokens_revoke_all(struct db *db, const char *id, long long ver)
+{
+	char		 vers[24];
+	const char	*p[2] = { id, vers };
+	PGresult	*res;
+	enum db_status	 s;
+	int		 n;
+
+	snprintf(vers, sizeof(vers), "%lld", ver);
+	if ((s = db_exec(db, &st_logout_all, p, &res)) != DB_OK)
+		return s;
+	n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return n == 1 ? DB_OK : DB_NOT_FOUND;
 }

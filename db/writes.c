@@ -69,13 +69,37 @@ static struct db_stmt st_budget = DB_STMT("write_budget",
     5);
 
 /*
- * The budget as a gate (migration 0005): sent in one pipeline with the
- * handler's first statement, in the same implicit transaction, for a
- * write that carries no Idempotency-Key.  It RAISEs when refused.
+ * The budget as a gate (migrations 0005, 0006): sent in one pipeline
+ * with the handler's first statement, in the same implicit
+ * transaction, for a write that carries no Idempotency-Key.  It RAISEs
+ * when refused: a signed-out token (P0401, checked first), a stale one
+ * (P0401) or a spent budget (P0429).
  */
 static struct db_stmt st_budget_gate = DB_STMT("write_budget_gate",
-    "SELECT used, reset_s FROM write_budget_take($1::uuid, $2::int, "
-    "$3::int, $4::int)", 4);
+    "SELECT used, reset_s FROM write_gate($1::uuid, $2::int, "
+    "$3::int, $4::int, $5::text)", 5);
+
+/*
+ * The gate of every other request of a signed-in caller without an
+ * Idempotency-Key (reads included): RAISEs P0401 for a token signed
+ * out by POST /api/auth/logout.
+ */
+static struct db_stmt st_token_gate = DB_STMT_RO("write_token_gate",
+    "SELECT token_gate($1::uuid, $2::text)", 2);
+
+/* The same check as one step of a pipeline: false when signed out. */
+static struct db_stmt st_token_live = DB_STMT_RO("write_token_live",
+    "SELECT NOT EXISTS (SELECT 1 FROM revoked_tokens r "
+    "WHERE r.user_id = $1::uuid AND r.token_id = $2::text)", 2);
+
+/*
+ * The Idempotency-Key's lock for a whole request, held by the session
+ * with no transaction open (db_write_claim): released by
+ * db_end_request.  The transaction-level lock db_write_begin takes on
+ * the same key later is granted at once to the session that holds it.
+ */
+static struct db_stmt st_key_claim = DB_STMT("write_key_claim",
+    "SELECT pg_try_advisory_lock(hashtextextended($1::text, 0))", 1);
 
 /*
  * Store the answer in the transaction of the write itself.  An expired
@@ -147,8 +171,8 @@ db_write_begin(struct db *db, struct db_write *w)
 	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
 	char		 ver[24], ttl[16], limit[16], window[16];
 	char		*lock = NULL;
-	const char	*plock[1], *plook[5], *pbud[5];
-	size_t		 n = 0, ilock = 0, ilook = 0, ibud = 0;
+	const char	*plock[1], *plook[5], *pbud[5], *plive[2];
+	size_t		 n = 0, ilock = 0, ilook = 0, ibud = 0, ilive = 0;
 	enum db_status	 s;
 	PGresult	*r;
 	const char	*v;
@@ -181,6 +205,13 @@ db_write_begin(struct db *db, struct db_write *w)
 		steps[n].stmt = &st_key_lookup;
 		steps[n++].params = plook;
 	}
+	if (w->user_id != NULL && w->token_id != NULL) {
+		plive[0] = w->user_id;
+		plive[1] = w->token_id;
+		ilive = n;
+		steps[n].stmt = &st_token_live;
+		steps[n++].params = plive;
+	}
 	if (w->budget && w->user_id != NULL) {
 		pbud[0] = w->user_id;
 		pbud[1] = ver;
@@ -208,6 +239,9 @@ db_write_begin(struct db *db, struct db_write *w)
 	}
 	if (ilock > 0 && strcmp(PQgetvalue(steps[ilock].res, 0, 0), "t") != 0)
 		w->verdict = DB_WRITE_BUSY;
+	else if (ilive > 0 &&
+	    strcmp(PQgetvalue(steps[ilive].res, 0, 0), "t") != 0)
+		w->verdict = DB_WRITE_UNAUTHORIZED;
 	else if (ibud > 0 && PQntuples(steps[ibud].res) == 0)
 		w->verdict = DB_WRITE_UNAUTHORIZED;
 	else if (ilook > 0 && PQntuples(r = steps[ilook].res) == 1) {
@@ -285,7 +319,7 @@ void
 db_write_gate(struct db *db, struct db_write *w)
 {
 	char		 ver[24], limit[16], window[16];
-	const char	*p[4];
+	const char	*p[5];
 
 	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
 	snprintf(limit, sizeof(limit), "%d", w->limit);
@@ -294,8 +328,104 @@ db_write_gate(struct db *db, struct db_write *w)
 	p[1] = ver;
 	p[2] = limit;
 	p[3] = window;
+	p[4] = w->token_id != NULL ? w->token_id : "";
 	db_retry_reset(db);
 	db_gate_arm(db, &st_budget_gate, p);
+}
+
+/*
+ * Arm the check that w's token (user_id, token_id) was not signed out
+ * as the gate of the handler's first statement, for a request of a
+ * signed-in caller that spends no budget and carries no key.  Read its
+ * verdict with db_write_gate_result (DB_WRITE_UNAUTHORIZED or GO).
+ */
+void
+db_token_gate(struct db *db, struct db_write *w)
+{
+	const char	*p[2];
+
+	p[0] = w->user_id;
+	p[1] = w->token_id != NULL ? w->token_id : "";
+	db_retry_reset(db);
+	db_gate_arm(db, &st_token_gate, p);
+}
+
+/*
+ * For a keyed request whose handler hashes a password: take the key's
+ * lock for the whole request at session level and look the key up, in
+ * one round trip with no transaction left open, so the hashing that
+ * follows holds no transaction, snapshot or row lock while a retry
+ * still meets the key in use (409).  w->verdict as db_write_begin says
+ * it (GO: run the handler, which opens the transaction with
+ * db_write_begin once its hashing is done).  The lock, once taken, is
+ * held until db_end_request.  Replay strings are owned by w.
+ */
+enum db_status
+db_write_claim(struct db *db, struct db_write *w)
+{
+	struct db_step	 steps[3];
+	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
+	char		 ver[24], ttl[16];
+	char		*lock;
+	const char	*plock[1], *plook[5], *plive[2];
+	struct buf	 b = BUF_INIT;
+	size_t		 n = 0, ilive = 0;
+	enum db_status	 s;
+	PGresult	*r;
+	int		 locked;
+
+	w->verdict = DB_WRITE_GO;
+	w->used = 0;
+	w->reset_s = 0;
+	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
+	snprintf(ttl, sizeof(ttl), "%d", w->ttl_s);
+	buf_printf(&b, "%s:%s", w->user_id ? w->user_id : "-", w->key);
+	lock = buf_detach(&b);
+	hex_bytea(hash, w->fingerprint, DB_FINGERPRINT_LEN);
+	memset(steps, 0, sizeof(steps));
+	plock[0] = lock;
+	steps[n].stmt = &st_key_claim;
+	steps[n++].params = plock;
+	plook[0] = w->user_id;
+	plook[1] = w->key;
+	plook[2] = hash;
+	plook[3] = ttl;
+	plook[4] = ver;
+	steps[n].stmt = &st_key_lookup;
+	steps[n++].params = plook;
+	if (w->user_id != NULL && w->token_id != NULL) {
+		plive[0] = w->user_id;
+		plive[1] = w->token_id;
+		ilive = n;
+		steps[n].stmt = &st_token_live;
+		steps[n++].params = plive;
+	}
+	s = db_pipeline(db, steps, n, 1);
+	free(lock);
+	if (s != DB_OK) {
+		db_steps_clear(steps, n);
+		return s;
+	}
+	locked = strcmp(PQgetvalue(steps[0].res, 0, 0), "t") == 0;
+	if (locked)
+		db_session_lock_set(db);
+	if (!locked)
+		w->verdict = DB_WRITE_BUSY;
+	else if (ilive > 0 &&
+	    strcmp(PQgetvalue(steps[ilive].res, 0, 0), "t") != 0)
+		w->verdict = DB_WRITE_UNAUTHORIZED;
+	else if (PQntuples(r = steps[1].res) == 1) {
+		if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+			w->verdict = DB_WRITE_MISMATCH;
+		else {
+			w->verdict = DB_WRITE_REPLAY;
+			w->replay_status = atoi(PQgetvalue(r, 0, 1));
+			w->replay_headers = xstrdup(PQgetvalue(r, 0, 2));
+			w->replay_body = xstrdup(PQgetvalue(r, 0, 3));
+		}
+	}
+	db_steps_clear(steps, n);
+	return DB_OK;
 }
 
 /*
@@ -314,7 +444,8 @@ db_write_gate_result(struct db *db, struct db_write *w)
 	w->reset_s = 0;
 	switch (db_gate_take(db, &res, state, detail, sizeof(detail))) {
 	case DB_GATE_PASSED:
-		if (PQntuples(res) == 1) {
+		/* The budget's gate says how much is used; the token's not. */
+		if (PQntuples(res) == 1 && PQnfields(res) == 2) {
 			w->used = atoll(PQgetvalue(res, 0, 0));
 			w->reset_s = atoll(PQgetvalue(res, 0, 1));
 		}
@@ -389,14 +520,21 @@ static struct db_stmt st_purge_budgets = DB_STMT("purge_budgets",
     "LIMIT $2::int FOR UPDATE SKIP LOCKED)", 2);
 
 /*
- * Login failure counters whose window has passed count nothing any
- * more.  No index on window_start: this runs from `mpapi purge`, never
- * on a request, and the LIMIT stops the scan at a batch.
+ * Throttle rows that count nothing any more, and signed-out tokens
+ * that have expired anyway.  No index on expires_at: this runs from
+ * `mpapi purge`, never on a request, and the LIMIT stops the scan at
+ * a batch.  ($1, the age, is unused: every row knows when it expires.)
  */
 static struct db_stmt st_purge_logins = DB_STMT("purge_logins",
-    "DELETE FROM login_failures WHERE ctid = ANY (ARRAY("
-    "SELECT ctid FROM login_failures "
-    "WHERE window_start <= now() - make_interval(secs => $1::int) "
+    "DELETE FROM auth_failures WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM auth_failures "
+    "WHERE expires_at <= now() AND $1::int IS NOT NULL "
+    "LIMIT $2::int))", 2);
+
+static struct db_stmt st_purge_revoked = DB_STMT("purge_revoked",
+    "DELETE FROM revoked_tokens WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM revoked_tokens "
+    "WHERE expires_at <= now() AND $1::int IS NOT NULL "
     "LIMIT $2::int))", 2);
 
 /* Take (1) or release (0) the lock that keeps purges one at a time. */
@@ -460,6 +598,8 @@ db_purge(struct db *db, enum db_purge_what which, int age, int batch,
 		return purge_batch(db, &st_purge_budgets, p, deleted);
 	case DB_PURGE_LOGIN_FAILURES:
 		return purge_batch(db, &st_purge_logins, p, deleted);
+	case DB_PURGE_REVOKED_TOKENS:
+		return purge_batch(db, &st_purge_revoked, p, deleted);
 	}
 	*deleted = 0;
 	return DB_ERROR;

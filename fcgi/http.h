@@ -137,7 +137,11 @@ enum route_flags {
 	ROUTE_AUTH_OPTIONAL	= 1 << 1,	/* a token is read if present */
 	ROUTE_WRITE		= 1 << 2,	/* budgeted write */
 	ROUTE_IDEMPOTENT	= 1 << 3,	/* honours Idempotency-Key */
-	ROUTE_BODY		= 1 << 4	/* takes a JSON body */
+	ROUTE_BODY		= 1 << 4,	/* takes a JSON body */
+	ROUTE_HASHES		= 1 << 5	/* hashes a password: with an
+						   Idempotency-Key, the handler
+						   opens the transaction itself
+						   once hashing is done */
 };
 
 struct route {

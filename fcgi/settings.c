@@ -132,6 +132,9 @@ load_common(struct config *cfg, const char **err)
 	    cfg->argon2_memlimit);
 	NUM("MP_LOGIN_MAX_FAILURES", 10, 1, 1000000, cfg->login_max_failures);
 	NUM("MP_LOGIN_WINDOW", 900, 1, 86400 * 7, cfg->login_window_s);
+	NUM("MP_LOGIN_ACCOUNT_MAX", 100, 1, 1000000, cfg->login_account_max);
+	NUM("MP_LOGIN_ACCOUNT_WINDOW", 3600, 1, 86400 * 7,
+	    cfg->login_account_window_s);
 	NUM("MP_WRITE_LIMIT", 600, 1, 100000000, cfg->write_limit);
 	NUM("MP_WRITE_WINDOW", 3600, 1, 86400 * 7, cfg->write_window_s);
 	NUM("MP_IDEMPOTENCY_TTL", 86400, 60, 86400 * 30,

@@ -28,6 +28,8 @@ struct config {
 	size_t		 argon2_memlimit;	/* MP_ARGON2_MEMLIMIT */
 	int		 login_max_failures;	/* MP_LOGIN_MAX_FAILURES */
 	int		 login_window_s;	/* MP_LOGIN_WINDOW */
+	int		 login_account_max;	/* MP_LOGIN_ACCOUNT_MAX */
+	int		 login_account_window_s; /* MP_LOGIN_ACCOUNT_WINDOW */
 	int		 write_limit;		/* MP_WRITE_LIMIT */
 	int		 write_window_s;	/* MP_WRITE_WINDOW */
 	int		 idempotency_ttl_s;	/* MP_IDEMPOTENCY_TTL */

@@ -1,9 +1,13 @@
 /*
- * Accounts, the /api/auth routes: signup, login, me, password change.
+ * Accounts, the /api/auth routes: signup, login, me, password change,
+ * logout.
  *
  * Passwords are hashed and checked here, with no transaction open: a
  * login is two autocommitted statements around the (slow, on purpose)
- * hash, so a worker busy hashing holds no lock and no snapshot.
+ * hash, so a worker busy hashing holds no lock and no snapshot.  With
+ * an Idempotency-Key the write transaction is opened by write_enter()
+ * once the hashing is done (these routes are ROUTE_HASHES), and
+ * hashing_allowed() refuses to hash should one ever be open.
  * Nothing here logs or echoes a password, a hash or a token.
  */
 #include "config.h"
@@ -119,21 +123,76 @@ required_string(json_object *body, const char *key, size_t minc,
 	return s;
 }
 
-/* {"user":<json>,"token":"<token>"} with status. */
+/*
+ * Issue a token for acct and answer status with
+ * {"user":<json>,"token":"…","expiresAt":"…"}, or {"token","expiresAt"}
+ * when json is NULL.
+ */
 static void
-reply_user_token(struct ctx *c, int status, const char *json,
-    const char *token)
+reply_token(struct ctx *c, int status, const struct db_account *acct,
+    const char *json)
 {
 	struct buf	 b = BUF_INIT;
+	char		*token, expires[TOKEN_EXPIRES_LEN + 1];
 
-	buf_puts(&b, "{\"user\":");
-	buf_puts(&b, json);
-	buf_puts(&b, ",\"token\":");
+	if ((token = token_issue(c->cfg, acct->id, acct->username,
+	    acct->email, acct->token_version, c->now)) == NULL) {
+		reply_problem(c, 500, NULL, "Internal server error",
+		    "An unexpected error occurred.");
+		return;
+	}
+	token_expires_at(c->cfg, c->now, expires);
+	buf_putc(&b, '{');
+	if (json != NULL) {
+		buf_puts(&b, "\"user\":");
+		buf_puts(&b, json);
+		buf_putc(&b, ',');
+	}
+	buf_puts(&b, "\"token\":");
 	buf_json_str(&b, token, strlen(token));
-	buf_putc(&b, '}');
+	buf_puts(&b, ",\"expiresAt\":\"");
+	buf_puts(&b, expires);
+	buf_puts(&b, "\"}");
 	http_response_json(c->resp, status, b.data, b.len);
 	sodium_memzero(b.data, b.len);
 	buf_release(&b);
+	sodium_memzero(token, strlen(token));
+	free(token);
+}
+
+/*
+ * 0 when no transaction is open, so a password may be hashed now; else
+ * -1 with a 500 written (a bug: hashing would hold the transaction's
+ * locks and snapshot for the length of the hash).
+ */
+static int
+hashing_allowed(struct ctx *c)
+{
+	if (!db_in_transaction(c->db))
+		return 0;
+	log_msg("error", "%s: a transaction is open where a password is "
+	    "hashed", c->route->pattern);
+	reply_problem(c, 500, NULL, "Internal server error",
+	    "An unexpected error occurred.");
+	return -1;
+}
+
+/* The client address the throttles count by ("-" when unknown). */
+static const char *
+client_address(const struct ctx *c)
+{
+	const char	*a = c->req->remote_addr;
+
+	return a != NULL && *a != '\0' && strlen(a) <= 64 ? a : "-";
+}
+
+static void
+throttle_limits(const struct config *cfg, struct db_throttle_limits *l)
+{
+	l->each_max = cfg->login_max_failures;
+	l->each_window_s = cfg->login_window_s;
+	l->total_max = cfg->login_account_max;
+	l->total_window_s = cfg->login_account_window_s;
 }
 
 static void
@@ -155,8 +214,9 @@ reply_bad_credentials(struct ctx *c)
 }
 
 /*
- * POST /api/auth/signup {email, username, password} -> 201 {user, token}.
- * 409 when the email or the username is taken (case-insensitively).
+ * POST /api/auth/signup {email, username, password} -> 201 {user, token,
+ * expiresAt}.  409 when the email or the username is taken
+ * (case-insensitively).
  */
 void
 auth_signup(struct ctx *c)
@@ -165,7 +225,7 @@ auth_signup(struct ctx *c)
 	struct db_account	 acct;
 	struct buf		 extra = BUF_INIT;
 	const char		*email, *username, *pw, *field;
-	char			 hash[PASSWORD_HASH_MAX], *token = NULL;
+	char			 hash[PASSWORD_HASH_MAX];
 	size_t			 pwlen = 0;
 	enum db_status		 s;
 
@@ -184,9 +244,15 @@ auth_signup(struct ctx *c)
 		field_errors_problem(&fe, c->resp, "Validation failed");
 		goto out;
 	}
+	if (hashing_allowed(c) != 0)
+		goto out;
 	if (password_hash(c->cfg, pw, pwlen, hash) != 0) {
 		reply_problem(c, 500, NULL, "Internal server error",
 		    "An unexpected error occurred.");
+		goto out;
+	}
+	if (write_enter(c) != 0) {
+		sodium_memzero(hash, sizeof(hash));
 		goto out;
 	}
 	s = db_user_create(c->db, email, username, hash, &acct);
@@ -207,31 +273,22 @@ auth_signup(struct ctx *c)
 		reply_db_error(c, s);
 		goto out;
 	}
-	if ((token = token_issue(c->cfg, acct.id, acct.username, acct.email,
-	    acct.token_version, c->now)) == NULL) {
-		reply_problem(c, 500, NULL, "Internal server error",
-		    "An unexpected error occurred.");
-		goto out;
-	}
 	http_set_header(c->resp, "Location", "/api/users/%s", acct.username);
-	reply_user_token(c, 201, acct.json, token);
+	reply_token(c, 201, &acct, acct.json);
 out:
-	if (token != NULL) {
-		sodium_memzero(token, strlen(token));
-		free(token);
-	}
 	buf_release(&extra);
 	field_errors_release(&fe);
 	db_account_release(&acct);
 }
 
 /*
- * POST /api/auth/login {email, password} -> 200 {user, token}; email
- * may hold the username instead.  A wrong password and an unknown
- * account get the same 401 after the same work; an identifier that
- * used up its attempts gets 429 with Retry-After whatever the
- * password.  A right password over a bcrypt hash (or an Argon2id hash
- * of another cost) is re-hashed now.
+ * POST /api/auth/login {email, password} -> 200 {user, token,
+ * expiresAt}; email may hold the username instead.  A wrong password
+ * and an unknown account get the same 401 after the same work.  The
+ * attempt is throttled per identifier and client address (a delay that
+ * grows) under a ceiling per identifier: over either, 429 with
+ * Retry-After whatever the password.  A right password over a bcrypt
+ * hash (or an Argon2id hash of another cost) is re-hashed now.
  */
 void
 auth_login(struct ctx *c)
@@ -239,8 +296,9 @@ auth_login(struct ctx *c)
 	struct field_errors	 fe;
 	struct db_account	 acct;
 	struct db_throttle	 th;
+	struct db_throttle_limits lim;
 	const char		*ident, *pw;
-	char			 hash[PASSWORD_HASH_MAX], *token = NULL;
+	char			 hash[PASSWORD_HASH_MAX];
 	size_t			 pwlen = 0;
 	enum password_result	 r;
 	enum db_status		 s;
@@ -258,8 +316,9 @@ auth_login(struct ctx *c)
 		field_errors_problem(&fe, c->resp, "Validation failed");
 		goto out;
 	}
-	s = db_login_begin(c->db, ident, c->cfg->login_max_failures,
-	    c->cfg->login_window_s, &th, &acct, &found);
+	throttle_limits(c->cfg, &lim);
+	s = db_login_begin(c->db, ident, client_address(c), &lim, &th, &acct,
+	    &found);
 	if (s != DB_OK) {
 		reply_db_error(c, s);
 		goto out;
@@ -268,6 +327,8 @@ auth_login(struct ctx *c)
 		reply_too_many(c, th.retry_after, "Too many failed login attempts");
 		goto out;
 	}
+	if (hashing_allowed(c) != 0)
+		goto out;
 	if (found)
 		r = password_verify(c->cfg, acct.password_hash, pw, pwlen);
 	else {
@@ -284,10 +345,10 @@ auth_login(struct ctx *c)
 	if (r == PASSWORD_MATCH_REHASH &&
 	    password_hash(c->cfg, pw, pwlen, hash) == 0)
 		rehash = 1;
-	s = db_login_finish(c->db, ident, acct.password_hash,
-	    rehash ? hash : NULL, &acct);
-	if (rehash)
-		sodium_memzero(hash, sizeof(hash));
+	if (write_enter(c) != 0)
+		goto out;
+	s = db_login_finish(c->db, ident, client_address(c),
+	    acct.password_hash, rehash ? hash : NULL, &acct);
 	if (s == DB_NOT_FOUND) {
 		reply_bad_credentials(c);
 		goto out;
@@ -296,56 +357,61 @@ auth_login(struct ctx *c)
 		reply_db_error(c, s);
 		goto out;
 	}
-	if ((token = token_issue(c->cfg, acct.id, acct.username, acct.email,
-	    acct.token_version, c->now)) == NULL) {
-		reply_problem(c, 500, NULL, "Internal server error",
-		    "An unexpected error occurred.");
-		goto out;
-	}
-	reply_user_token(c, 200, acct.json, token);
+	reply_token(c, 200, &acct, acct.json);
 out:
-	if (token != NULL) {
-		sodium_memzero(token, strlen(token));
-		free(token);
-	}
+	if (rehash)
+		sodium_memzero(hash, sizeof(hash));
 	field_errors_release(&fe);
 	db_account_release(&acct);
 }
 
-/* GET /api/auth/me (and GET /api/users/me) -> 200 {user}. */
+/*
+ * GET /api/auth/me (and GET /api/users/me) -> 200 {user}, with the
+ * write budget in RateLimit-Limit/Remaining/Reset (read, not spent).
+ */
 void
 auth_me(struct ctx *c)
 {
+	struct db_budget b;
 	char		*json = NULL;
 	enum db_status	 s;
 
-	s = db_user_me(c->db, c->user.id, c->user.ver, &json);
+	s = db_user_me_budget(c->db, c->user.id, c->user.ver,
+	    c->cfg->write_window_s, &json, &b);
 	if (s == DB_NOT_FOUND)
 		reply_unauthorized(c, 1);
 	else if (s != DB_OK)
 		reply_db_error(c, s);
-	else
+	else {
+		ratelimit_headers(c->resp, c->cfg->write_limit, b.used,
+		    b.reset_s);
 		reply_json_wrapped(c, 200, "user", json);
+	}
 	free(json);
 }
 
 /*
- * POST /api/auth/password {currentPassword, newPassword} -> 204.  The
- * token version goes up, so every token issued before (the caller's
- * included) is refused from now on.  A wrong current password is 403;
- * those attempts are throttled per account like logins.
+ * POST /api/auth/password {currentPassword, newPassword} -> 200 {token,
+ * expiresAt}: a fresh token for the caller; the token version goes up,
+ * so every token issued before (the caller's included) is refused from
+ * now on.  A wrong current password is 403; those attempts are
+ * throttled per token and per client address, never per account, so
+ * the owner on another device can always change it.
  */
 void
 auth_password(struct ctx *c)
 {
 	struct field_errors	 fe;
 	struct db_throttle	 th;
+	struct db_throttle_limits lim;
+	struct db_account	 acct;
 	const char		*cur, *next;
 	char			 hash[PASSWORD_HASH_MAX], *stored = NULL;
 	size_t			 curlen = 0, nextlen = 0;
 	enum password_result	 r;
 	enum db_status		 s;
 
+	memset(&acct, 0, sizeof(acct));
 	field_errors_init(&fe);
 	hash[0] = '\0';
 	cur = required_string(c->body, "currentPassword", 1,
@@ -356,8 +422,9 @@ auth_password(struct ctx *c)
 		field_errors_problem(&fe, c->resp, "Validation failed");
 		goto out;
 	}
-	s = db_password_begin(c->db, c->user.id, c->user.ver,
-	    c->cfg->login_max_failures, c->cfg->login_window_s, &th, &stored);
+	throttle_limits(c->cfg, &lim);
+	s = db_password_begin(c->db, c->user.id, c->user.ver, c->user.tid,
+	    client_address(c), &lim, &th, &stored);
 	if (s == DB_NOT_FOUND) {
 		reply_unauthorized(c, 1);
 		goto out;
@@ -371,6 +438,8 @@ auth_password(struct ctx *c)
 		    "Too many failed password attempts");
 		goto out;
 	}
+	if (hashing_allowed(c) != 0)
+		goto out;
 	r = password_verify(c->cfg, stored, cur, curlen);
 	if (r != PASSWORD_MATCH && r != PASSWORD_MATCH_REHASH) {
 		http_problem(c->resp, 403, "wrong-password",
@@ -385,13 +454,16 @@ auth_password(struct ctx *c)
 		    "An unexpected error occurred.");
 		goto out;
 	}
-	s = db_password_set(c->db, c->user.id, c->user.ver, hash);
+	if (write_enter(c) != 0)
+		goto out;
+	s = db_password_set(c->db, c->user.id, c->user.ver, client_address(c),
+	    hash, &acct);
 	if (s == DB_NOT_FOUND)
 		reply_unauthorized(c, 1);
 	else if (s != DB_OK)
 		reply_db_error(c, s);
 	else
-		http_response_empty(c->resp, 204);
+		reply_token(c, 200, &acct, NULL);
 out:
 	sodium_memzero(hash, sizeof(hash));
 	if (stored != NULL) {
@@ -399,4 +471,43 @@ out:
 		free(stored);
 	}
 	field_errors_release(&fe);
+	db_account_release(&acct);
+}
+
+/*
+ * POST /api/auth/logout -> 204: the token of this request is refused
+ * from now on (until it would have expired); the account's other
+ * tokens are not.
+ */
+void
+auth_logout(struct ctx *c)
+{
+	enum db_status	 s;
+
+	s = db_token_revoke(c->db, c->user.id, c->user.ver, c->user.tid,
+	    c->user.exp);
+	if (s == DB_NOT_FOUND)
+		reply_unauthorized(c, 1);
+	else if (s != DB_OK)
+		reply_db_error(c, s);
+	else
+		http_response_empty(c->resp, 204);
+}
+
+/*
+ * POST /api/auth/logout-all -> 204: every token of the account, this
+ * one included, is refused from now on; the password stays.
+ */
+void
+auth_logout_all(struct ctx *c)
+{
+	enum db_status	 s;
+
+	s = db_tokens_revoke_all(c->db, c->user.id, c->user.ver);
+	if (s == DB_NOT_FOUND)
+		reply_unauthorized(c, 1);
+	else if (s != DB_OK)
+		reply_db_error(c, s);
+	else
+		http_response_empty(c->resp, 204);
 }

@@ -105,7 +105,7 @@ dispatch_restart(struct ctx *c)
 }
 
 /*
- * Serve one request: route, authenticate, read the body, run the
+ * Serve one request: route, authenticate, then read the body, run the
  * handler (inside a write transaction when the route is a write; see
  * handlers/writes.c), and make sure exactly one response comes out.
  * Fills *out for the access log.
@@ -148,7 +148,11 @@ app_handle(struct db *db, const struct config *cfg, struct http_request *req,
 	}
 	c.route = &app_routes[idx];
 	out->route = c.route->pattern;
-	if (read_body(&c, rd, rdarg) != 0 || authenticate(&c) != 0)
+	/*
+	 * The token first: a request that cannot name its caller gets its
+	 * 401 before one byte of its body is read or parsed.
+	 */
+	if (authenticate(&c) != 0 || read_body(&c, rd, rdarg) != 0)
 		goto done;
 	if (c.user.valid)
 		memcpy(out->user_id, c.user.id, sizeof(out->user_id));

@@ -25,8 +25,13 @@ struct auth_user {
 	char		 id[UUID_LEN + 1];
 	char		 username[64];
 	long long	 iat;
+	long long	 exp;
 	long long	 ver;			/* users.token_version */
+	char		 tid[72];		/* the token's identity: its jti,
+						   or "s." and its signature */
 };
+
+struct write_txn;
 
 struct ctx {
 	struct http_request	*req;
@@ -37,6 +42,8 @@ struct ctx {
 	struct auth_user	 user;
 	json_object		*body;		/* parsed object, ROUTE_BODY */
 	time_t			 now;
+	struct write_txn	*txn;		/* a keyed write's transaction,
+						   while its handler runs */
 };
 
 /* The application: the route table and the one entry point. */
@@ -62,8 +69,12 @@ void	reply_unauthorized(struct ctx *, int token_was_sent);
 int	json_parse_object(const char *, size_t, json_object **, char *, size_t);
 
 /* Tokens (handlers/token.c). */
+#define TOKEN_EXPIRES_LEN	24	/* "2026-11-25T19:06:27.000Z" */
+
 char	*token_issue(const struct config *, const char *user_id,
 	    const char *username, const char *email, long long ver, time_t now);
+void	 token_expires_at(const struct config *, time_t now,
+	    char out[TOKEN_EXPIRES_LEN + 1]);
 int	 token_verify(const struct config *, const char *token, time_t now,
 	    struct auth_user *);
 int	 token_from_header(const char *authorization, const char **token);
@@ -76,6 +87,7 @@ int	 token_from_header(const char *authorization, const char **token);
 #define IDEM_KEY_MAX	255
 
 void	 write_run(struct ctx *);
+int	 write_enter(struct ctx *);
 int	 dispatch_restart(struct ctx *);
 int	 idem_key_parse(const char *header, char *out, size_t outsz);
 void	 idem_fingerprint(const struct config *, const char *method,
@@ -165,6 +177,8 @@ void	auth_signup(struct ctx *);
 void	auth_login(struct ctx *);
 void	auth_me(struct ctx *);
 void	auth_password(struct ctx *);
+void	auth_logout(struct ctx *);
+void	auth_logout_all(struct ctx *);
 void	users_update_me(struct ctx *);
 void	users_delete_me(struct ctx *);
 void	users_get(struct ctx *);

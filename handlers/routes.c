@@ -54,18 +54,27 @@ const struct route app_routes[] = {
 	    ROUTE_AUTH_OPTIONAL | ROUTE_IDEMPOTENT },
 
 	/* Accounts (handlers/auth.c, handlers/users.c). */
+	/*
+	 * The password change, logouts and account deletion revoke
+	 * tokens: they are never refused by the write budget (no
+	 * ROUTE_WRITE), so a thief who spends it cannot stop the owner.
+	 */
 	{ HTTP_POST,	"/api/auth/signup",	auth_signup,
-	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	    ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES },
 	{ HTTP_POST,	"/api/auth/login",	auth_login,
-	    ROUTE_BODY | ROUTE_IDEMPOTENT },
+	    ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES },
 	{ HTTP_GET,	"/api/auth/me",		auth_me,	ROUTE_AUTH },
 	{ HTTP_POST,	"/api/auth/password",	auth_password,
-	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT },
+	    ROUTE_AUTH | ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES },
+	{ HTTP_POST,	"/api/auth/logout",	auth_logout,
+	    ROUTE_AUTH | ROUTE_IDEMPOTENT },
+	{ HTTP_POST,	"/api/auth/logout-all",	auth_logout_all,
+	    ROUTE_AUTH | ROUTE_IDEMPOTENT },
 	{ HTTP_GET,	"/api/users/me",	auth_me,	ROUTE_AUTH },
 	{ HTTP_PATCH,	"/api/users/me",	users_update_me,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE },
 	{ HTTP_DELETE,	"/api/users/me",	users_delete_me,
-	    ROUTE_AUTH | ROUTE_WRITE },
+	    ROUTE_AUTH },
 	{ HTTP_GET,	"/api/users/:username",	users_get,
 	    ROUTE_AUTH_OPTIONAL },
 

@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jwt.h>
 #include <sodium.h>
@@ -12,22 +14,35 @@
 
 #define TOKEN_MAX	4096
 #define IAT_LEEWAY	60	/* seconds a token's iat may lie in the future */
+#define NBF_LEEWAY	5	/* seconds of clock skew allowed on nbf */
+#define VER_MAX		2147483647LL	/* users.token_version is an integer */
+#define JTI_BYTES	16	/* random bytes of an issued token's jti */
+#define JTI_MAX		64	/* longest jti accepted */
 
 /*
- * Sign a token for the user: HS256 with claims sub and id (the user
- * id), username, email, ver, iss, aud, iat and exp.  Returns a string
- * the caller frees, or NULL.
+ * Sign a token for the user: HS256 with claims jti (16 random bytes,
+ * base64url: what tells this token apart from every other, for
+ * POST /api/auth/logout), sub and id (the user id), username, email,
+ * ver, iss, aud, iat and exp.  Returns a string the caller frees, or
+ * NULL.
  */
 char *
 token_issue(const struct config *cfg, const char *user_id,
     const char *username, const char *email, long long ver, time_t now)
 {
-	jwt_t	*j = NULL;
-	char	*tok = NULL, *out = NULL;
+	jwt_t		*j = NULL;
+	unsigned char	 rnd[JTI_BYTES];
+	char		 jti[sodium_base64_ENCODED_LEN(JTI_BYTES,
+			    sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char		*tok = NULL, *out = NULL;
 
 	if (cfg->jwt_secret_len < 32 || jwt_new(&j) != 0)
 		return NULL;
-	if (jwt_add_grant(j, "sub", user_id) != 0 ||
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2base64(jti, sizeof(jti), rnd, sizeof(rnd),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (jwt_add_grant(j, "jti", jti) != 0 ||
+	    jwt_add_grant(j, "sub", user_id) != 0 ||
 	    jwt_add_grant(j, "id", user_id) != 0 ||
 	    jwt_add_grant(j, "username", username) != 0 ||
 	    jwt_add_grant(j, "email", email) != 0 ||
@@ -46,6 +61,24 @@ token_issue(const struct config *cfg, const char *user_id,
 out:
 	jwt_free(j);
 	return out;
+}
+
+/*
+ * When a token issued at now expires (its exp), as the API writes
+ * timestamps: RFC 3339, UTC, milliseconds.
+ */
+void
+token_expires_at(const struct config *cfg, time_t now,
+    char out[TOKEN_EXPIRES_LEN + 1])
+{
+	struct tm	 tm;
+	time_t		 exp = now + (time_t)cfg->token_ttl_s;
+
+	if (gmtime_r(&exp, &tm) == NULL ||
+	    strftime(out, TOKEN_EXPIRES_LEN + 1, "%Y-%m-%dT%H:%M:%S.000Z",
+	    &tm) != TOKEN_EXPIRES_LEN)
+		snprintf(out, TOKEN_EXPIRES_LEN + 1, "%s",
+		    "1970-01-01T00:00:00.000Z");
 }
 
 /* An integer claim; 0 with errno set when absent or not an integer. */
@@ -67,10 +100,11 @@ int_claim(jwt_t *j, const char *name)
  * 32 bytes of an HMAC-SHA256.  Checked before libjwt parses
  * anything: its own base64 decoding is lenient (it maps the standard
  * alphabet and padding too), so only the canonical form ever reaches
- * it.  Defence in depth: libjwt compares signatures as text.
+ * it.  Defence in depth: libjwt compares signatures as text.  The
+ * decoded header (NUL-terminated) is left in hdr, hdrsz bytes.
  */
 static int
-token_shape_ok(const char *tok)
+token_shape_ok(const char *tok, char *hdr, size_t hdrsz, size_t *hdrlen)
 {
 	unsigned char	 bin[TOKEN_MAX];
 	const char	*p, *dot;
@@ -89,6 +123,13 @@ token_shape_ok(const char *tok)
 		if (sodium_base642bin(bin, sizeof(bin), p, len, NULL, &binlen,
 		    NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 			return 0;
+		if (i == 0) {
+			if (binlen >= hdrsz)
+				return 0;
+			memcpy(hdr, bin, binlen);
+			hdr[binlen] = '\0';
+			*hdrlen = binlen;
+		}
 		if (i == 2 && binlen != crypto_auth_hmacsha256_BYTES)
 			return 0;
 		if (dot != NULL)
@@ -98,11 +139,71 @@ token_shape_ok(const char *tok)
 }
 
 /*
- * Verify a bearer token: HS256 only (libjwt 1.10 would accept "none"
- * with an empty key and checks no claim, so every check is here), a
- * signature by our secret, exp in the future, iat not beyond a small
- * leeway ahead, nbf passed if present, our iss and aud, a UUID subject
- * and a token version.  Returns 0 and fills u, or -1.
+ * 1 if the JOSE header (len bytes of JSON) is one we accept: an object
+ * whose "alg" is exactly "HS256" (libjwt matches it in any letter
+ * case) and that has no "crit" member: RFC 7515 4.1.11 makes the
+ * extensions named there mandatory to understand, and we understand
+ * none, so a token carrying any is refused.  Other members ("typ",
+ * "kid", ...) are ignored.
+ */
+static int
+token_header_ok(const char *hdr, size_t len)
+{
+	json_object	*o = NULL, *alg;
+	char		 err[160];
+	int		 ok = 0;
+
+	if (memchr(hdr, '\0', len) != NULL ||
+	    json_parse_object(hdr, len, &o, err, sizeof(err)) != 0)
+		return 0;
+	if (json_object_object_get_ex(o, "alg", &alg) &&
+	    json_object_is_type(alg, json_type_string) &&
+	    strcmp(json_object_get_string(alg), "HS256") == 0 &&
+	    !json_object_object_get_ex(o, "crit", NULL))
+		ok = 1;
+	json_object_put(o);
+	return ok;
+}
+
+/*
+ * The token's identity into u->tid: its jti when it has one (1-64
+ * base64url characters; every token issued here does), else "s." and
+ * its signature, which is unique to it (tokens issued before jti
+ * existed).  Returns 0, or -1 for a jti of another shape.
+ */
+static int
+token_id(jwt_t *j, const char *tok, struct auth_user *u)
+{
+	const char	*jti;
+	char		*raw;
+	size_t		 n;
+
+	if ((jti = jwt_get_grant(j, "jti")) == NULL &&
+	    (raw = jwt_get_grants_json(j, "jti")) != NULL) {
+		free(raw);		/* present, but not a string */
+		return -1;
+	}
+	if (jti != NULL) {
+		n = strlen(jti);
+		if (n == 0 || n > JTI_MAX || strspn(jti,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_") != n)
+			return -1;
+		memcpy(u->tid, jti, n + 1);
+		return 0;
+	}
+	snprintf(u->tid, sizeof(u->tid), "s.%s", strrchr(tok, '.') + 1);
+	return 0;
+}
+
+/*
+ * Verify a bearer token: a header of alg "HS256" exactly and no
+ * "crit" (libjwt 1.10 would accept "none" with an empty key, "hs256"
+ * in any case, and checks no claim, so every check is here), a
+ * signature by our secret, exp in the future, iat at most IAT_LEEWAY
+ * seconds ahead, nbf (if present) at most NBF_LEEWAY seconds ahead,
+ * our iss and aud, a UUID subject, a token version 1-2^31-1 and a
+ * well-formed jti if there is one.  Returns 0 and fills u, or -1.
  */
 int
 token_verify(const struct config *cfg, const char *tok, time_t now,
@@ -110,12 +211,16 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 {
 	jwt_t		*j = NULL;
 	const char	*sub, *iss, *aud, *name;
+	char		 hdr[TOKEN_MAX];
+	size_t		 hdrlen = 0;
 	long		 exp, iat, nbf, ver;
 	int		 rc = -1;
 
 	u->valid = 0;
 	if (cfg->jwt_secret_len < 32 || tok == NULL || *tok == '\0' ||
-	    strlen(tok) > TOKEN_MAX || !token_shape_ok(tok))
+	    strlen(tok) > TOKEN_MAX ||
+	    !token_shape_ok(tok, hdr, sizeof(hdr), &hdrlen) ||
+	    !token_header_ok(hdr, hdrlen))
 		return -1;
 	if (jwt_decode(&j, tok, cfg->jwt_secret, (int)cfg->jwt_secret_len) != 0)
 		return -1;
@@ -129,10 +234,10 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 		goto out;
 	nbf = jwt_get_grant_int(j, "nbf");
 	if (errno != ENOENT && (errno != 0 || nbf <= 0 ||
-	    (long long)nbf > (long long)now + IAT_LEEWAY))
+	    (long long)nbf > (long long)now + NBF_LEEWAY))
 		goto out;
 	ver = int_claim(j, "ver");
-	if (errno != 0 || ver <= 0)
+	if (errno != 0 || ver <= 0 || (long long)ver > VER_MAX)
 		goto out;
 	if ((iss = jwt_get_grant(j, "iss")) == NULL ||
 	    strcmp(iss, cfg->jwt_issuer) != 0)
@@ -145,9 +250,12 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 	if ((name = jwt_get_grant(j, "username")) == NULL ||
 	    strlen(name) >= sizeof(u->username))
 		goto out;
+	if (token_id(j, tok, u) != 0)
+		goto out;
 	memcpy(u->id, sub, UUID_LEN + 1);
 	strcpy(u->username, name);
 	u->iat = iat;
+	u->exp = exp;
 	u->ver = ver;
 	u->valid = 1;
 	rc = 0;

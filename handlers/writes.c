@@ -1,11 +1,15 @@
 /*
- * The write transaction around a handler, so that no handler has to
- * know about it: for a budgeted write of a signed-in caller
- * (ROUTE_WRITE) or a POST carrying an Idempotency-Key
- * (ROUTE_IDEMPOTENT), the dispatcher opens a transaction, the handler's
- * statements run inside it, and its answer is stored under the key in
- * the same transaction before the commit.  See doc/API.md, "Safe
- * retries, concurrent edits and sync" and "Limits".
+ * What the dispatcher wraps around a handler, so that no handler has
+ * to know about it.  A POST carrying an Idempotency-Key
+ * (ROUTE_IDEMPOTENT) runs in a transaction: the handler's statements
+ * run inside it and its answer is stored under the key before the
+ * commit; a handler that hashes a password (ROUTE_HASHES) opens that
+ * transaction itself, after hashing (write_enter).  Any other request
+ * of a signed-in caller sends a gate with the handler's first
+ * statement: the check that the token was not signed out, and for a
+ * budgeted write (ROUTE_WRITE) the write budget.  See doc/API.md,
+ * "Auth and users", "Safe retries, concurrent edits and sync" and
+ * "Limits".
  */
 #include "config.h"
 
@@ -93,13 +97,13 @@ answer_verdict(struct ctx *c, const struct db_write *w)
 }
 
 /*
- * Commit (storing the answer when it is to be kept) or roll back,
- * after the handler answered.  Returns DB_OK, or the status that
- * ended the transaction without a commit (the answer is then replaced
- * by the caller).
+ * Commit (storing the answer under the key when it is to be kept) or
+ * roll back, after the handler answered.  Returns DB_OK, or the status
+ * that ended the transaction without a commit (the answer is then
+ * replaced by the caller).
  */
 static enum db_status
-finish(struct ctx *c, struct db_write *w, int keyed)
+finish(struct ctx *c, struct db_write *w)
 {
 	struct buf	 headers = BUF_INIT;
 	char		*sealed = NULL;
@@ -107,7 +111,7 @@ finish(struct ctx *c, struct db_write *w, int keyed)
 	int		 store;
 
 	/* Only successes are stored: a refused request changed nothing. */
-	store = keyed && c->resp->status < 400;
+	store = c->resp->status < 400;
 	if (store) {
 		idem_headers_json(c->resp, &headers);
 		sealed = idem_seal(c->cfg, c->resp->body.data,
@@ -121,13 +125,16 @@ finish(struct ctx *c, struct db_write *w, int keyed)
 }
 
 /*
- * A budgeted write without an Idempotency-Key: the budget rides as a
- * gate on the handler's first statement (see db_write_gate), so a
- * one-statement write costs one round trip, and a refused one runs
- * nothing.  A serialization failure or deadlock reruns the handler once.
+ * A request of a signed-in caller without an Idempotency-Key: a gate
+ * rides on the handler's first statement (see db_write_gate and
+ * db_token_gate), so a one-statement request costs one round trip and
+ * a refused one runs nothing.  The gate refuses a token signed out by
+ * POST /api/auth/logout, and for a budgeted write (budget set) counts
+ * the write against the caller's budget.  A serialization failure or
+ * deadlock reruns the handler once.
  */
 static void
-gated_run(struct ctx *c)
+gated_run(struct ctx *c, int budget)
 {
 	struct db_write	 w;
 	int		 attempt;
@@ -135,11 +142,15 @@ gated_run(struct ctx *c)
 	db_write_init(&w);
 	w.user_id = c->user.id;
 	w.token_ver = c->user.ver;
-	w.budget = 1;
+	w.token_id = c->user.tid;
+	w.budget = budget;
 	w.limit = c->cfg->write_limit;
 	w.window_s = c->cfg->write_window_s;
 	for (attempt = 0; attempt < 2; attempt++) {
-		db_write_gate(c->db, &w);
+		if (budget)
+			db_write_gate(c->db, &w);
+		else
+			db_token_gate(c->db, &w);
 		c->route->handler(c);
 		db_write_gate_result(c->db, &w);
 		if (w.verdict != DB_WRITE_GO) {
@@ -153,73 +164,113 @@ gated_run(struct ctx *c)
 			continue;
 		break;
 	}
-	if (w.used > 0)
+	if (budget && w.used > 0)
 		ratelimit_headers(c->resp, w.limit, w.used, w.reset_s);
 }
 
 /*
- * Run the route's handler; inside a write transaction when the route
- * needs one (see the top of this file).  Writes exactly one response
- * unless the handler wrote none (the dispatcher answers 500 then).
- * A serialization failure or deadlock reruns the handler once on a
- * fresh transaction before the 503 stands.
+ * The keyed write of one request: its db_write, and whether its
+ * transaction is open.  A handler of a ROUTE_HASHES route opens it
+ * itself, after hashing (write_enter); every other keyed handler runs
+ * inside it from the start.
  */
-void
-write_run(struct ctx *c)
-{
+struct write_txn {
 	struct db_write	 w;
-	unsigned char	 fp[DB_FINGERPRINT_LEN];
-	char		 key[IDEM_KEY_MAX + 1];
-	const char	*h;
+	int		 late;		/* opened by the handler */
+	int		 opened;	/* db_write_begin said go */
+	int		 counted;	/* the budget was spent */
+};
+
+/* Open t's transaction; -1 once the answer (a verdict) is written. */
+static int
+txn_open(struct ctx *c, struct write_txn *t)
+{
 	enum db_status	 s;
-	int		 budget, keyed, attempt, counted = 0;
 
-	budget = (c->route->flags & ROUTE_WRITE) && c->user.valid;
-	h = (c->route->flags & ROUTE_IDEMPOTENT) ?
-	    http_header(c->req, "Idempotency-Key") : NULL;
-	keyed = h != NULL;
-	if (!budget && !keyed) {
-		c->route->handler(c);
-		return;
+	if ((s = db_write_begin(c->db, &t->w)) != DB_OK) {
+		reply_db_error(c, s);
+		return -1;
 	}
-	if (!keyed) {
-		gated_run(c);
-		return;
+	if (t->w.verdict != DB_WRITE_GO) {
+		answer_verdict(c, &t->w);
+		t->counted = t->w.verdict == DB_WRITE_OVER_BUDGET;
+		return -1;
 	}
-	if (keyed && idem_key_parse(h, key, sizeof(key)) != 0) {
-		reply_problem(c, 400, "invalid-idempotency-key",
-		    "Invalid Idempotency-Key", "Idempotency-Key must be 1-255 "
-		    "printable ASCII characters (optionally in double quotes).");
-		return;
-	}
-	if (keyed)
-		idem_fingerprint(c->cfg, http_method_name(c->req->method),
-		    c->req->path, c->req->query, c->req->body,
-		    c->req->body_len, fp);
+	t->opened = 1;
+	return 0;
+}
 
-	db_write_init(&w);
+/*
+ * Called by a handler that hashes a password (ROUTE_HASHES), once the
+ * hashing is done and before its first statement that must be kept
+ * with the Idempotency-Key's answer: opens the request's write
+ * transaction when it has one (a key came), so that no transaction is
+ * ever open while a password is hashed.  Returns 0 to go on (in the
+ * transaction, or without one when there is no key), -1 when the
+ * answer has been written (the key is in use or was used for another
+ * request, the token was revoked meanwhile, the database failed): the
+ * handler then writes nothing more.
+ */
+int
+write_enter(struct ctx *c)
+{
+	struct write_txn	*t = c->txn;
+
+	if (t == NULL || !t->late || t->opened)
+		return 0;
+	return txn_open(c, t);
+}
+
+/*
+ * A POST with an Idempotency-Key: the answer is stored under the key
+ * in the transaction of the write itself.  For a route whose handler
+ * hashes a password the key is claimed first for the whole request
+ * with no transaction open (db_write_claim), and the handler opens the
+ * transaction after its hashing (write_enter).
+ */
+static void
+keyed_run(struct ctx *c, const char *key, int budget)
+{
+	struct write_txn	 t;
+	unsigned char		 fp[DB_FINGERPRINT_LEN];
+	enum db_status		 s;
+	int			 attempt;
+
+	memset(&t, 0, sizeof(t));
+	db_write_init(&t.w);
+	t.late = (c->route->flags & ROUTE_HASHES) != 0;
+	idem_fingerprint(c->cfg, http_method_name(c->req->method),
+	    c->req->path, c->req->query, c->req->body, c->req->body_len, fp);
 	for (attempt = 0; attempt < 2; attempt++) {
-		db_write_release(&w);
-		w.user_id = c->user.valid ? c->user.id : NULL;
-		w.token_ver = c->user.ver;
-		w.budget = budget;
-		w.limit = c->cfg->write_limit;
-		w.window_s = c->cfg->write_window_s;
-		w.key = keyed ? key : NULL;
-		w.fingerprint = fp;
-		w.ttl_s = c->cfg->idempotency_ttl_s;
-		if ((s = db_write_begin(c->db, &w)) != DB_OK) {
-			reply_db_error(c, s);
-			db_write_release(&w);
-			return;
+		db_write_release(&t.w);
+		t.w.user_id = c->user.valid ? c->user.id : NULL;
+		t.w.token_ver = c->user.ver;
+		t.w.token_id = c->user.valid ? c->user.tid : NULL;
+		t.w.budget = budget;
+		t.w.limit = c->cfg->write_limit;
+		t.w.window_s = c->cfg->write_window_s;
+		t.w.key = key;
+		t.w.fingerprint = fp;
+		t.w.ttl_s = c->cfg->idempotency_ttl_s;
+		t.opened = 0;
+		if (t.late && attempt == 0) {
+			if ((s = db_write_claim(c->db, &t.w)) != DB_OK) {
+				reply_db_error(c, s);
+				break;
+			}
+			if (t.w.verdict != DB_WRITE_GO) {
+				answer_verdict(c, &t.w);
+				break;
+			}
 		}
-		if (w.verdict != DB_WRITE_GO) {
-			answer_verdict(c, &w);
-			counted = w.verdict == DB_WRITE_OVER_BUDGET;
+		if (!t.late && txn_open(c, &t) != 0)
 			break;
-		}
 
+		c->txn = &t;
 		c->route->handler(c);
+		c->txn = NULL;
+		if (!t.opened)
+			break;	/* answered before anything was to be kept */
 		if (!c->resp->written || c->resp->status >= 500) {
 			/* Nothing is kept: a retry runs again. */
 			db_write_abort(c->db);
@@ -228,9 +279,9 @@ write_run(struct ctx *c)
 				continue;
 			break;
 		}
-		s = finish(c, &w, keyed);
+		s = finish(c, &t.w);
 		if (s == DB_OK) {
-			counted = 1;
+			t.counted = 1;
 			break;
 		}
 		if (s == DB_RETRY && attempt == 0 && dispatch_restart(c) == 0)
@@ -242,8 +293,42 @@ write_run(struct ctx *c)
 			reply_db_error(c, s);
 		break;
 	}
-	if (budget && w.used > 0)
-		ratelimit_headers(c->resp, w.limit,
-		    counted ? w.used : w.used - 1, w.reset_s);
-	db_write_release(&w);
+	if (budget && t.w.used > 0)
+		ratelimit_headers(c->resp, t.w.limit,
+		    t.counted ? t.w.used : t.w.used - 1, t.w.reset_s);
+	db_write_release(&t.w);
+}
+
+/*
+ * Run the route's handler: inside a write transaction when the route
+ * needs one (see the top of this file), behind a gate on its first
+ * statement for any other request of a signed-in caller.  Writes
+ * exactly one response unless the handler wrote none (the dispatcher
+ * answers 500 then).  A serialization failure or deadlock reruns the
+ * handler once on a fresh transaction before the 503 stands.
+ */
+void
+write_run(struct ctx *c)
+{
+	char		 key[IDEM_KEY_MAX + 1];
+	const char	*h;
+	int		 budget;
+
+	budget = (c->route->flags & ROUTE_WRITE) && c->user.valid;
+	h = (c->route->flags & ROUTE_IDEMPOTENT) ?
+	    http_header(c->req, "Idempotency-Key") : NULL;
+	if (h == NULL) {
+		if (c->user.valid)
+			gated_run(c, budget);
+		else
+			c->route->handler(c);
+		return;
+	}
+	if (idem_key_parse(h, key, sizeof(key)) != 0) {
+		reply_problem(c, 400, "invalid-idempotency-key",
+		    "Invalid Idempotency-Key", "Idempotency-Key must be 1-255 "
+		    "printable ASCII characters (optionally in double quotes).");
+		return;
+	}
+	keyed_run(c, key, budget);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <crypt.h>
@@ -517,67 +518,190 @@ Test(login, bad_input_is_400_naming_the_field_and_counts_no_attempt)
 	ia_assert_problem(&r, 400, "validation", "password");
 	it_resp_free(&r);
 	buf_release(&b);
-	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
-	    "WHERE account = lower($1)", 1, p), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM auth_failures "
+	    "WHERE scope = 'login ' || lower($1)", 1, p), 0);
 }
 
-static void
+/* Send from the loopback address number i; returns it (static). */
+static const char *
 from(int i)
 {
-	char	 ip[32];
+	static char	 ip[32];
 
 	snprintf(ip, sizeof(ip), "127.0.%d.%d", 10 + i / 200, 10 + i % 200);
 	it_source(ip);
+	return ip;
 }
 
-Test(login, ten_failures_throttle_the_account_from_any_address_whatever_the_password)
+/* Failures counted for identifier from source ("*": every address). */
+static long long
+failures(const char *ident, const char *source)
 {
-	struct ia_user	 u, v;
+	const char	*p[2] = { ident, source };
+
+	return it_db_count("SELECT coalesce((SELECT failures FROM "
+	    "auth_failures WHERE scope = 'login ' || lower($1) AND source = $2 "
+	    "AND expires_at > now()), 0)", 2, p);
+}
+
+static int
+retry_after(const struct it_resp *r)
+{
+	cr_assert_not_null(it_header(r, "retry-after"), "%s", r->body);
+	return atoi(it_header(r, "retry-after"));
+}
+
+/*
+ * The attack of issue 9: ten wrong passwords from one address.  That
+ * address waits; the owner, from another address, signs in at once.
+ */
+Test(login, ten_failures_from_one_address_never_lock_out_the_owner_from_another)
+{
+	struct ia_user	 u;
 	struct it_resp	 r;
-	const char	*p[1];
+	char		 thief[32], owner[32];
 	int		 i, ra;
 
 	ia_new_user(&u);
-	ia_new_user(&v);
+	snprintf(owner, sizeof(owner), "%s", from(2));
+	snprintf(thief, sizeof(thief), "%s", from(1));
 	for (i = 0; i < 10; i++) {
-		from(i);	/* per account, not per address */
 		ia_login(u.email, "wrong password!", &r);
 		ia_assert_problem(&r, 401, "invalid-credentials", NULL);
 		it_resp_free(&r);
 	}
-	from(20);
 	ia_login(u.email, u.password, &r);	/* right, and still refused */
 	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
-	cr_assert_not_null(it_header(&r, "retry-after"));
-	ra = atoi(it_header(&r, "retry-after"));
-	cr_assert(ra >= 1 && ra <= 900, "Retry-After %d", ra);
+	ra = retry_after(&r);
+	cr_assert(ra >= 1 && ra <= 2, "the first delay is 1 s: %d", ra);
 	cr_assert_null(it_get(r.json, "token"));
 	it_resp_free(&r);
-	from(21);
-	ia_login(u.email, "wrong password!", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
-	it_resp_free(&r);
-	p[0] = u.email;
-	cr_assert_eq(it_db_count("SELECT failures FROM login_failures "
-	    "WHERE account = lower($1)", 1, p), 10);
+	cr_assert_eq(failures(u.email, thief), 10);
 
-	/* Another account is not affected. */
-	ia_login(v.email, v.password, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	it_resp_free(&r);
-
-	/* Once the window has passed, the right password works again. */
-	it_db_count("UPDATE login_failures SET window_start = now() - "
-	    "interval '901 seconds' WHERE account = lower($1) RETURNING 1",
-	    1, p);
+	from(2);			/* the owner, elsewhere */
 	ia_login(u.email, u.password, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(r.status, 200, "the owner is not locked out: %s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
-	    "WHERE account = lower($1)", 1, p), 0);
+	ia_login(u.username, "wrong password!", &r);
+	ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+	it_resp_free(&r);
+	cr_assert_eq(failures(u.email, thief), 10,
+	    "the attacker's address still waits");
+	cr_assert_eq(failures(u.email, owner), 0,
+	    "the owner's success cleared the owner's address");
+	cr_assert_eq(failures(u.email, "*"), 10,
+	    "the ceiling counts the failures only");
 }
 
-Test(login, an_unknown_account_is_throttled_the_same_way)
+/*
+ * From one address, failures past the tenth each want a wait twice the
+ * one before (1, 2, 4 s ...); an attempt inside the wait is refused
+ * without being counted; once it has passed, one more guess is let
+ * through.  The waits end at MP_LOGIN_WINDOW.
+ */
+Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
+    .timeout = 60)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	char		 here[32];
+	int		 i, ra, prev = 0;
+
+	ia_new_user(&u);
+	snprintf(here, sizeof(here), "%s", from(3));
+	for (i = 0; i < 10; i++) {
+		ia_login(u.username, "wrong password!", &r);
+		cr_assert_eq(r.status, 401);
+		it_resp_free(&r);
+	}
+	for (i = 0; i < 3; i++) {
+		ia_login(u.username, "wrong password!", &r);
+		ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+		ra = retry_after(&r);
+		it_resp_free(&r);
+		cr_assert(ra > prev, "the delay grows: %d after %d", ra, prev);
+		cr_assert(ra <= (1 << i) + 1, "delay %d after failure %d", ra,
+		    10 + i);
+		cr_assert_eq(failures(u.username, here), 10 + i,
+		    "a refused attempt is not counted");
+		prev = ra;
+		sleep((unsigned)ra);
+		ia_login(u.username, "wrong password!", &r);
+		cr_assert_eq(r.status, 401, "after the wait: %s", r.body);
+		it_resp_free(&r);
+	}
+	/* The longest wait is MP_LOGIN_WINDOW; then all is forgotten. */
+	{
+		const char *p[1] = { u.username };
+
+		it_db_count("UPDATE auth_failures SET failures = 40 WHERE "
+		    "scope = 'login ' || lower($1) AND source <> '*' "
+		    "RETURNING 1", 1, p);
+	}
+	ia_login(u.username, u.password, &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	ra = retry_after(&r);
+	cr_assert(ra > 800 && ra <= 900, "capped at the window: %d", ra);
+	it_resp_free(&r);
+	{
+		const char *p[1] = { u.username };
+
+		it_db_count("UPDATE auth_failures SET expires_at = now(), "
+		    "last_failure = now() - interval '900 seconds' WHERE "
+		    "scope = 'login ' || lower($1) AND source <> '*' "
+		    "RETURNING 1", 1, p);
+	}
+	ia_login(u.username, u.password, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	it_resp_free(&r);
+}
+
+/*
+ * OWASP's per-account limit, looser: 100 failures within the hour from
+ * any number of addresses stop every login of the identifier, right
+ * password or not, known account or not, until the hour ends.
+ */
+Test(login, a_hundred_failures_from_many_addresses_reach_the_ceiling_of_the_identifier,
+    .timeout = 120)
+{
+	struct ia_user	 u;
+	struct it_resp	 r, known;
+	char		 ghost[64];
+	int		 i, ra;
+
+	ia_new_user(&u);
+	it_unique(ghost, sizeof(ghost), "gh");
+	strcat(ghost, "@example.com");
+	for (i = 0; i < 100; i++) {
+		from(100 + i % 20);	/* 5 failures from each of 20 */
+		ia_login(u.email, "wrong password!", &known);
+		cr_assert_eq(known.status, 401, "%d: %s", i, known.body);
+		it_resp_free(&known);
+		ia_login(ghost, "wrong password!", &r);
+		cr_assert_eq(r.status, 401, "%d: %s", i, r.body);
+		it_resp_free(&r);
+	}
+	cr_assert_eq(failures(u.email, "*"), 100);
+	from(199);			/* a fresh address */
+	ia_login(u.email, u.password, &known);
+	ia_assert_problem(&known, 429, "too-many-attempts", NULL);
+	ra = retry_after(&known);
+	cr_assert(ra > 3000 && ra <= 3600, "until the hour ends: %d", ra);
+	ia_login(ghost, "wrong password!", &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	cr_assert_str_eq(it_str(known.json, "error"), it_str(r.json, "error"),
+	    "an unknown account gets the same answer");
+	cr_assert_str_eq(it_str(known.json, "detail"), it_str(r.json, "detail"));
+	it_resp_free(&known);
+	it_resp_free(&r);
+
+	/* The username is another identifier (see doc/API.md). */
+	ia_login(u.username, u.password, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	it_resp_free(&r);
+}
+
+Test(login, an_unknown_account_is_delayed_the_same_way)
 {
 	struct it_resp	 r, known;
 	struct ia_user	 u;
@@ -586,8 +710,8 @@ Test(login, an_unknown_account_is_throttled_the_same_way)
 
 	it_unique(ghost, sizeof(ghost), "gh");
 	strcat(ghost, "@example.com");
+	from(40);
 	for (i = 0; i < 10; i++) {
-		from(40 + i);
 		ia_login(ghost, "wrong password!", &r);
 		ia_assert_problem(&r, 401, "invalid-credentials", NULL);
 		it_resp_free(&r);
@@ -596,10 +720,9 @@ Test(login, an_unknown_account_is_throttled_the_same_way)
 	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
 	cr_assert_not_null(it_header(&r, "retry-after"));
 
-	/* The same answer a known, throttled account gets. */
+	/* The same answer a known, delayed account gets. */
 	ia_new_user(&u);
 	for (i = 0; i < 10; i++) {
-		from(60 + i);
 		ia_login(u.username, "wrong password!", &known);
 		it_resp_free(&known);
 	}
@@ -611,26 +734,27 @@ Test(login, an_unknown_account_is_throttled_the_same_way)
 	it_resp_free(&r);
 }
 
-Test(login, a_success_clears_earlier_failures)
+Test(login, a_success_clears_the_failures_of_its_address_and_is_not_counted)
 {
 	struct ia_user	 u;
 	struct it_resp	 r;
-	const char	*p[1];
+	char		 here[32];
 	int		 i;
 
 	ia_new_user(&u);
-	p[0] = u.username;
+	snprintf(here, sizeof(here), "%s", from(50));
 	for (i = 0; i < 3; i++) {
 		ia_login(u.username, "wrong password!", &r);
 		it_resp_free(&r);
 	}
-	cr_assert_eq(it_db_count("SELECT failures FROM login_failures "
-	    "WHERE account = lower($1)", 1, p), 3);
+	cr_assert_eq(failures(u.username, here), 3);
+	cr_assert_eq(failures(u.username, "*"), 3);
 	ia_login(u.username, u.password, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
-	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
-	    "WHERE account = lower($1)", 1, p), 0);
+	cr_assert_eq(failures(u.username, here), 0);
+	cr_assert_eq(failures(u.username, "*"), 3,
+	    "the ceiling keeps the failures, not the success");
 }
 
 /* An account as the old system left it: a bcrypt hash. */
@@ -844,6 +968,119 @@ Test(tokens, a_future_iat_a_wrong_issuer_or_audience_or_version_is_401)
 	free(t);
 }
 
+/*
+ * Tokens signed with the right key but malformed in ways libjwt lets
+ * through: each is the plain 401 of a bad token, on a read and on a
+ * write, never a 400 from the database.
+ */
+Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	char		*c, *t;
+	const char	*p[1];
+	struct {
+		const char	*header;
+		long long	 ver;
+		const char	*extra;
+		const char	*why;
+	} bad[] = {
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 2147483648LL, NULL,
+		  "ver 2^31" },
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 4294967297LL, NULL,
+		  "ver 2^32 + 1" },
+		{ "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", 1, NULL,
+		  "alg in lower case" },
+		{ "{\"alg\":\"HS256\",\"crit\":[\"x-acme\"],\"x-acme\":1}",
+		  1, NULL, "an unknown crit extension" },
+		{ "{\"alg\":\"HS256\"}", 1, "\"nbf\":NBF30", "nbf 30 s ahead" },
+	};
+	char		 extra[64];
+	size_t		 i;
+
+	ia_new_user(&u);
+	p[0] = u.id;
+	t = ia_craft_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+	    c = ia_claims(&u, 1, NULL));
+	ia_send("GET", "/api/auth/me", t, NULL, &r);
+	cr_assert_eq(r.status, 200, "the crafting works: %s", r.body);
+	it_resp_free(&r);
+	free(c);
+	free(t);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (bad[i].extra != NULL)
+			snprintf(extra, sizeof(extra), "\"nbf\":%lld",
+			    (long long)time(NULL) + 30);
+		c = ia_claims(&u, bad[i].ver, bad[i].extra ? extra : NULL);
+		t = ia_craft_raw(bad[i].header, c);
+		ia_send("GET", "/api/auth/me", t, NULL, &r);
+		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
+		    r.body);
+		ia_assert_invalid_token(&r);
+		it_resp_free(&r);
+		ia_send("POST", "/api/loops", t, "{\"name\":\"x\",\"bars\":1}",
+		    &r);
+		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
+		    r.body);
+		ia_assert_invalid_token(&r);
+		it_resp_free(&r);
+		free(c);
+		free(t);
+	}
+	cr_assert_eq(it_db_count("SELECT count(*) FROM loops "
+	    "WHERE user_id = $1::uuid", 1, p), 0);
+}
+
+/*
+ * The token is checked before the body is read: no token, or a made-up
+ * one, gets its 401 however broken, big or mistyped the body is, so a
+ * garbage Authorization header never buys a parse of a large body.
+ */
+Test(tokens, a_body_is_not_read_before_the_token_is_checked)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	struct buf	 big = BUF_INIT;
+	const char	*garbage = "not.a.token";
+	const char	*xml[2] = { "Content-Type: application/xml", NULL };
+	const char	*p[1];
+	size_t		 i;
+
+	ia_new_user(&u);
+	p[0] = u.id;
+	ia_send("POST", "/api/loops", NULL, "{", &r);
+	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	it_resp_free(&r);
+	ia_send("POST", "/api/loops", garbage, "{", &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+
+	/* Nearly 1 MiB of malformed JSON behind a made-up token. */
+	buf_putc(&big, '[');
+	for (i = 0; i < 1000000 / 2; i++)
+		buf_puts(&big, "1,");
+	ia_send("POST", "/api/loops", garbage, big.data, &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+	ia_send("PUT", "/api/loops/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
+	    garbage, big.data, &r);
+	ia_assert_invalid_token(&r);
+	it_resp_free(&r);
+	buf_release(&big);
+
+	/* A body of another type: 401 before 415. */
+	cr_assert_eq(it_request("POST", "/api/loops", xml, "<loop/>", &r), 0);
+	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	it_resp_free(&r);
+
+	/* With a good token the same body is read and refused. */
+	ia_send("POST", "/api/loops", u.token, "{", &r);
+	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	it_resp_free(&r);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM loops "
+	    "WHERE user_id = $1::uuid", 1, p), 0);
+}
+
 /* Password change. */
 
 static void
@@ -861,11 +1098,47 @@ change_password(const char *token, const char *cur, const char *next,
 	buf_release(&b);
 }
 
-Test(password, a_change_is_204_and_refuses_every_older_token)
+/* An RFC 3339 UTC timestamp with milliseconds, as time_t. */
+static time_t
+rfc3339_ms(const char *s)
+{
+	struct tm	 tm;
+	const char	*end;
+
+	cr_assert_not_null(s);
+	cr_assert_eq(strlen(s), 24, "%s", s);
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	cr_assert(end != NULL && end[0] == '.' && end[4] == 'Z', "%s", s);
+	return timegm(&tm);
+}
+
+/* The exp claim of a token (its payload, decoded). */
+static long long
+exp_of(const char *token)
+{
+	const char	*p = strchr(token, '.') + 1;
+	char		 json[2048];
+	size_t		 n;
+	json_object	*o;
+	long long	 exp;
+
+	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
+	    p, strcspn(p, "."), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	json[n] = '\0';
+	o = json_tokener_parse(json);
+	exp = it_int(o, "exp");
+	json_object_put(o);
+	return exp;
+}
+
+Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 {
 	struct ia_user	 u;
 	struct it_resp	 r, r2;
-	char		*older, *h1, *h2;
+	char		*older, *fresh, *h1, *h2;
+	time_t		 expires;
 
 	ia_new_user(&u);
 	ia_login(u.email, u.password, &r2);	/* a second session */
@@ -875,8 +1148,15 @@ Test(password, a_change_is_204_and_refuses_every_older_token)
 	h1 = hash_of(u.id);
 
 	change_password(u.token, u.password, "a brand new passphrase", &r);
-	cr_assert_eq(r.status, 204, "%s", r.body);
-	cr_assert_eq(r.body_len, 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(it_header(&r, "content-type"), "application/json");
+	cr_assert_not_null(it_str(r.json, "token"), "%s", r.body);
+	cr_assert_null(it_get(r.json, "user"), "only the token: %s", r.body);
+	fresh = strdup(it_str(r.json, "token"));
+	expires = rfc3339_ms(it_str(r.json, "expiresAt"));
+	cr_assert_eq((long long)expires, exp_of(fresh));
+	cr_assert(expires > time(NULL) + 604800 - 60 &&
+	    expires <= time(NULL) + 604800 + 1, "7 days");
 	it_resp_free(&r);
 	h2 = hash_of(u.id);
 	cr_assert_str_neq(h1, h2);
@@ -884,6 +1164,10 @@ Test(password, a_change_is_204_and_refuses_every_older_token)
 
 	assert_refused_token(u.token);
 	assert_refused_token(older);
+	ia_send("GET", "/api/auth/me", fresh, NULL, &r);
+	cr_assert_eq(r.status, 200, "the device that changed it stays signed "
+	    "in: %s", r.body);
+	it_resp_free(&r);
 	ia_login(u.email, u.password, &r);
 	ia_assert_problem(&r, 401, "invalid-credentials", NULL);
 	it_resp_free(&r);
@@ -894,6 +1178,7 @@ Test(password, a_change_is_204_and_refuses_every_older_token)
 	it_resp_free(&r2);
 	it_resp_free(&r);
 	free(older);
+	free(fresh);
 	free(h1);
 	free(h2);
 }
@@ -967,27 +1252,128 @@ Test(password, bad_input_is_400_naming_the_field_and_changes_nothing)
 	free(h2);
 }
 
-Test(password, repeated_wrong_current_passwords_are_throttled)
+/*
+ * The attack of issue 9: with a stolen token, ten wrong current
+ * passwords.  That token is stopped; the owner, with another token
+ * from another address, changes the password at once, which signs the
+ * thief out.
+ */
+Test(password, ten_wrong_attempts_with_a_stolen_token_never_block_the_owners_change)
 {
 	struct ia_user	 u;
 	struct it_resp	 r;
+	char		*stolen, *owners;
 	int		 i;
 
 	ia_new_user(&u);
+	stolen = strdup(u.token);
+	from(300);
+	ia_login(u.email, u.password, &r);	/* the owner's other device */
+	cr_assert_eq(r.status, 200);
+	owners = strdup(it_str(r.json, "token"));
+	it_resp_free(&r);
+
+	from(301);				/* the thief */
 	for (i = 0; i < 10; i++) {
-		change_password(u.token, "not my password", "whatever new one",
+		change_password(stolen, "not my password", "whatever new one",
 		    &r);
 		ia_assert_problem(&r, 403, "wrong-password", NULL);
 		it_resp_free(&r);
 	}
-	change_password(u.token, u.password, "whatever new one", &r);
+	change_password(stolen, "not my password", "whatever new one", &r);
 	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
 	cr_assert_not_null(it_header(&r, "retry-after"));
+	it_resp_free(&r);
+	change_password(stolen, u.password, "whatever new one", &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	it_resp_free(&r);
+
+	from(300);				/* the owner */
+	change_password(owners, u.password, "the owner's new one", &r);
+	cr_assert_eq(r.status, 200, "the owner is never blocked: %s", r.body);
+	it_resp_free(&r);
+	assert_refused_token(stolen);
+	ia_login(u.email, "the owner's new one", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	it_resp_free(&r);
+	free(stolen);
+	free(owners);
+}
+
+/* Even from the thief's own address, a token of the owner's still works. */
+Test(password, a_spent_token_does_not_stop_another_token_from_the_same_address)
+{
+	struct ia_user	 u;
+	struct it_resp	 r;
+	char		*other;
+	int		 i;
+
+	ia_new_user(&u);
+	ia_login(u.email, u.password, &r);
+	cr_assert_eq(r.status, 200);
+	other = strdup(it_str(r.json, "token"));
+	it_resp_free(&r);
+	for (i = 0; i < 10; i++) {
+		change_password(u.token, "not my password", "whatever new one",
+		    &r);
+		it_resp_free(&r);
+	}
+	change_password(u.token, u.password, "whatever new one", &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
 	it_resp_free(&r);
 	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_eq(r.status, 200, "nothing changed");
 	it_resp_free(&r);
-	ia_login(u.email, u.password, &r);
+	change_password(other, u.password, "whatever new one", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	it_resp_free(&r);
+	ia_login(u.email, "whatever new one", &r);
 	cr_assert_eq(r.status, 200, "logins are counted apart");
+	it_resp_free(&r);
+	free(other);
+}
+
+/*
+ * One address guessing with many tokens (of accounts it signed into)
+ * meets the per-address ceiling (MP_LOGIN_ACCOUNT_MAX failures per
+ * MP_LOGIN_ACCOUNT_WINDOW); other addresses do not.  This test sends
+ * from its own address (ia_init), so no other test shares the count.
+ */
+Test(password, a_hundred_wrong_attempts_from_one_address_reach_its_ceiling,
+    .timeout = 120)
+{
+	struct ia_user	 u, v;
+	struct it_resp	 r;
+	char		 tokens[11][1024];
+	int		 i, j, ra;
+
+	ia_new_user(&u);
+	for (i = 0; i < 11; i++) {
+		ia_login(u.email, u.password, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		snprintf(tokens[i], sizeof(tokens[i]), "%s",
+		    it_str(r.json, "token"));
+		it_resp_free(&r);
+	}
+	for (i = 0; i < 10; i++)
+		for (j = 0; j < 10; j++) {
+			change_password(tokens[i], "not my password",
+			    "whatever new one", &r);
+			ia_assert_problem(&r, 403, "wrong-password", NULL);
+			it_resp_free(&r);
+		}
+	change_password(tokens[10], u.password, "whatever new one", &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	ra = retry_after(&r);
+	cr_assert(ra > 3000 && ra <= 3600, "%d", ra);
+	it_resp_free(&r);
+	ia_new_user(&v);
+	change_password(v.token, v.password, "whatever new one", &r);
+	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	it_resp_free(&r);
+
+	from(302);
+	change_password(tokens[10], u.password, "whatever new one", &r);
+	cr_assert_eq(r.status, 200, "another address: %s", r.body);
 	it_resp_free(&r);
 }

@@ -320,7 +320,17 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 	buf_printf(&b, "{\"currentPassword\":\"%s\",\"newPassword\":\"%s\"}",
 	    u.password, newpw);
 	send_rid("POST", "/api/auth/password", u.token, rid, b.data, &r);
-	cr_assert_eq(r.status, 204);
+	cr_assert_eq(r.status, 200);
+	needle_token(&nd, it_str(r.json, "token"));
+	/* logout, with the fresh token the change answered */
+	{
+		struct it_resp	 out;
+
+		send_rid("POST", "/api/auth/logout", it_str(r.json, "token"),
+		    rid, NULL, &out);
+		cr_assert_eq(out.status, 204);
+		it_resp_free(&out);
+	}
 	it_resp_free(&r);
 	needle(&nd, newpw);
 	needle_hash(&nd, u.id);

@@ -688,7 +688,7 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 	cr_assert_not_null(strstr(conf,
 	    "limit_req_zone $mpapi_anon_key zone=mpapi_anon:"));
 	cr_assert_not_null(strstr(conf,
-	    "location ~ ^/api/auth/(login|signup)/?$ {\n"
+	    "location ~ ^/api/auth/(login|signup|password)/?$ {\n"
 	    "\t\tlimit_req zone=mpapi_login"));
 	cr_assert_not_null(strstr(conf,
 	    "location / {\n\t\tlimit_req zone=mpapi_anon"));
@@ -762,12 +762,14 @@ Test(purge, deletes_login_failure_counters_whose_window_has_passed)
 {
 	char old[64], fresh[64];
 	const char *p1[1] = { old }, *p2[1] = { fresh };
-	const char *ins = "INSERT INTO login_failures (account, failures, "
-	    "window_start) VALUES ($1, 3, now() - $2::interval)";
+	const char *ins = "INSERT INTO auth_failures (scope, source, failures, "
+	    "window_start, last_failure, expires_at) "
+	    "VALUES ($1, '*', 3, now() - $2::interval, now() - $2::interval, "
+	    "now() - $2::interval + interval '15 minutes')";
 	const char *pa[2], *pb[2];
 
-	it_unique(old, sizeof(old), "old@");
-	it_unique(fresh, sizeof(fresh), "fresh@");
+	it_unique(old, sizeof(old), "login old@");
+	it_unique(fresh, sizeof(fresh), "login fresh@");
 	pa[0] = old;
 	pa[1] = "2 days";
 	pb[0] = fresh;
@@ -775,8 +777,8 @@ Test(purge, deletes_login_failure_counters_whose_window_has_passed)
 	free(it_db_text(ins, 2, pa));
 	free(it_db_text(ins, 2, pb));
 	cr_assert_eq(it_ctl("purge"), 0);
-	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
-	    "WHERE account = $1", 1, p1), 0);
-	cr_assert_eq(it_db_count("SELECT count(*) FROM login_failures "
-	    "WHERE account = $1", 1, p2), 1);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM auth_failures "
+	    "WHERE scope = $1", 1, p1), 0);
+	cr_assert_eq(it_db_count("SELECT count(*) FROM auth_failures "
+	    "WHERE scope = $1", 1, p2), 1);
 }

@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <jwt.h>
+#include <sodium.h>
 
 #include "fcgi/buf.h"
 #include "t/itauth.h"
@@ -215,4 +216,57 @@ ia_craft(const char *alg, const char *key, const struct ia_user *u,
 	jwt_free(j);
 	free(secret);
 	return out;
+}
+
+static void
+b64url(struct buf *b, const void *bin, size_t len)
+{
+	char	*t;
+	size_t	 n;
+
+	n = sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	t = malloc(n);
+	sodium_bin2base64(t, n, bin, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	buf_puts(b, t);
+	free(t);
+}
+
+char *
+ia_craft_raw(const char *header, const char *payload)
+{
+	struct buf	 b = BUF_INIT;
+	unsigned char	 mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	char		*secret;
+	size_t		 klen;
+
+	cr_assert(sodium_init() >= 0);
+	secret = ia_secret(&klen);
+	b64url(&b, header, strlen(header));
+	buf_putc(&b, '.');
+	b64url(&b, payload, strlen(payload));
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, klen);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)b.data,
+	    b.len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	buf_putc(&b, '.');
+	b64url(&b, mac, sizeof(mac));
+	free(secret);
+	return buf_detach(&b);
+}
+
+char *
+ia_claims(const struct ia_user *u, long long ver, const char *extra)
+{
+	struct buf	 b = BUF_INIT;
+	long long	 now = (long long)time(NULL);
+
+	buf_printf(&b, "{\"sub\":\"%s\",\"id\":\"%s\",\"username\":\"%s\","
+	    "\"email\":\"%s\",\"iss\":\"music-playground-api\","
+	    "\"aud\":\"music-playground\",\"ver\":%lld,\"iat\":%lld,"
+	    "\"exp\":%lld%s%s}", u->id, u->id, u->username, u->email, ver,
+	    now - 10, now + 3600, extra ? "," : "", extra ? extra : "");
+	return buf_detach(&b);
 }

@@ -65,4 +65,16 @@ char	*ia_craft(const char *alg, const char *key, const struct ia_user *u,
 	    long long ver, long long iat_delta, long long exp_delta,
 	    const char *iss, const char *aud);
 
+/*
+ * A token of exactly this header and payload (JSON texts), signed
+ * HS256 with the stack's secret.  Caller frees.
+ */
+char	*ia_craft_raw(const char *header, const char *payload);
+/*
+ * The usual claims of u with token version ver (iat 10 s ago, exp in
+ * an hour) and, when extra is not NULL, its members added.  Caller
+ * frees.
+ */
+char	*ia_claims(const struct ia_user *, long long ver, const char *extra);
+
 #endif

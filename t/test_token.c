@@ -396,6 +396,139 @@ Test(token, other_missing_or_malformed_claims_are_refused)
 	assert_refused("not json", "payload not json");
 }
 
+/* The payload of a good token with one member replaced or added. */
+static void
+claims_with(char *out, size_t sz, const char *extra)
+{
+	snprintf(out, sz, "{\"sub\":\"" UID "\"," ISS_AUD ",\"exp\":1800003600,"
+	    "\"username\":\"alice\",\"iat\":1799999990%s%s}",
+	    extra[0] != '\0' ? "," : "", extra);
+}
+
+Test(token, an_nbf_more_than_5_seconds_ahead_is_refused)
+{
+	char	 c[512];
+
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000006");
+	assert_refused(c, "nbf 6 s ahead");
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000030");
+	assert_refused(c, "nbf 30 s ahead (inside the iat leeway)");
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000060");
+	assert_refused(c, "nbf 60 s ahead");
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000005");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0,
+	    "5 s of clock skew are allowed");
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000000");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0);
+	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":\"1800000000\"");
+	assert_refused(c, "nbf as a string");
+}
+
+Test(token, alg_must_be_hs256_in_upper_case_exactly)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made("{\"alg\":\"hs256\",\"typ\":\"JWT\"}", c,
+	    SIG_HS256, SECRET), -1, "lower case");
+	cr_assert_eq(verify_made("{\"alg\":\"Hs256\"}", c, SIG_HS256, SECRET),
+	    -1, "mixed case");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256 \"}", c, SIG_HS256, SECRET),
+	    -1, "trailing space");
+	cr_assert_eq(verify_made("{\"alg\":[\"HS256\"]}", c, SIG_HS256,
+	    SECRET), -1, "an array");
+	cr_assert_eq(verify_made("[\"HS256\"]", c, SIG_HS256, SECRET), -1,
+	    "a header that is not an object");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",}", c, SIG_HS256, SECRET),
+	    -1, "a header that is not strict JSON");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\"}", c, SIG_HS256, SECRET),
+	    0, "no typ is fine");
+}
+
+Test(token, a_crit_header_is_refused_whatever_it_names)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"typ\":\"JWT\","
+	    "\"crit\":[\"exp\"]}", c, SIG_HS256, SECRET), -1, "crit exp");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":[\"x-acme\"],"
+	    "\"x-acme\":1}", c, SIG_HS256, SECRET), -1, "an unknown extension");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":[]}", c,
+	    SIG_HS256, SECRET), -1, "an empty crit (itself invalid)");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":null}", c,
+	    SIG_HS256, SECRET), -1, "crit null");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"typ\":\"JWT\","
+	    "\"kid\":\"k1\",\"x-acme\":1}", c, SIG_HS256, SECRET), 0,
+	    "other unknown header members are ignored");
+}
+
+Test(token, a_ver_of_2_to_the_31_or_more_is_refused)
+{
+	char	 c[512];
+
+	claims_with(c, sizeof(c), "\"ver\":2147483648");
+	assert_refused(c, "ver 2^31");
+	claims_with(c, sizeof(c), "\"ver\":4294967297");
+	assert_refused(c, "ver 2^32 + 1");
+	claims_with(c, sizeof(c), "\"ver\":9223372036854775807");
+	assert_refused(c, "ver 2^63 - 1");
+	claims_with(c, sizeof(c), "\"ver\":99999999999999999999");
+	assert_refused(c, "ver beyond 64 bits");
+	claims_with(c, sizeof(c), "\"ver\":-1");
+	assert_refused(c, "ver negative");
+	claims_with(c, sizeof(c), "\"ver\":2147483647");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0,
+	    "2^31 - 1 is the largest version");
+}
+
+Test(token, every_issued_token_has_a_jti_of_its_own_which_verify_reports)
+{
+	struct auth_user	 u1, u2;
+	char			*a, *b;
+
+	a = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	b = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	cr_assert(a != NULL && b != NULL);
+	cr_assert_str_neq(a, b, "two tokens of one second still differ");
+	memset(&u1, 0, sizeof(u1));
+	memset(&u2, 0, sizeof(u2));
+	cr_assert_eq(token_verify(&cfg, a, (time_t)NOW, &u1), 0);
+	cr_assert_eq(token_verify(&cfg, b, (time_t)NOW, &u2), 0);
+	cr_assert_eq(strlen(u1.tid), 22, "%s", u1.tid);
+	cr_assert_str_neq(u1.tid, u2.tid);
+	cr_assert_eq(u1.exp, NOW + 604800);
+	free(a);
+	free(b);
+}
+
+Test(token, a_token_without_jti_is_known_by_its_signature_and_a_bad_jti_is_refused)
+{
+	struct auth_user	 u;
+	char			 c[512], *t;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	cr_assert(strncmp(u.tid, "s.", 2) == 0, "%s", u.tid);
+	cr_assert_str_eq(u.tid + 2, strrchr(t, '.') + 1);
+	free(t);
+	claims_with(c, sizeof(c), "\"ver\":1,\"jti\":\"a b\"");
+	assert_refused(c, "jti with a space");
+	claims_with(c, sizeof(c), "\"ver\":1,\"jti\":\"\"");
+	assert_refused(c, "empty jti");
+	claims_with(c, sizeof(c), "\"ver\":1,\"jti\":12");
+	assert_refused(c, "jti a number");
+	claims_with(c, sizeof(c), "\"ver\":1,\"jti\":\"aaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+	assert_refused(c, "jti of 65 characters");
+	claims_with(c, sizeof(c), "\"ver\":1,\"jti\":\"Ab-_09\"");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0);
+}
+
 Test(token, an_overlong_or_empty_token_is_refused)
 {
 	char	*big;
