@@ -135,7 +135,7 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 	it_resp_free(&r);
 }
 
-Test(front, accounts_sign_up_log_in_and_pass_the_authorization_header_through)
+Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_through)
 {
 	struct it_resp r;
 	struct who w, again;
@@ -195,6 +195,34 @@ Test(front, accounts_sign_up_log_in_and_pass_the_authorization_header_through)
 	req("POST", "/api/auth/login", NULL, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	again = w;
+	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
+	    "token"));
+	it_bearer(again.auth, sizeof(again.auth), again.token);
+	it_resp_free(&r);
+	req("POST", "/api/auth/logout", &again, NULL, NULL, &r);
+	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
+	    r.body);
+	it_resp_free(&r);
+	req("GET", "/api/auth/me", &again, NULL, NULL, &r);
+	cr_assert_eq(r.status, 401, "a token still works after its logout");
+	it_resp_free(&r);
+
+	req("POST", "/api/auth/login", NULL, NULL, body, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
+	    "token"));
+	it_bearer(again.auth, sizeof(again.auth), again.token);
+	it_resp_free(&r);
+	req("POST", "/api/auth/logout-all", &again, NULL, NULL, &r);
+	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
+	    r.body);
+	it_resp_free(&r);
+	req("GET", "/api/auth/me", &again, NULL, NULL, &r);
+	cr_assert_eq(r.status, 401, "a token still works after logout-all");
+	it_resp_free(&r);
+
+	req("POST", "/api/auth/login", NULL, NULL, body, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
 	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
 	    "token"));
 	it_bearer(again.auth, sizeof(again.auth), again.token);
