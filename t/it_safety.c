@@ -213,7 +213,12 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	cr_assert_str_eq(it_header(&r, "retry-after"), "1");
 	cr_assert_eq(loops_of(&u), 0);
 	it_resp_free(&r);
-	PQfinish(c);		/* the first request ends */
+	/* The first request ends.  Unlock before closing: a backend
+	 * releases its locks only after it has noticed the closed
+	 * connection, which the next request could overtake. */
+	cr_assert_eq(itfx_exec(c, "SELECT pg_advisory_unlock("
+	    "hashtextextended($1, 0))", 1, p), 0);
+	PQfinish(c);
 	post_loop(&u, "inflight-1", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq(loops_of(&u), 1);
