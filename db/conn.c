@@ -33,7 +33,51 @@ struct db {
 	PGresult		*gate_res;
 	char			 gate_state[6];
 	char			 gate_detail[32];
+	size_t			 big;		/* largest message this request:
+						   see db_end_request() */
 };
+
+/*
+ * libpq grows a connection's input and output buffers to the largest
+ * message they ever carried and never shrinks them, so one 16 MB row
+ * would stay in the worker for the life of the connection.  A request
+ * whose statements sent or received a message over DB_BUFFER_KEEP
+ * bytes ends by closing the connection; the next request opens a
+ * fresh one (and prepares its statements again).
+ */
+#define DB_BUFFER_KEEP	(256 * 1024)
+
+/* Note the size of one outgoing statement's parameters. */
+static void
+note_params(struct db *db, int n, const char *const *params)
+{
+	size_t	 sum = 0;
+	int	 i;
+
+	for (i = 0; params != NULL && i < n; i++)
+		if (params[i] != NULL)
+			sum += strlen(params[i]);
+	if (sum > db->big)
+		db->big = sum;
+}
+
+/* Note the largest row of res: one DataRow message each. */
+static void
+note_result(struct db *db, const PGresult *res)
+{
+	size_t	 row;
+	int	 r, c, nr, nc;
+
+	nr = PQntuples(res);
+	nc = PQnfields(res);
+	for (r = 0; r < nr; r++) {
+		row = 0;
+		for (c = 0; c < nc; c++)
+			row += (size_t)PQgetlength(res, r, c);
+		if (row > db->big)
+			db->big = row;
+	}
+}
 
 static void
 notice_to_log(void *arg, const char *msg)
@@ -326,10 +370,12 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 			outer_recover(db);
 			return s;
 		}
+		note_params(db, st->nparams, params);
 		res = PQexecPrepared(db->conn, st->name, st->nparams, params,
 		    NULL, NULL, 0);
 		s = db_classify(db, res);
 		if (s == DB_OK) {
+			note_result(db, res);
 			*out = res;
 			return DB_OK;
 		}
@@ -398,6 +444,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 				slot[nslots++].prepare = 1;
 			}
 			if (ok) {
+				note_params(db, st->nparams, steps[i].params);
 				ok = PQsendQueryPrepared(db->conn, st->name,
 				    st->nparams, steps[i].params, NULL, NULL, 0);
 				slot[nslots].step = i;
@@ -454,9 +501,10 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 				snprintf(steps[i].detail,
 				    sizeof(steps[i].detail), "%s", f ? f : "");
 			}
-			if (s == DB_OK)
+			if (s == DB_OK) {
+				note_result(db, res);
 				steps[i].res = res;
-			else
+			} else
 				PQclear(res);
 		}
 		if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
@@ -589,12 +637,15 @@ db_transaction_usable(struct db *db)
 /*
  * Called after every request: a transaction left open is a bug in a
  * handler; roll it back so it cannot leak into the next request.
- * Session-level advisory locks taken for the request are released.
+ * Session-level advisory locks taken for the request are released.  A
+ * connection that carried a message over DB_BUFFER_KEEP bytes is
+ * closed, so that libpq's grown buffers go with it.
  */
 void
 db_end_request(struct db *db)
 {
 	PGresult	*res;
+	size_t		 big = db->big;
 	int		 locked = db->session_lock;
 
 	db->session_lock = 0;
@@ -603,6 +654,7 @@ db_end_request(struct db *db)
 	db->gate_outcome = DB_GATE_UNUSED;
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
+	db->big = 0;
 	if (db->conn == NULL)
 		return;
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -622,6 +674,10 @@ db_end_request(struct db *db)
 			db->conn = NULL;
 		}
 		PQclear(res);
+	}
+	if (big > DB_BUFFER_KEEP && db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
 	}
 }
 

@@ -215,6 +215,14 @@ enum db_status	 db_song_create(struct db *, const struct item_caller *,
 enum db_status	 db_song_replace(struct db *, const struct item_caller *,
 		    const char *id, const char *doc, const struct item_cond *,
 		    struct item_result *);
+/*
+ * ?expand=loops lists loops while their JSON totals at most this many
+ * bytes; the ids of the rest are listed in "omittedLoops".
+ */
+#define DB_SONG_EXPAND_MAX	4194304		/* 4 MiB */
+#define DB_XSTR(x)		DB_STR(x)
+#define DB_STR(x)		#x
+
 enum db_status	 db_song_get_expanded(struct db *, const struct item_caller *,
 		    const char *id, struct item_result *);
 

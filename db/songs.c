@@ -129,9 +129,40 @@ static struct db_stmt st_replace = DB_STMT("song_replace",
     "LEFT JOIN b ON true", 6);
 
 /*
- * GET with ?expand=loops: the item is {"song": …, "loops": […]}, the
- * song and every distinct loop its timeline names that the caller may
- * see (song_loops_json), in one statement.
+ * The loops of song x's timeline for ?expand=loops, as the caller ($1)
+ * may see them: every distinct visible loop once, in order of first
+ * use, as loop_json shapes it.  The loops go into "loops" while the
+ * running total of their JSON text stays within DB_SONG_EXPAND_MAX
+ * bytes; the ids of the rest go into "omittedLoops" (the client reads
+ * them with GET /api/loops/:id).  Lengths are measured first and only
+ * the loops that fit are built for the answer.
+ */
+#define SONG_EXPAND_ORDER						\
+	"(SELECT (b->>'loopId')::uuid AS id, min(tt.ord) AS ord "	\
+	"FROM jsonb_array_elements(x.timeline) WITH ORDINALITY "	\
+	"AS tt(b, ord) GROUP BY 1)"
+#define SONG_EXPAND_SIZED						\
+	"(SELECT u.ord, u.id, k.liked, octet_length(loop_json(l2, "	\
+	"w2.username, k.liked)::text) AS n "				\
+	"FROM " SONG_EXPAND_ORDER " u "					\
+	"JOIN loops l2 ON l2.id = u.id "				\
+	"AND (l2.is_public OR l2.user_id = $1::uuid) "			\
+	"JOIN users w2 ON w2.id = l2.user_id "				\
+	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM loop_likes q " \
+	"WHERE q.loop_id = l2.id AND q.user_id = $1::uuid) AS liked) k)"
+#define SONG_EXPANSION							\
+	"SELECT coalesce(json_agg(loop_json(l, w.username, t.liked) "	\
+	"ORDER BY t.ord) FILTER (WHERE t.fits), '[]') AS loops, "	\
+	"coalesce(json_agg(t.id ORDER BY t.ord) FILTER (WHERE NOT t.fits), " \
+	"'[]') AS omitted "						\
+	"FROM (SELECT r.ord, r.id, r.liked, sum(r.n) OVER (ORDER BY r.ord) " \
+	"<= " DB_XSTR(DB_SONG_EXPAND_MAX) " AS fits "			\
+	"FROM " SONG_EXPAND_SIZED " r) t "				\
+	"JOIN loops l ON l.id = t.id JOIN users w ON w.id = l.user_id"
+
+/*
+ * GET with ?expand=loops: the item is {"song": …, "loops": […],
+ * "omittedLoops": […]} (SONG_EXPANSION), in one statement.
  */
 static struct db_stmt st_get_expanded = DB_STMT_RO("song_get_expanded",
     "WITH " ITEM_ME_CTE " "
@@ -140,12 +171,12 @@ static struct db_stmt st_get_expanded = DB_STMT_RO("song_get_expanded",
     "v.version, v.user_id, v.j "
     "FROM (SELECT 1) one LEFT JOIN LATERAL ("
     "SELECT x.version, x.user_id, json_build_object('song', "
-    SONG_VIEW("x", "o.username") ", 'loops', "
-    "song_loops_json(x.timeline, $1::uuid)) AS j "
+    SONG_VIEW("x", "o.username") ", 'loops', e.loops, "
+    "'omittedLoops', e.omitted) AS j "
     "FROM songs x JOIN users o ON o.id = x.user_id "
+    "CROSS JOIN LATERAL (" SONG_EXPANSION ") e "
     "WHERE x.id = $3::uuid "
     "AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true", 3);
-
 
 /*
  * Create a song owned by the caller, at id (NULL: a new one), from doc
@@ -175,7 +206,8 @@ db_song_replace(struct db *db, const struct item_caller *who, const char *id,
 
 /*
  * One song with the loops it uses, as the caller may see them:
- * ITEM_OK with r->json = {"song":…,"loops":[…]} and r->version the
+ * ITEM_OK with r->json = {"song":…,"loops":[…],"omittedLoops":[…]}
+ * (at most DB_SONG_EXPAND_MAX bytes of loops) and r->version the
  * song's; ITEM_MISSING for a missing or someone else's private song.
  */
 enum db_status

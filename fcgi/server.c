@@ -6,11 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -22,6 +27,64 @@
 #include "db/db.h"
 
 static volatile sig_atomic_t	 worker_stop;
+
+/*
+ * A worker gives back what it took before it takes the next request:
+ * freed memory stays in the allocator (glibc keeps its heap, and raises
+ * its mmap threshold after a large free), so one 16 MB answer used to
+ * leave a worker at tens of megabytes for good.  Once the worker has
+ * touched more than GIVE_BACK_BYTES of fresh pages (minor faults)
+ * since it last gave memory back -- in one large request or over many
+ * -- it calls malloc_trim after the request.  A sanitizer build does
+ * the same to ASan's allocator, whose quarantine would otherwise keep
+ * every freed byte (up to 256 MB): its purge empties the quarantine and
+ * returns free pages to the system, so the memory a test reads is what
+ * the program holds, not what ASan delays.  There the threshold is
+ * larger, so that the quarantine still spans several requests and
+ * catches a use after free across them.  (The database connection's
+ * buffers are db/'s: db_end_request.)
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_ASAN	1
+#endif
+#endif
+
+#ifdef MP_ASAN
+#define GIVE_BACK_BYTES		(8 * 1024 * 1024)
+void	__sanitizer_purge_allocator(void);	/* sanitizer/allocator_interface.h */
+#else
+#define GIVE_BACK_BYTES		(1024 * 1024)
+#endif
+
+static long
+minor_faults(void)
+{
+	struct rusage	 ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ru.ru_minflt;
+}
+
+/* Give memory back if enough was touched since *mark; move *mark. */
+static void
+give_back(long *mark)
+{
+	long	 page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0 || minor_faults() - *mark < GIVE_BACK_BYTES / page)
+		return;
+#ifdef MP_ASAN
+	__sanitizer_purge_allocator();
+#endif
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	*mark = minor_faults();
+}
 
 static void
 on_worker_term(int sig)
@@ -299,6 +362,7 @@ server_worker(int listen_fd, const struct config *cfg)
 	struct db		*db;
 	sigset_t		 term, old;
 	int			 rc, status = EXIT_SUCCESS;
+	long			 faults;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
@@ -322,6 +386,7 @@ server_worker(int listen_fd, const struct config *cfg)
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
 	db = db_new(&dc);		/* connects on first use, after fork */
+	faults = minor_faults();
 	while (!worker_stop) {
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			if (!worker_stop)
@@ -332,6 +397,7 @@ server_worker(int listen_fd, const struct config *cfg)
 		serve_one(fr.envp, fcgx_reader, &fr, fcgx_writer, &fr, db,
 		    cfg);
 		FCGX_Finish_r(&fr);
+		give_back(&faults);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&fr, 0);

@@ -223,9 +223,8 @@ static int
 jsonl_record(struct import_reader *ir, struct import_record *r,
     const char **err)
 {
-	struct json_tokener	*tok;
 	json_object		*o = NULL, *v;
-	char			*line = NULL;
+	char			*line = NULL, msg[160];
 	size_t			 cap = 0, i;
 	ssize_t			 len;
 	int			 rc = -1, col;
@@ -240,21 +239,11 @@ jsonl_record(struct import_reader *ir, struct import_record *r,
 		    line[len - 1] == '\r' || line[len - 1] == ' '))
 			line[--len] = '\0';
 	} while (len == 0);
-	if ((tok = json_tokener_new_ex(8)) == NULL) {
-		*err = "out of memory";
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, line, (int)len + 1);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != (size_t)len ||
-	    !json_object_is_type(o, json_type_object)) {
+	/* The request bodies' parser: strict RFC 8259, one object. */
+	if (json_parse_object(line, (size_t)len, &o, msg, sizeof(msg)) != 0) {
 		*err = "not one JSON object";
-		json_tokener_free(tok);
 		goto out;
 	}
-	json_tokener_free(tok);
 	for (i = 0; i < sizeof(import_names) / sizeof(import_names[0]); i++) {
 		col = (int)import_names[i].col;
 		if (!json_object_object_get_ex(o, import_names[i].name, &v) &&

@@ -6,7 +6,8 @@
 
 #include "handlers/handlers.h"
 
-#define JSON_MAX_DEPTH	16
+#define JSON_MAX_DEPTH		16
+#define JSON_MAX_DEPTH_TEXT	"16"
 
 /* 1 if s is a UUID in canonical 8-4-4-4-12 hex form (either case). */
 int
@@ -91,9 +92,327 @@ reply_unauthorized(struct ctx *c, int token_was_sent)
 }
 
 /*
- * Parse len bytes of s as one JSON object: strict RFC 8259 syntax,
- * valid UTF-8, nesting at most JSON_MAX_DEPTH, nothing after it.
- * Returns 0 with *out (caller puts), or -1 with a message in err.
+ * The RFC 8259 check that json_parse_object runs before json-c.  Even
+ * in its strict mode json-c takes single-quoted strings, NaN and
+ * Infinity, and raw control characters inside strings, and it turns a
+ * lone surrogate escape into U+FFFD and cuts a member name at \u0000;
+ * this one pass over the bytes refuses all of them, so json-c only
+ * ever sees JSON.  The recursion is bounded by JSON_MAX_DEPTH.  Bytes
+ * from 0x80 up inside strings are left to json-c's UTF-8 check and to
+ * the field validators (jv_utf8_is_valid), as before.
+ */
+struct jscan {
+	const unsigned char	*s;
+	size_t			 len;
+	size_t			 pos;
+	size_t			 members;	/* object members seen */
+	char			*err;
+	size_t			 errsz;
+};
+
+static int
+scan_fail(struct jscan *js, const char *what)
+{
+	snprintf(js->err, js->errsz, "%s (at byte %zu)", what, js->pos);
+	return -1;
+}
+
+static int
+scan_peek(const struct jscan *js)
+{
+	return js->pos < js->len ? js->s[js->pos] : -1;
+}
+
+static void
+scan_ws(struct jscan *js)
+{
+	int	 c;
+
+	while ((c = scan_peek(js)) == ' ' || c == '\t' || c == '\n' ||
+	    c == '\r')
+		js->pos++;
+}
+
+static int
+scan_hex4(struct jscan *js, unsigned *out)
+{
+	unsigned	 v = 0;
+	int		 i, c;
+
+	for (i = 0; i < 4; i++) {
+		c = scan_peek(js);
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v = v * 16 + (unsigned)(c - 'A' + 10);
+		else
+			return scan_fail(js, "\\u needs four hex digits");
+		js->pos++;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A string; js->pos is at its opening quote. */
+static int
+scan_string(struct jscan *js, int is_name)
+{
+	unsigned	 cp, lo;
+	int		 c;
+
+	js->pos++;
+	for (;;) {
+		if ((c = scan_peek(js)) < 0)
+			return scan_fail(js, "a string is not closed");
+		if (c == '"') {
+			js->pos++;
+			return 0;
+		}
+		if (c < 0x20)
+			return scan_fail(js, "a control character inside a "
+			    "string must be escaped");
+		js->pos++;
+		if (c != '\\')
+			continue;
+		switch (scan_peek(js)) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			js->pos++;
+			continue;
+		case 'u':
+			js->pos++;
+			break;
+		default:
+			return scan_fail(js, "invalid escape in a string");
+		}
+		if (scan_hex4(js, &cp) != 0)
+			return -1;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return scan_fail(js, "a low surrogate escape without "
+			    "a high one before it");
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (js->len - js->pos < 2 || js->s[js->pos] != '\\' ||
+			    js->s[js->pos + 1] != 'u')
+				return scan_fail(js, "a high surrogate escape "
+				    "without a low one after it");
+			js->pos += 2;
+			if (scan_hex4(js, &lo) != 0)
+				return -1;
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return scan_fail(js, "a high surrogate escape "
+				    "without a low one after it");
+		} else if (cp == 0 && is_name)
+			return scan_fail(js, "a member name must not contain "
+			    "U+0000");
+	}
+}
+
+static int
+scan_digits(struct jscan *js)
+{
+	size_t	 start = js->pos;
+	int	 c;
+
+	while ((c = scan_peek(js)) >= '0' && c <= '9')
+		js->pos++;
+	return js->pos > start ? 0 : -1;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+scan_number(struct jscan *js)
+{
+	int	 c;
+
+	if (scan_peek(js) == '-')
+		js->pos++;
+	c = scan_peek(js);
+	if (c == '0') {
+		js->pos++;
+		if ((c = scan_peek(js)) >= '0' && c <= '9')
+			return scan_fail(js, "a number must not have a "
+			    "leading zero");
+	} else if (scan_digits(js) != 0)
+		return scan_fail(js, c == 'I' || c == 'N' ? "NaN and "
+		    "Infinity are not JSON numbers" : "a number needs digits");
+	if (scan_peek(js) == '.') {
+		js->pos++;
+		if (scan_digits(js) != 0)
+			return scan_fail(js, "a number needs digits after its "
+			    "decimal point");
+	}
+	if ((c = scan_peek(js)) == 'e' || c == 'E') {
+		js->pos++;
+		if ((c = scan_peek(js)) == '+' || c == '-')
+			js->pos++;
+		if (scan_digits(js) != 0)
+			return scan_fail(js, "an exponent needs digits");
+	}
+	return 0;
+}
+
+static int
+scan_word(struct jscan *js, const char *w)
+{
+	size_t	 n = strlen(w);
+
+	if (js->len - js->pos < n || memcmp(js->s + js->pos, w, n) != 0)
+		return scan_fail(js, "not a JSON value");
+	js->pos += n;
+	return 0;
+}
+
+static int	scan_value(struct jscan *, int);
+
+/* An object or an array at nesting level depth (the body's is 1). */
+static int
+scan_container(struct jscan *js, int depth)
+{
+	int	 obj, close, c;
+
+	obj = js->s[js->pos] == '{';
+	close = obj ? '}' : ']';
+	if (depth > JSON_MAX_DEPTH)
+		return scan_fail(js, "nesting deeper than "
+		    JSON_MAX_DEPTH_TEXT " levels");
+	js->pos++;
+	scan_ws(js);
+	if (scan_peek(js) == close) {
+		js->pos++;
+		return 0;
+	}
+	for (;;) {
+		if (obj) {
+			if ((c = scan_peek(js)) != '"')
+				return scan_fail(js, c == '\'' ? "member names "
+				    "need double quotes" : "a member name (a "
+				    "string) is expected");
+			if (scan_string(js, 1) != 0)
+				return -1;
+			js->members++;
+			scan_ws(js);
+			if (scan_peek(js) != ':')
+				return scan_fail(js, "':' is expected after a "
+				    "member name");
+			js->pos++;
+			scan_ws(js);
+		}
+		if (scan_value(js, depth) != 0)
+			return -1;
+		scan_ws(js);
+		if ((c = scan_peek(js)) == close) {
+			js->pos++;
+			return 0;
+		}
+		if (c != ',')
+			return scan_fail(js, obj ? "',' or '}' is expected" :
+			    "',' or ']' is expected");
+		js->pos++;
+		scan_ws(js);
+		if (scan_peek(js) == close)
+			return scan_fail(js, "a comma before a closing "
+			    "bracket");
+	}
+}
+
+static int
+scan_value(struct jscan *js, int depth)
+{
+	int	 c = scan_peek(js);
+
+	switch (c) {
+	case '{':
+	case '[':
+		return scan_container(js, depth + 1);
+	case '"':
+		return scan_string(js, 0);
+	case 't':
+		return scan_word(js, "true");
+	case 'f':
+		return scan_word(js, "false");
+	case 'n':
+		return scan_word(js, "null");
+	case '\'':
+		return scan_fail(js, "strings need double quotes");
+	case 'N':
+	case 'I':
+		return scan_fail(js, "NaN and Infinity are not JSON numbers");
+	case -1:
+		return scan_fail(js, "a value is missing");
+	default:
+		if (c == '-' || (c >= '0' && c <= '9'))
+			return scan_number(js);
+		return scan_fail(js, "not a JSON value");
+	}
+}
+
+/*
+ * 0 when s[0..len) is one JSON text by RFC 8259 (with the limits of
+ * doc/API.md: no byte order mark, nesting at most JSON_MAX_DEPTH, no
+ * lone surrogate escapes, no U+0000 in member names), counting the
+ * object members in *members; -1 with a message in err.
+ */
+int
+json_check_text(const char *s, size_t len, size_t *members, char *err,
+    size_t errsz)
+{
+	struct jscan	 js;
+
+	memset(&js, 0, sizeof(js));
+	js.s = (const unsigned char *)s;
+	js.len = len;
+	js.err = err;
+	js.errsz = errsz;
+	*members = 0;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		return scan_fail(&js, "a byte order mark is not allowed");
+	scan_ws(&js);
+	if (scan_value(&js, 0) != 0)
+		return -1;
+	scan_ws(&js);
+	if (js.pos != len)
+		return scan_fail(&js, "the body is not one JSON value: more "
+		    "follows it");
+	*members = js.members;
+	return 0;
+}
+
+/* Members of every object in o, at any depth (at most JSON_MAX_DEPTH). */
+static size_t
+count_members(json_object *o)
+{
+	struct json_object_iterator it, end;
+	size_t		 n = 0, i, len;
+
+	if (json_object_is_type(o, json_type_array)) {
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++)
+			n += count_members(json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_object)) {
+		it = json_object_iter_begin(o);
+		end = json_object_iter_end(o);
+		for (; !json_object_iter_equal(&it, &end);
+		    json_object_iter_next(&it))
+			n += 1 + count_members(
+			    json_object_iter_peek_value(&it));
+	}
+	return n;
+}
+
+/*
+ * Parse len bytes of s as one JSON object: strict RFC 8259 syntax
+ * (json_check_text), no member name twice in one object, nesting at
+ * most JSON_MAX_DEPTH, nothing after it; valid UTF-8 as far as json-c
+ * checks it (the validators check strings fully).  Returns 0 with *out
+ * (caller puts), or -1 with a message in err.
  */
 int
 json_parse_object(const char *s, size_t len, json_object **out, char *err,
@@ -102,8 +421,11 @@ json_parse_object(const char *s, size_t len, json_object **out, char *err,
 	struct json_tokener	*tok;
 	json_object		*o;
 	enum json_tokener_error	 e;
+	size_t			 members;
 
 	*out = NULL;
+	if (json_check_text(s, len, &members, err, errsz) != 0)
+		return -1;
 	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
@@ -127,6 +449,13 @@ json_parse_object(const char *s, size_t len, json_object **out, char *err,
 	json_tokener_free(tok);
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "the body must be a JSON object");
+		json_object_put(o);
+		return -1;
+	}
+	/* json-c keeps the last of two equal names: fewer members. */
+	if (count_members(o) != members) {
+		snprintf(err, errsz, "an object has the same member name "
+		    "twice");
 		json_object_put(o);
 		return -1;
 	}

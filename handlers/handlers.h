@@ -66,6 +66,7 @@ void	reply_problem(struct ctx *, int status, const char *type,
 	    const char *error, const char *detail);
 void	reply_db_error(struct ctx *, enum db_status);
 void	reply_unauthorized(struct ctx *, int token_was_sent);
+int	json_check_text(const char *, size_t, size_t *members, char *, size_t);
 int	json_parse_object(const char *, size_t, json_object **, char *, size_t);
 
 /* Tokens (handlers/token.c). */
@@ -110,6 +111,11 @@ void	 sync_pull(struct ctx *);
 void	ops_health(struct ctx *);
 void	ops_ready(struct ctx *);
 void	ops_metrics(struct ctx *);
+
+/* Documents of this build (handlers/apidoc.c). */
+void	apidoc_openapi_get(struct ctx *);
+void	apidoc_problems_list(struct ctx *);
+void	apidoc_problem_get(struct ctx *);
 
 /* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
 void	loops_list(struct ctx *);

@@ -19,6 +19,7 @@
 #define LOOP_STEPS_MAX		1024
 #define LOOP_STEP_BAR_MAX	63	/* 4 bars of sixteenths */
 #define LOOP_SOUND_MAX		64
+#define LOOP_VELOCITY_SCALE	32	/* digits after the point */
 #define LOOP_BPM_MIN		40
 #define LOOP_BPM_MAX		300
 #define LOOP_BPM_DEFAULT	120
@@ -181,7 +182,8 @@ read_steps(json_object *in, int maxbar, struct field_errors *fe)
 		    fe, &s), p2, fe);
 		snprintf(p2, sizeof(p2), "%s.velocity", path);
 		vel = NULL;
-		ok &= jv_number(el, "velocity", p2, 0, 1, fe, &vel) != JV_BAD;
+		ok &= jv_number(el, "velocity", p2, 0, 1, LOOP_VELOCITY_SCALE,
+		    fe, &vel) != JV_BAD;
 		snprintf(p2, sizeof(p2), "%s.pitch", path);
 		ok &= required(jv_integer(el, "pitch", p2, 0, 127, fe, &pitch), p2,
 		    fe);

@@ -140,57 +140,229 @@ jv_int(json_object *o, const char *key, const char *path, long long min,
 }
 
 /*
+ * Read the text of a JSON number (the grammar of RFC 8259, which the
+ * body parser has checked) as an exact decimal.  Returns 0, or -1 when
+ * text is not such a number.  Never rounds: 1e-20000 is not 0, and
+ * 120.0000000000000001 is not 120.
+ */
+int
+jv_decimal_read(const char *text, struct jv_decimal *d)
+{
+	const char	*p = text, *first = NULL, *last = NULL;
+	long long	 intdigits = 0, fracdigits = 0, pos = 0, exp = 0;
+	long long	 fpos = 0, lpos = 0;
+	int		 eneg = 0, frac = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (*p == '-') {
+		d->neg = 1;
+		p++;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p) || (*p == '.' && !frac); p++) {
+		if (*p == '.') {
+			frac = 1;
+			if (!isdigit((unsigned char)p[1]))
+				return -1;
+			continue;
+		}
+		if (*p != '0') {
+			if (first == NULL) {
+				first = p;
+				fpos = pos;
+			}
+			last = p;
+			lpos = pos;
+		}
+		if (frac)
+			fracdigits++;
+		else
+			intdigits++;
+		pos++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++)
+			if (exp < JV_EXP_SATURATED)
+				exp = exp * 10 + (*p - '0');
+		if (eneg)
+			exp = -exp;
+	}
+	if (*p != '\0')
+		return -1;
+	d->exp = exp;
+	d->scale = fracdigits - exp > 0 ? fracdigits - exp : 0;
+	if (first == NULL)
+		return 0;
+	d->nsig = (size_t)(lpos - fpos + 1);
+	d->lead = intdigits - 1 - fpos + exp;
+	for (pos = 0; first <= last && pos < JV_DECIMAL_HEAD; first++)
+		if (*first != '.')
+			d->head[pos++] = *first;
+	return 0;
+}
+
+/*
+ * 1 when PostgreSQL 15's numeric input (what a jsonb cast uses) takes
+ * the number d was read from: an exponent of magnitude below
+ * INT_MAX / 2, a display scale (digits after the point, the exponent
+ * applied) of at most 16383, and, unless the value is 0, a weight in
+ * base 10000 that fits in int16 -- at most 131072 digits before the
+ * point.  (numeric.c: set_var_from_str and make_result.)
+ */
+int
+jv_decimal_fits_numeric(const struct jv_decimal *d)
+{
+	long long	 w;
+
+	if (d->exp >= JV_NUMERIC_EXP_LIMIT || d->exp <= -JV_NUMERIC_EXP_LIMIT)
+		return 0;
+	if (d->scale > JV_NUMERIC_SCALE_MAX)
+		return 0;
+	if (d->nsig == 0)
+		return 1;
+	w = d->lead >= 0 ? d->lead / 4 : -((-d->lead + 3) / 4);
+	return w >= -32768 && w <= 32767;
+}
+
+/* 1 when d is an integer (no significant digit after the point). */
+int
+jv_decimal_is_integer(const struct jv_decimal *d)
+{
+	return d->nsig == 0 || d->lead - (long long)d->nsig + 1 >= 0;
+}
+
+/* The sign of d compared with b: -1, 0 or 1. */
+int
+jv_decimal_cmp(const struct jv_decimal *d, long long b)
+{
+	unsigned long long mag;
+	char		 bd[24];
+	size_t		 n, i;
+	int		 sd, sb, c = 0;
+
+	sd = d->nsig == 0 ? 0 : d->neg ? -1 : 1;
+	sb = b < 0 ? -1 : b > 0;
+	if (sd != sb)
+		return sd < sb ? -1 : 1;
+	if (sd == 0)
+		return 0;
+	mag = b < 0 ? (unsigned long long)(-(b + 1)) + 1 :
+	    (unsigned long long)b;
+	n = (size_t)snprintf(bd, sizeof(bd), "%llu", mag);
+	if (d->lead != (long long)n - 1)
+		c = d->lead < (long long)n - 1 ? -1 : 1;
+	for (i = 0; c == 0 && i < n; i++) {
+		char	 dc = i < d->nsig ? d->head[i] : '0';
+
+		if (dc != bd[i])
+			c = dc < bd[i] ? -1 : 1;
+	}
+	if (c == 0 && d->nsig > n)
+		c = 1;
+	return sd > 0 ? c : -c;
+}
+
+/* The decimal that number member v holds; -1 when v is no number. */
+static int
+decimal_of(json_object *v, struct jv_decimal *d)
+{
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double))
+		return -1;
+	/* A parsed double serialises as the text it came with. */
+	return jv_decimal_read(json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN), d);
+}
+
+static void
+out_of_numeric(struct field_errors *fe, const char *path)
+{
+	field_errors_add(fe, path, "must be a number PostgreSQL can store "
+	    "(at most 131072 digits before the decimal point and 16383 "
+	    "after it)");
+}
+
+/*
  * Like jv_int, but by the JSON value rather than its spelling: a
  * number with no fractional part counts as the integer it equals
- * (100, 1e2 and 100.0 all read 100; 60.5 does not), as JSON Schema's
- * "integer" and JavaScript clients see it.  Strings never count.
+ * (100, 1e2 and 100.0 all read 100; 60.5 and 100.0000000000000001 do
+ * not), as JSON Schema's "integer" and JavaScript clients see it.
+ * The value is read exactly from its text, never through a double,
+ * and text PostgreSQL's numeric cannot read is refused as such
+ * (jv_decimal_fits_numeric).  Strings never count.
  */
 enum jv_result
 jv_integer(json_object *o, const char *key, const char *path, long long min,
     long long max, struct field_errors *fe, long long *out)
 {
+	struct jv_decimal d;
 	json_object	*v;
-	double		 d;
+	unsigned long long n = 0;
+	long long	 i;
 	char		 msg[96];
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_double))
 		return jv_int(o, key, path, min, max, fe, out);
-	d = json_object_get_double(v);
-	if (!isfinite(d) || d != floor(d) || d < (double)min ||
-	    d > (double)max) {
+	if (decimal_of(v, &d) != 0 || !jv_decimal_fits_numeric(&d)) {
+		out_of_numeric(fe, path);
+		return JV_BAD;
+	}
+	if (!jv_decimal_is_integer(&d) || jv_decimal_cmp(&d, min) < 0 ||
+	    jv_decimal_cmp(&d, max) > 0) {
 		snprintf(msg, sizeof(msg), "must be an integer %lld-%lld", min,
 		    max);
 		field_errors_add(fe, path, msg);
 		return JV_BAD;
 	}
-	*out = (long long)d;
+	/* In [min, max]: at most 19 digits, all of them in head. */
+	for (i = 0; i < (long long)d.nsig; i++)
+		n = n * 10 + (unsigned long long)(d.head[i] - '0');
+	for (; i <= d.lead; i++)
+		n *= 10;
+	*out = d.neg && n > 0 ? -(long long)(n - 1) - 1 : (long long)n;
 	return JV_OK;
 }
 
 /*
- * Read a number member (integer or decimal, finite) in [min, max].
- * *out borrows the member itself, so its original text survives
- * re-serialisation (0.123 stays 0.123).
+ * Read a number member (integer or decimal) in [min, max], judged
+ * exactly on its text, with at most maxscale digits after the decimal
+ * point as PostgreSQL stores it (0.5e-3 has 4).  *out borrows the
+ * member itself, so its original text survives re-serialisation
+ * (0.123 stays 0.123).
  */
 enum jv_result
-jv_number(json_object *o, const char *key, const char *path, double min,
-    double max, struct field_errors *fe, json_object **out)
+jv_number(json_object *o, const char *key, const char *path, long long min,
+    long long max, int maxscale, struct field_errors *fe, json_object **out)
 {
+	struct jv_decimal d;
 	json_object	*v;
-	double		 d;
 	char		 msg[96];
 
 	if (!json_object_object_get_ex(o, key, &v))
 		return JV_ABSENT;
-	snprintf(msg, sizeof(msg), "must be a number %g-%g", min, max);
-	if (!json_object_is_type(v, json_type_int) &&
-	    !json_object_is_type(v, json_type_double)) {
+	snprintf(msg, sizeof(msg), "must be a number %lld-%lld", min, max);
+	if (decimal_of(v, &d) != 0) {
 		field_errors_add(fe, path, msg);
 		return JV_BAD;
 	}
-	d = json_object_get_double(v);
-	if (!isfinite(d) || d < min || d > max) {
+	if (!jv_decimal_fits_numeric(&d)) {
+		out_of_numeric(fe, path);
+		return JV_BAD;
+	}
+	if (jv_decimal_cmp(&d, min) < 0 || jv_decimal_cmp(&d, max) > 0) {
+		field_errors_add(fe, path, msg);
+		return JV_BAD;
+	}
+	if (d.scale > maxscale) {
+		snprintf(msg, sizeof(msg), "must have at most %d digits after "
+		    "the decimal point", maxscale);
 		field_errors_add(fe, path, msg);
 		return JV_BAD;
 	}

@@ -13,6 +13,11 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/ready",		ops_ready,	0 },
 	{ HTTP_GET,	"/metrics",		ops_metrics,	0 },
 
+	/* The contract and the problem types (handlers/apidoc.c). */
+	{ HTTP_GET,	"/api/openapi.json",	apidoc_openapi_get, 0 },
+	{ HTTP_GET,	"/problems",		apidoc_problems_list, 0 },
+	{ HTTP_GET,	"/problems/:slug",	apidoc_problem_get, 0 },
+
 	/* Loops (handlers/loops.c). */
 	{ HTTP_GET,	"/api/loops",		loops_list,	ROUTE_AUTH_OPTIONAL },
 	{ HTTP_POST,	"/api/loops",		loops_create,

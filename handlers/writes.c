@@ -279,6 +279,12 @@ keyed_run(struct ctx *c, const char *key, int budget)
 				continue;
 			break;
 		}
+		if (c->resp->status == 400) {
+			/* The input was refused: nothing was written, and
+			 * a write refused by validation spends no budget. */
+			db_write_abort(c->db);
+			break;
+		}
 		s = finish(c, &t.w);
 		if (s == DB_OK) {
 			t.counted = 1;

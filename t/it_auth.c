@@ -217,8 +217,7 @@ Test(signup, bad_usernames_are_400_naming_username)
 {
 	char		 name[32], body[256];
 	const char	*bad[] = { "ab", "abcdefghijklmnopqrstuvwxyz01234",
-	    "has space", "j\xc3\xbcrgen", "\\u00fcber_name", "semi;colon",
-	    "\\ud800abc" };
+	    "has space", "j\xc3\xbcrgen", "\\u00fcber_name", "semi;colon" };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -228,6 +227,11 @@ Test(signup, bad_usernames_are_400_naming_username)
 		    bad[i]);
 		assert_signup_refused(body, name, 400, "validation", "username");
 	}
+	/* A lone surrogate escape is not JSON at all (issue 9, item 4). */
+	it_unique(name, sizeof(name), "bu");
+	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
+	    "\"username\":\"\\ud800abc\",\"password\":\"Secret123\"}", name);
+	assert_signup_refused(body, name, 400, "malformed-json", NULL);
 }
 
 Test(signup, bad_emails_are_400_naming_email)

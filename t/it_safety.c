@@ -213,9 +213,9 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	cr_assert_str_eq(it_header(&r, "retry-after"), "1");
 	cr_assert_eq(loops_of(&u), 0);
 	it_resp_free(&r);
-	/* The first request ends.  Unlock before closing: a backend
-	 * releases its locks only after it has noticed the closed
-	 * connection, which the next request could overtake. */
+	/* The first request ends.  Unlock before closing: PQfinish alone
+	 * returns before the server has released the lock, and the retry
+	 * could still meet it. */
 	cr_assert_eq(itfx_exec(c, "SELECT pg_advisory_unlock("
 	    "hashtextextended($1, 0))", 1, p), 0);
 	PQfinish(c);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,73 @@ parse(char *raw, size_t len, struct it_resp *r)
 	return 0;
 }
 
+/*
+ * When MP_TEST_RECORD names a file, append the response r to raw's
+ * request as one JSON line: {method, target, status, headers, body}
+ * (headers lower-cased, repeats joined with ", "; the target without
+ * the front end's mount point).  deploy/dev test
+ * validates them all against doc/openapi.json after the suite
+ * (t/contract/validate.mjs).  One write(2) per line on an O_APPEND
+ * descriptor, so concurrent tests and threads never interleave lines.
+ */
+static void
+record(const char *raw, size_t len, const struct it_resp *r)
+{
+	json_object	*o, *h, *prev;
+	struct buf	 line = BUF_INIT, joined = BUF_INIT;
+	const char	*file, *eol, *sp, *last, *s;
+	size_t		 n, i;
+	int		 fd;
+
+	if ((file = getenv("MP_TEST_RECORD")) == NULL || *file == '\0')
+		return;
+	eol = memchr(raw, '\r', len);
+	n = eol != NULL ? (size_t)(eol - raw) : len;
+	sp = memchr(raw, ' ', n);
+	last = sp;
+	for (s = sp; s != NULL && s < raw + n; s++)
+		if (*s == ' ')
+			last = s;
+	o = json_object_new_object();
+	json_object_object_add(o, "method", json_object_new_string_len(raw,
+	    sp != NULL ? (int)(sp - raw) : (int)n));
+	if (sp != NULL && last > sp) {	/* the API's path: no mount point */
+		buf_reset(&joined);
+		buf_append(&joined, sp + 1, (size_t)(last - sp - 1));
+		json_object_object_add(o, "target",
+		    json_object_new_string(it_unmount(joined.data)));
+	} else
+		json_object_object_add(o, "target", json_object_new_string(""));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	h = json_object_new_object();
+	for (i = 0; i < r->nheaders; i++) {
+		if (json_object_object_get_ex(h, r->headers[i].name, &prev)) {
+			buf_reset(&joined);
+			buf_printf(&joined, "%s, %s", json_object_get_string(prev),
+			    r->headers[i].value);
+			json_object_object_add(h, r->headers[i].name,
+			    json_object_new_string(joined.data));
+		} else
+			json_object_object_add(h, r->headers[i].name,
+			    json_object_new_string(r->headers[i].value));
+	}
+	json_object_object_add(o, "headers", h);
+	json_object_object_add(o, "body", json_object_new_string_len(
+	    r->body != NULL ? r->body : "", (int)r->body_len));
+	buf_puts(&line, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	buf_putc(&line, '\n');
+	if ((fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0666)) >= 0) {
+		if (write(fd, line.data, line.len) != (ssize_t)line.len)
+			fprintf(stderr, "itlib: could not record to %s\n", file);
+		close(fd);
+	}
+	json_object_put(o);
+	buf_release(&joined);
+	buf_release(&line);
+}
+
 /* Send raw bytes as the request and read the whole response. */
 int
 it_request_raw(const char *raw, size_t len, struct it_resp *r)
@@ -214,6 +282,8 @@ it_request_raw(const char *raw, size_t len, struct it_resp *r)
 	}
 	rc = parse(in.data, in.len, r);
 	buf_release(&in);
+	if (rc == 0)
+		record(raw, len, r);
 	return rc;
 }
 

@@ -74,11 +74,11 @@ Test(model, numbers_keep_their_original_text)
 	json_object *v;
 
 	field_errors_init(&fe);
-	cr_assert_eq(jv_number(o, "v", "v", 0, 1, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "v", "v", 0, 1, 32, &fe, &v), JV_OK);
 	cr_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
 	    "0.123");
-	cr_assert_eq(jv_number(o, "w", "w", 0, 1000, &fe, &v), JV_OK);
-	cr_assert_eq(jv_number(o, "x", "x", 0, 1, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "w", "w", 0, 1000, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "x", "x", 0, 1, 32, &fe, &v), JV_BAD);
 	field_errors_release(&fe);
 	json_object_put(o);
 }
@@ -185,4 +185,182 @@ Test(model, strings_must_be_well_formed_utf8)
 		field_errors_release(&fe);
 	}
 	cr_assert(jv_utf8_is_valid("\xc3\xa9\xf0\x9f\x8e\xb5", 6));
+}
+
+/* "<head><n zeros><tail>" in a string the caller frees. */
+static char *
+padded(const char *head, size_t n, const char *tail)
+{
+	size_t	 h = strlen(head), t = strlen(tail);
+	char	*s = malloc(h + n + t + 1);
+
+	memcpy(s, head, h);
+	memset(s + h, '0', n);
+	memcpy(s + h + n, tail, t + 1);
+	return s;
+}
+
+static int
+fits(const char *text)
+{
+	struct jv_decimal d;
+
+	cr_assert_eq(jv_decimal_read(text, &d), 0, "%.40s", text);
+	return jv_decimal_fits_numeric(&d);
+}
+
+Test(model, a_number_is_read_as_an_exact_decimal)
+{
+	struct jv_decimal d;
+
+	cr_assert_eq(jv_decimal_read("0.123", &d), 0);
+	cr_assert(d.nsig == 3 && d.lead == -1 && d.scale == 3 && !d.neg);
+	cr_assert_str_eq(d.head, "123");
+	cr_assert_eq(jv_decimal_read("-120.500e1", &d), 0);
+	cr_assert(d.nsig == 4 && d.lead == 3 && d.scale == 2 && d.neg);
+	cr_assert_str_eq(d.head, "1205");
+	cr_assert_eq(jv_decimal_read("0.00e-3", &d), 0);
+	cr_assert(d.nsig == 0 && d.scale == 5);
+	cr_assert_eq(jv_decimal_read("1e0000000000000000000000005", &d), 0);
+	cr_assert(d.exp == 5 && d.lead == 5);
+	cr_assert_eq(jv_decimal_read("12a", &d), -1);
+	cr_assert_eq(jv_decimal_read("1.", &d), -1);
+	cr_assert_eq(jv_decimal_read("NaN", &d), -1);
+}
+
+Test(model, postgresql_numeric_limits_are_met_exactly)
+{
+	char	*s;
+
+	/* The exponent: its magnitude must stay below INT_MAX / 2. */
+	cr_assert(fits("0e1073741822"));
+	cr_assert_not(fits("0e1073741823"));
+	cr_assert_not(fits("0e99999999999"));
+	cr_assert_not(fits("5e-1073741823"));
+	cr_assert_not(fits("0e-1073741822"));	/* scale, then */
+	/* After the point: 16383 digits, the exponent applied. */
+	cr_assert(fits("1e-16383"));
+	cr_assert(fits("0e-16383"));
+	cr_assert(fits("1.5e-16382"));
+	cr_assert(fits("0.0001e-16379"));
+	cr_assert_not(fits("1.55e-16382"));
+	cr_assert_not(fits("0e-16384"));
+	cr_assert_not(fits("0.0001e-16380"));
+	cr_assert_not(fits("1e-20000"));
+	s = padded("0.", 16383, "");
+	cr_assert(fits(s));
+	free(s);
+	s = padded("0.", 16384, "");
+	cr_assert_not(fits(s));
+	free(s);
+	s = padded("0.", 20000, "");
+	cr_assert_not(fits(s));
+	free(s);
+	s = padded("0.", 20000, "1e20000");
+	cr_assert(fits(s));
+	free(s);
+	/* Before the point: 131072 digits (weight 32767 in base 10000). */
+	cr_assert(fits("1e131071"));
+	cr_assert(fits("9.9e131071"));
+	cr_assert_not(fits("1e131072"));
+	cr_assert_not(fits("10e131071"));
+	s = padded("1", 131071, "");
+	cr_assert(fits(s));
+	free(s);
+	s = padded("1", 131072, "");
+	cr_assert_not(fits(s));
+	free(s);
+	/* Zero needs no weight, but its scale counts. */
+	cr_assert(fits("0e1000000"));
+	cr_assert(fits("-0"));
+	cr_assert(fits("0.5"));
+	cr_assert(fits("-12.75e+003"));
+}
+
+Test(model, integers_are_judged_on_their_text_not_a_double)
+{
+	json_object *o = json_tokener_parse("{\"a\":1e-20000,\"b\":"
+	    "120.0000000000000001,\"c\":1.2e2,\"d\":12000e-2,\"e\":0e99999999999,"
+	    "\"f\":-0.0,\"g\":1e-5,\"h\":120.000,\"i\":5e-1073741823,"
+	    "\"j\":-3.0e0,\"k\":3000e-3}");
+	struct field_errors fe;
+	long long n;
+
+	field_errors_init(&fe);
+	cr_assert_eq(jv_integer(o, "a", "a", 0, 15, &fe, &n), JV_BAD);
+	cr_assert(strstr(fe.first.data, "PostgreSQL") != NULL, "%s", fe.first.data);
+	cr_assert_eq(jv_integer(o, "b", "b", 40, 300, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer(o, "c", "c", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(n, 120);
+	cr_assert_eq(jv_integer(o, "d", "d", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(n, 120);
+	cr_assert_eq(jv_integer(o, "e", "e", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer(o, "f", "f", 0, 15, &fe, &n), JV_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(jv_integer(o, "g", "g", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer(o, "h", "h", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(n, 120);
+	cr_assert_eq(jv_integer(o, "i", "i", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer(o, "j", "j", -5, 5, &fe, &n), JV_OK);
+	cr_assert_eq(n, -3);
+	cr_assert_eq(jv_integer(o, "k", "k", 0, 2, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer(o, "k", "k", 3, 3, &fe, &n), JV_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(fe.count, 6);
+	field_errors_release(&fe);
+	json_object_put(o);
+}
+
+Test(model, a_number_in_range_is_judged_exactly_and_its_scale_is_capped)
+{
+	json_object *o = json_tokener_parse("{\"a\":1.0000000000000000001,"
+	    "\"b\":1.000,\"c\":1e0,\"d\":0.5e-3,\"e\":-0,\"f\":-1e-5,"
+	    "\"g\":1e-20000,\"h\":0,\"i\":1,\"j\":2,\"k\":"
+	    "0.10000000000000000000000000000000,\"l\":"
+	    "0.100000000000000000000000000000000,\"m\":1e-32,\"n\":1e-33,"
+	    "\"o\":0e-16384}");
+	struct field_errors fe;
+	json_object *v;
+
+	field_errors_init(&fe);
+	cr_assert_eq(jv_number(o, "a", "a", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "b", "b", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "c", "c", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "d", "d", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "e", "e", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "f", "f", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "g", "g", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "h", "h", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "i", "i", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "j", "j", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "k", "k", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "l", "l", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "m", "m", 0, 1, 32, &fe, &v), JV_OK);
+	cr_assert_eq(jv_number(o, "n", "n", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(jv_number(o, "o", "o", 0, 1, 32, &fe, &v), JV_BAD);
+	cr_assert_eq(fe.count, 7);
+	field_errors_release(&fe);
+	json_object_put(o);
+}
+
+Test(model, decimals_compare_exactly_with_integers)
+{
+	struct jv_decimal d;
+
+	jv_decimal_read("300", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, 300), 0);
+	cr_assert_eq(jv_decimal_cmp(&d, 299), 1);
+	cr_assert_eq(jv_decimal_cmp(&d, 301), -1);
+	cr_assert_eq(jv_decimal_cmp(&d, -300), 1);
+	jv_decimal_read("300.00000000000000000000001", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, 300), 1);
+	jv_decimal_read("-9223372036854775808", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, INT64_MIN), 0);
+	jv_decimal_read("-9223372036854775809", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, INT64_MIN), -1);
+	jv_decimal_read("-0.0", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, 0), 0);
+	jv_decimal_read("1e-300", &d);
+	cr_assert_eq(jv_decimal_cmp(&d, 0), 1);
+	cr_assert_eq(jv_decimal_cmp(&d, 1), -1);
 }
