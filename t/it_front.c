@@ -121,6 +121,8 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 	req("GET", "/ready", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "status"), "ready");
+	cr_assert_geq(it_int(r.json, "schemaVersion"),
+	    it_int(r.json, "expectedSchemaVersion"));
 	it_resp_free(&r);
 	req("GET", "/metrics", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
@@ -132,6 +134,11 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 	cr_assert_eq(r.status, 403, "/metrics from another address: %d",
 	    r.status);
 	cr_assert_null(strstr(r.body != NULL ? r.body : "", "mpapi_"));
+	cr_assert_str_eq(it_header(&r, "content-type"),
+	    "application/problem+json");
+	cr_assert_not_null(strstr(it_str(r.json, "type"), "/forbidden"), "%s",
+	    r.body);
+	cr_assert_not_null(it_header(&r, "x-request-id"));
 	it_resp_free(&r);
 }
 

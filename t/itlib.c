@@ -191,6 +191,31 @@ parse(char *raw, size_t len, struct it_resp *r)
 }
 
 /*
+ * A Location or Link value as the API wrote it, without the mount
+ * point the front end put in front (the contract describes the API's
+ * own paths); other headers as they are.  May use tmp.
+ */
+static const char *
+unmount_header(const char *name, const char *value, struct buf *tmp)
+{
+	const char	*m = it_mount();
+	size_t		 n = strlen(m);
+
+	if (n == 0)
+		return value;
+	if (strcmp(name, "location") == 0)
+		return it_unmount(value);
+	if (strcmp(name, "link") == 0 && value[0] == '<' &&
+	    strncmp(value + 1, m, n) == 0 && value[1 + n] == '/') {
+		buf_reset(tmp);
+		buf_putc(tmp, '<');
+		buf_puts(tmp, value + 1 + n);
+		return tmp->data;
+	}
+	return value;
+}
+
+/*
  * When MP_TEST_RECORD names a file, append the response r to raw's
  * request as one JSON line: {method, target, status, headers, body}
  * (headers lower-cased, repeats joined with ", "; the target without
@@ -238,7 +263,8 @@ record(const char *raw, size_t len, const struct it_resp *r)
 			    json_object_new_string(joined.data));
 		} else
 			json_object_object_add(h, r->headers[i].name,
-			    json_object_new_string(r->headers[i].value));
+			    json_object_new_string(unmount_header(
+			    r->headers[i].name, r->headers[i].value, &joined)));
 	}
 	json_object_object_add(o, "headers", h);
 	json_object_object_add(o, "body", json_object_new_string_len(
