@@ -22,6 +22,8 @@ struct db {
 						   dispatcher is open: see
 						   db_outer_set() */
 	int			 retry_seen;	/* a 40001/40P01 since then */
+	int			 lost_in_txn;	/* the connection died inside a
+						   transaction: see txn_open() */
 	int			 session_lock;	/* an advisory lock held at
 						   session level: see
 						   db_session_lock_set() */
@@ -147,13 +149,48 @@ db_connect(struct db *db)
 	return 0;
 }
 
-/* 1 when a connection is open, connecting first if need be. */
+/*
+ * 1 when a connection is open, connecting first if need be.  Not after
+ * the connection died inside a transaction, until db_end_request(): a
+ * new connection would run the rest of that transaction's statements
+ * one by one in autocommit.
+ */
 int
 db_connected(struct db *db)
 {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 1;
+	if (db->lost_in_txn)
+		return 0;
 	return db_connect(db) == 0;
+}
+
+/*
+ * 1 if a transaction is open on the connection: sampled before a
+ * statement is sent, since once the connection has died libpq reports
+ * PQTRANS_UNKNOWN whatever it was.  The dispatcher's write transaction
+ * counts even if the status says otherwise.
+ */
+static int
+txn_open(struct db *db)
+{
+	return db->outer || (db->conn != NULL &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE);
+}
+
+/*
+ * After a failed round trip: 1 if the connection died.  One that died
+ * inside a transaction (in_txn, sampled before sending) is not
+ * reopened until the request ends.
+ */
+static int
+conn_lost(struct db *db, int in_txn)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (in_txn)
+		db->lost_in_txn = 1;
+	return 1;
 }
 
 PGconn *
@@ -344,9 +381,10 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 /*
  * Run statement st with text params (st->nparams of them).  On DB_OK
  * *out holds the result (caller PQclears); otherwise *out is NULL.
- * A read-only statement cut by a lost connection outside a transaction
- * is tried once more on a new connection; a write is not (its outcome
- * is unknown: Idempotency-Key covers that).
+ * A read-only statement cut by a lost connection is tried once more on
+ * a new connection when no transaction was open before it was sent; a
+ * write is not (its outcome is unknown: Idempotency-Key covers that),
+ * nor anything inside a transaction (it died with the connection).
  */
 enum db_status
 db_exec(struct db *db, struct db_stmt *st, const char *const *params,
@@ -354,7 +392,7 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 {
 	PGresult	*res;
 	enum db_status	 s;
-	int		 tries;
+	int		 tries, in_txn;
 
 	*out = NULL;
 	if (db->gate != NULL)
@@ -362,10 +400,10 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 	for (tries = 0; tries < 2; tries++) {
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
+		in_txn = txn_open(db);
 		if (st->gen != db->gen && (s = prepare(db, st)) != DB_OK) {
-			if (s == DB_UNAVAILABLE && st->readonly && tries == 0 &&
-			    PQtransactionStatus(db->conn) != PQTRANS_INTRANS &&
-			    PQtransactionStatus(db->conn) != PQTRANS_INERROR)
+			if (s == DB_UNAVAILABLE && conn_lost(db, in_txn) &&
+			    st->readonly && !in_txn && tries == 0)
 				continue;
 			outer_recover(db);
 			return s;
@@ -380,11 +418,11 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 			return DB_OK;
 		}
 		PQclear(res);
-		if (s != DB_UNAVAILABLE || PQstatus(db->conn) == CONNECTION_OK ||
-		    !st->readonly || tries > 0) {
-			outer_recover(db);
-			return s;
-		}
+		if (s == DB_UNAVAILABLE && conn_lost(db, in_txn) &&
+		    st->readonly && !in_txn && tries == 0)
+			continue;
+		outer_recover(db);
+		return s;
 	}
 	return DB_UNAVAILABLE;
 }
@@ -411,7 +449,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 	ExecStatusType	 rs;
 	enum db_status	 first, s;
 	size_t		 i, nslots, got;
-	int		 tries, nulls, ok;
+	int		 tries, nulls, ok, in_txn;
 
 	if (n > DB_PIPELINE_MAX)
 		return DB_ERROR;
@@ -423,6 +461,7 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 		}
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
+		in_txn = txn_open(db);
 		if (PQenterPipelineMode(db->conn) != 1)
 			return DB_ERROR;
 		ok = 1;
@@ -517,8 +556,8 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 			return DB_OK;
 		if (first == DB_OK)
 			first = DB_UNAVAILABLE;
-		if (first != DB_UNAVAILABLE || !restartable || tries > 0 ||
-		    (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK))
+		if (first != DB_UNAVAILABLE || !conn_lost(db, in_txn) ||
+		    !restartable || in_txn || tries > 0)
 			break;
 		db_steps_clear(steps, n);
 		if (db->conn != NULL) {
@@ -547,12 +586,16 @@ db_exec_simple(struct db *db, const char *sql)
 {
 	PGresult	*res;
 	enum db_status	 s;
+	int		 in_txn;
 
 	if (!db_connected(db))
 		return DB_UNAVAILABLE;
+	in_txn = txn_open(db);
 	res = PQexec(db->conn, sql);
 	s = db_classify(db, res);
 	PQclear(res);
+	if (s == DB_UNAVAILABLE)
+		(void)conn_lost(db, in_txn);
 	return s;
 }
 
@@ -650,6 +693,7 @@ db_end_request(struct db *db)
 
 	db->session_lock = 0;
 	db->outer = 0;
+	db->lost_in_txn = 0;
 	db->gate = NULL;
 	db->gate_outcome = DB_GATE_UNUSED;
 	PQclear(db->gate_res);

@@ -1,13 +1,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +30,8 @@
 #include "db/db.h"
 
 static volatile sig_atomic_t	 worker_stop;
+
+#define WORKER_ACCEPT_S	1	/* see server_worker */
 
 /*
  * A worker gives back what it took before it takes the next request:
@@ -350,8 +355,13 @@ accept_failed(int fd, int rc)
  * The accept loop of one worker.  SIGTERM and SIGUSR1 (multiwatch's
  * graceful signal) let the request in hand finish, then the worker
  * exits; they are blocked while a request runs, so a signal never
- * interrupts reading a body.  Returns the process exit status
- * (SERVER_EXIT_UNUSABLE when the socket cannot be accepted on).
+ * interrupts reading a body.  A signal that lands between the loop's
+ * test of the flag and the accept() inside libfcgi would not interrupt
+ * that accept, so accept() gives up after WORKER_ACCEPT_S seconds
+ * (SO_RCVTIMEO on the listening socket) and the flag is looked at
+ * again: such a signal is seen within that time, never lost.  Returns
+ * the process exit status (SERVER_EXIT_UNUSABLE when the socket cannot
+ * be accepted on).
  */
 int
 server_worker(int listen_fd, const struct config *cfg)
@@ -360,9 +370,10 @@ server_worker(int listen_fd, const struct config *cfg)
 	struct sigaction	 sa;
 	struct db_config	 dc;
 	struct db		*db;
+	struct timeval		 tv = { WORKER_ACCEPT_S, 0 };
 	sigset_t		 term, old;
-	int			 rc, status = EXIT_SUCCESS;
 	long			 faults;
+	int			 rc, status = EXIT_SUCCESS;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
@@ -386,9 +397,13 @@ server_worker(int listen_fd, const struct config *cfg)
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
 	db = db_new(&dc);		/* connects on first use, after fork */
+	/* Not a socket (a CGI run): nothing waits in accept() then. */
+	(void)setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	faults = minor_faults();
 	while (!worker_stop) {
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+				continue;	/* the timeout, or a signal */
 			if (!worker_stop)
 				status = accept_failed(listen_fd, rc);
 			break;
@@ -405,16 +420,79 @@ server_worker(int listen_fd, const struct config *cfg)
 	return status;
 }
 
-/* Supervisor state. */
+/*
+ * The supervisor.  Its signal handlers only set a flag and write a byte
+ * to a pipe (the self-pipe); the loop sleeps in poll() on that pipe and
+ * does everything else itself: reap children (waitpid with WNOHANG, as
+ * many as there are), act on the flags, fill empty slots.  The pipe is
+ * drained before the flags are read and the children reaped, so a
+ * signal that arrives at any later point leaves a byte behind and the
+ * next poll() returns at once: none can be lost between a check and the
+ * sleep, which a bare waitpid() (or pause()) after a flag test allows.
+ */
 static volatile sig_atomic_t	 sup_stop, sup_reload;
+static int			 sup_pipe[2] = { -1, -1 };
 
 static void
 on_sup_signal(int sig)
 {
+	int	 saved = errno;
+	ssize_t	 n;
+
 	if (sig == SIGHUP)
 		sup_reload = 1;
-	else
+	else if (sig != SIGCHLD)
 		sup_stop = 1;
+	n = write(sup_pipe[1], "", 1);	/* non-blocking: full is awake too */
+	(void)n;
+	errno = saved;
+}
+
+/* One worker slot: a live worker, or empty until retry_at. */
+struct slot {
+	pid_t		 pid;		/* 0: empty */
+	int		 fails;		/* failed or short-lived spawns in a row */
+	struct timespec	 started;
+	struct timespec	 retry_at;
+};
+
+#define SUP_YOUNG_MS	1000		/* a worker that dies younger failed */
+#define SUP_BACKOFF_MS	250		/* the first pause; doubles */
+#define SUP_BACKOFF_MAX	8000
+
+static long long
+now_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static long long
+ts_ms(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+static void
+ms_ts(long long ms, struct timespec *t)
+{
+	t->tv_sec = (time_t)(ms / 1000);
+	t->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+/* The pause before the next try after fails failures in a row. */
+static long long
+backoff_ms(int fails)
+{
+	long long	 ms = SUP_BACKOFF_MS;
+
+	if (fails <= 0)
+		return 0;
+	while (--fails > 0 && ms < SUP_BACKOFF_MAX)
+		ms *= 2;
+	return ms < SUP_BACKOFF_MAX ? ms : SUP_BACKOFF_MAX;
 }
 
 static pid_t
@@ -429,131 +507,215 @@ spawn(int listen_fd, const struct config *cfg)
 	if (pid == 0) {
 		/* exit(), not _exit(): a sanitizer build checks for leaks
 		 * at exit, and a worker owns nothing the parent flushes. */
+		close(sup_pipe[0]);
+		close(sup_pipe[1]);
+		sup_pipe[0] = sup_pipe[1] = -1;
 		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
 		exit(server_worker(listen_fd, cfg));
 	}
 	return pid;
 }
 
+/* Start a worker in slot sl; on failure leave it empty until its backoff. */
+static void
+slot_fill(struct slot *sl, int listen_fd, const struct config *cfg)
+{
+	long long	 now = now_ms();
+
+	if ((sl->pid = spawn(listen_fd, cfg)) > 0) {
+		ms_ts(now, &sl->started);
+		return;
+	}
+	sl->pid = 0;
+	sl->fails++;
+	ms_ts(now + backoff_ms(sl->fails), &sl->retry_at);
+	log_msg("warn", "no worker started; next try in %lld ms",
+	    backoff_ms(sl->fails));
+}
+
 static int
-slot_of(const pid_t *pids, int n, pid_t pid)
+slot_of(const struct slot *slots, int n, pid_t pid)
 {
 	int	 i;
 
 	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
+		if (slots[i].pid == pid)
 			return i;
 	return -1;
 }
 
+static int
+sup_pipe_open(void)
+{
+	int	 i, fl;
+
+	if (pipe(sup_pipe) != 0)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if ((fl = fcntl(sup_pipe[i], F_GETFL)) < 0 ||
+		    fcntl(sup_pipe[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
+		    fcntl(sup_pipe[i], F_SETFD, FD_CLOEXEC) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+sup_pipe_drain(void)
+{
+	char	 b[64];
+
+	while (read(sup_pipe[0], b, sizeof(b)) > 0)
+		;
+}
+
 /*
- * Fork `workers` workers on listen_fd and keep that many alive: a
- * worker that dies is replaced (after a short pause if it died at
- * once, so a crash loop does not spin).  SIGTERM/SIGINT: workers get
- * SIGTERM, finish their request and exit, then so does the
- * supervisor.  SIGHUP: workers are replaced one by one, each new one
- * started before the old one is told to stop.
+ * Fork `workers` workers on listen_fd and keep that many alive.  A slot
+ * whose worker dies is filled again at once, or after a pause that
+ * doubles (0.25 s up to 8 s) while its workers keep dying within a
+ * second or fork keeps failing; a slot is never given up.  SIGTERM or
+ * SIGINT: workers get SIGTERM, finish their request and exit, then so
+ * does the supervisor.  SIGHUP: workers are replaced one by one, each
+ * new one started before the old one is told to stop, the next only
+ * once the old one has exited.  Returns the exit status.
  */
 int
 server_supervise(int listen_fd, const struct config *cfg, int workers)
 {
 	struct sigaction	 sa;
-	sigset_t		 mask, old;
-	pid_t			*pids, pid;
-	time_t			*started;
-	int			 i, status, slot, alive, rc = EXIT_SUCCESS;
+	struct slot		*slots;
+	struct pollfd		 pfd;
+	long long		 now, wake;
+	pid_t			 pid, retiring = 0;
+	int			 i, status, sl, stopping = 0, reload_next = -1;
+	int			 timeout, alive, rc = EXIT_SUCCESS;
 
-	pids = xcalloc((size_t)workers, sizeof(*pids));
-	started = xcalloc((size_t)workers, sizeof(*started));
+	if (sup_pipe_open() != 0) {
+		log_msg("error", "supervisor pipe: %s", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	slots = xcalloc((size_t)workers, sizeof(*slots));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sup_signal;
 	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 
-	for (i = 0; i < workers; i++) {
-		pids[i] = spawn(listen_fd, cfg);
-		started[i] = time(NULL);
-	}
+	for (i = 0; i < workers; i++)
+		slot_fill(&slots[i], listen_fd, cfg);
 	log_msg("info", "supervisor %ld started %d workers", (long)getpid(),
 	    workers);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	while (!sup_stop) {
+	for (;;) {
+		sup_pipe_drain();
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == retiring) {
+				retiring = 0;
+				continue;
+			}
+			if ((sl = slot_of(slots, workers, pid)) < 0)
+				continue;
+			if (WIFSIGNALED(status))
+				log_msg("warn", "worker %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			else
+				log_msg(stopping ? "info" : "warn",
+				    "worker %ld exited with %d", (long)pid,
+				    WEXITSTATUS(status));
+			if (WIFEXITED(status) && !stopping &&
+			    WEXITSTATUS(status) == SERVER_EXIT_UNUSABLE) {
+				log_msg("error", "supervisor: the workers cannot "
+				    "accept on the listening socket; stopping "
+				    "instead of restarting them");
+				sup_stop = 1;
+				rc = SERVER_EXIT_UNUSABLE;
+			}
+			now = now_ms();
+			slots[sl].pid = 0;
+			if (now - ts_ms(&slots[sl].started) < SUP_YOUNG_MS)
+				slots[sl].fails++;
+			else
+				slots[sl].fails = 0;
+			ms_ts(now + backoff_ms(slots[sl].fails),
+			    &slots[sl].retry_at);
+		}
+		if (sup_stop && !stopping) {
+			stopping = 1;
+			log_msg("info", "supervisor stopping");
+			for (i = 0; i < workers; i++)
+				if (slots[i].pid > 0)
+					kill(slots[i].pid, SIGTERM);
+			if (retiring > 0)
+				kill(retiring, SIGTERM);
+		}
+		if (stopping) {
+			for (alive = retiring > 0, i = 0; i < workers; i++)
+				alive += slots[i].pid > 0;
+			if (alive == 0)
+				break;
+			pfd.fd = sup_pipe[0];
+			pfd.events = POLLIN;
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
 		if (sup_reload) {
 			sup_reload = 0;
 			if (log_reopen() != 0)
 				log_msg("error", "cannot reopen the log file: %s",
 				    strerror(errno));
 			log_msg("info", "replacing workers one by one");
-			for (i = 0; i < workers && !sup_stop; i++) {
-				pid_t	 oldpid = pids[i];
-
-				pids[i] = spawn(listen_fd, cfg);
-				started[i] = time(NULL);
-				if (oldpid > 0) {
-					kill(oldpid, SIGTERM);
-					while (waitpid(oldpid, &status, 0) < 0 &&
-					    errno == EINTR && !sup_stop)
-						;
-				}
+			reload_next = 0;
+		}
+		now = now_ms();
+		/* One step of a reload: the old worker has exited. */
+		while (reload_next >= 0 && retiring == 0) {
+			if (reload_next >= workers) {
+				reload_next = -1;
+				break;
 			}
-			continue;
-		}
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
+			if (slots[reload_next].pid <= 0) {
+				reload_next++;	/* refilled below anyway */
 				continue;
-			sleep(1);
-			continue;
+			}
+			if ((pid = spawn(listen_fd, cfg)) < 0)
+				break;		/* the old one stays; next tick */
+			retiring = slots[reload_next].pid;
+			slots[reload_next].pid = pid;
+			slots[reload_next].fails = 0;
+			ms_ts(now, &slots[reload_next].started);
+			kill(retiring, SIGTERM);
+			reload_next++;
 		}
-		if ((slot = slot_of(pids, workers, pid)) < 0)
-			continue;
-		if (WIFSIGNALED(status))
-			log_msg("warn", "worker %ld killed by signal %d",
-			    (long)pid, WTERMSIG(status));
-		else
-			log_msg("warn", "worker %ld exited with %d",
-			    (long)pid, WEXITSTATUS(status));
-		if (WIFEXITED(status) &&
-		    WEXITSTATUS(status) == SERVER_EXIT_UNUSABLE) {
-			log_msg("error", "supervisor: the workers cannot "
-			    "accept on the listening socket; stopping instead "
-			    "of restarting them");
-			sup_stop = 1;
-			rc = SERVER_EXIT_UNUSABLE;
-			pids[slot] = 0;
-			continue;
-		}
-		sigprocmask(SIG_BLOCK, &mask, &old);
-		if (!sup_stop) {
-			if (time(NULL) - started[slot] < 1)
-				sleep(1);
-			pids[slot] = spawn(listen_fd, cfg);
-			started[slot] = time(NULL);
-		}
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	}
-	log_msg("info", "supervisor stopping");
-	for (i = 0; i < workers; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	alive = workers;
-	while (alive > 0) {
-		if ((pid = waitpid(-1, &status, 0)) < 0) {
-			if (errno == EINTR)
+		wake = -1;
+		for (i = 0; i < workers; i++) {
+			if (slots[i].pid > 0)
 				continue;
-			break;
+			if (ts_ms(&slots[i].retry_at) <= now)
+				slot_fill(&slots[i], listen_fd, cfg);
+			if (slots[i].pid <= 0 &&
+			    (wake < 0 || ts_ms(&slots[i].retry_at) < wake))
+				wake = ts_ms(&slots[i].retry_at);
 		}
-		if (slot_of(pids, workers, pid) >= 0)
-			alive--;
+		if (reload_next >= 0 && retiring == 0 &&
+		    (wake < 0 || now + SUP_BACKOFF_MS < wake))
+			wake = now + SUP_BACKOFF_MS;	/* a spawn failed */
+		timeout = wake < 0 ? -1 : wake <= now ? 0 :
+		    (int)(wake - now < 60000 ? wake - now : 60000);
+		pfd.fd = sup_pipe[0];
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, timeout);
 	}
-	free(pids);
-	free(started);
+	free(slots);
+	close(sup_pipe[0]);
+	close(sup_pipe[1]);
+	sup_pipe[0] = sup_pipe[1] = -1;
 	return rc;
 }

@@ -71,8 +71,8 @@ static const char *const not_json[] = {
 	"{\"name\":'single',\"bars\":1}",
 	"{\"name\":\"nan\",\"bars\":1,\"bpm\":NaN}",
 	"{\"name\":\"inf\",\"bars\":1,\"junk\":Infinity}",
-	"{\"name\":\"-inf\",\"bars\":1,\"iconSequence\":[{\"bar\":0,\"row\":0,"
-	    "\"soundId\":\"k\",\"pitch\":60,\"velocity\":-Infinity}]}",
+	("{\"name\":\"-inf\",\"bars\":1,\"iconSequence\":[{\"bar\":0,\"row\":0,"
+	    "\"soundId\":\"k\",\"pitch\":60,\"velocity\":-Infinity}]}"),
 	"{\"name\":\"a\tb\",\"bars\":1}",
 	"{\"name\":\"a\001b\",\"bars\":1}",
 	"{\"name\":\"line\nbreak\",\"bars\":1}",

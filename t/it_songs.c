@@ -493,8 +493,9 @@ Test(songs, malformed_ids_in_paths_are_404)
 {
 	struct who	 a;
 	struct it_resp	 r;
-	const char	*const paths[] = { "/api/songs/12", "/api/songs/"
-	    "6f1c2a44-0b55-4c8e-9a55-2f1e3d4c5b6", "/api/songs/%27%20OR%201=1" };
+	const char	*const paths[] = { "/api/songs/12",
+	    "/api/songs/6f1c2a44-0b55-4c8e-9a55-2f1e3d4c5b6",
+	    "/api/songs/%27%20OR%201=1" };
 	size_t		 i;
 
 	user(&a);
