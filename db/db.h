@@ -193,6 +193,9 @@ enum db_status	 db_item_play(struct db *, enum item_kind,
 		    const char *id, struct item_result *);
 enum db_status	 db_item_list(struct db *, const struct item_list_spec *,
 		    struct item_page *);
+enum db_status	 db_item_liked(struct db *, enum item_kind,
+		    const struct item_caller *, int limit, int has_cursor,
+		    long long key, const char *id, struct item_page *);
 
 /* Loops (db/loops.c).  doc is the validated document as JSON text. */
 enum db_status	 db_loop_create(struct db *, const struct item_caller *,
@@ -353,6 +356,7 @@ struct db_write {
 	long long		 used;		/* budget used, this write included
 						   (limit + 1: refused) */
 	long long		 reset_s;	/* seconds until the window ends */
+	long long		 window_us;	/* its start (gate), for a refund */
 	int			 replay_status;
 	char			*replay_headers; /* JSON object text (owned) */
 	char			*replay_body;	/* stored body text (owned) */
@@ -377,6 +381,7 @@ enum db_status	 db_write_claim(struct db *, struct db_write *);
 void		 db_write_gate(struct db *, struct db_write *);
 void		 db_token_gate(struct db *, struct db_write *);
 void		 db_write_gate_result(struct db *, struct db_write *);
+enum db_status	 db_write_refund(struct db *, struct db_write *);
 int		 db_retry_seen(struct db *);
 void		 db_retry_reset(struct db *);
 enum db_status	 db_purge_lock(struct db *, int take, int *got);
@@ -395,6 +400,9 @@ struct db_sync_page {
 	char		*loops;		/* JSON arrays (owned) */
 	char		*songs;
 	char		*deleted;
+	char		*likes;
+	char		*unavailable;
+	char		*available;
 };
 
 enum db_status	 db_sync_page(struct db *, const char *user_id,

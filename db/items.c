@@ -124,6 +124,41 @@ static struct db_stmt st_play[ITEM__MAX] = {
 	    "FROM item_play('song', $1::uuid, $2::int, $4::text, $3::uuid)", 4),
 };
 
+/*
+ * The caller's liked items of a kind that the caller may still see,
+ * newest like first (ties by id), $3 rows; with a cursor, after the
+ * like at $4 (microseconds since the epoch) of item $5.  The key of a
+ * row is its like's time.
+ */
+#define LIKED_SQL(T, LIKES, FK, JSON, TAIL, AFTER)			\
+	"WITH " ITEM_ME_CTE " "						\
+	"SELECT " ITEM_ME_OK ", p.k, p.id, p.j "			\
+	"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT "		\
+	"(extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "	\
+	"x.id, " JSON "(x, o.username, true" TAIL ") AS j "		\
+	"FROM " LIKES " k JOIN " T " x ON x.id = k." FK " "		\
+	"JOIN users o ON o.id = x.user_id "				\
+	"WHERE k.user_id = (SELECT me.id FROM me) "			\
+	"AND (x.is_public OR x.user_id = k.user_id) " AFTER		\
+	"ORDER BY k.created_at DESC, k." FK " DESC LIMIT $3::int) p ON true " \
+	"ORDER BY p.k DESC, p.id DESC"
+
+#define LIKED_AFTER(FK)							\
+	"AND (k.created_at, k." FK ") < ('epoch'::timestamptz + "	\
+	"$4::bigint * interval '1 microsecond', $5::uuid) "
+
+static struct db_stmt st_liked[ITEM__MAX][2] = {
+	{ DB_STMT_RO("item_liked_loop", LIKED_SQL("loops", "loop_likes",
+	    "loop_id", "loop_json", "", ""), 3),
+	  DB_STMT_RO("item_liked_loop_after", LIKED_SQL("loops", "loop_likes",
+	    "loop_id", "loop_json", "", LIKED_AFTER("loop_id")), 5) },
+	{ DB_STMT_RO("item_liked_song", LIKED_SQL("songs", "song_likes",
+	    "song_id", "song_view_json", SONG_VIEWER, ""), 3),
+	  DB_STMT_RO("item_liked_song_after", LIKED_SQL("songs", "song_likes",
+	    "song_id", "song_view_json", SONG_VIEWER, LIKED_AFTER("song_id")),
+	    5) },
+};
+
 void
 item_result_release(struct item_result *r)
 {
@@ -369,6 +404,61 @@ db_item_play(struct db *db, enum item_kind kind, const struct item_caller *who,
 	return counter_result(db, &st_play[kind], p, r);
 }
 
+/* Fill page from the (me_ok, key, id, json) rows of a list statement. */
+static enum db_status
+page_rows(PGresult *res, struct item_page *page)
+{
+	const char	*v;
+	int		 i;
+
+	if ((v = db_value(res, 0, 0)) == NULL || strcmp(v, "t") != 0) {
+		page->bad_token = 1;
+		return DB_OK;
+	}
+	page->rows = xcalloc((size_t)PQntuples(res) + 1, sizeof(*page->rows));
+	for (i = 0; i < PQntuples(res); i++) {
+		if (db_value(res, i, 2) == NULL)
+			continue;	/* the empty page's one row */
+		page->rows[page->n].key = strtoll(PQgetvalue(res, i, 1), NULL,
+		    10);
+		snprintf(page->rows[page->n].id, sizeof(page->rows[0].id),
+		    "%s", PQgetvalue(res, i, 2));
+		page->rows[page->n].json = xstrdup(PQgetvalue(res, i, 3));
+		page->n++;
+	}
+	return DB_OK;
+}
+
+/*
+ * One page of the items of kind the caller likes (see st_liked): at
+ * most limit rows, after the like (key, id) when has_cursor.  *page is
+ * the caller's (item_page_release).
+ */
+enum db_status
+db_item_liked(struct db *db, enum item_kind kind, const struct item_caller *who,
+    int limit, int has_cursor, long long key, const char *id,
+    struct item_page *page)
+{
+	const char	*p[5];
+	char		 ver[24], lim[16], k[24];
+	PGresult	*res;
+	enum db_status	 s;
+
+	memset(page, 0, sizeof(*page));
+	db_item_caller_params(who, ver, sizeof(ver), p);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(k, sizeof(k), "%lld", key);
+	p[2] = lim;
+	p[3] = k;
+	p[4] = id;
+	if ((s = db_exec(db, &st_liked[kind][has_cursor ? 1 : 0], p, &res)) !=
+	    DB_OK)
+		return s;
+	s = page_rows(res, page);
+	PQclear(res);
+	return s;
+}
+
 /*
  * Lists.  Each combination of sort, scope and filters is its own SQL
  * text, built from the constant fragments below (input only ever
@@ -596,9 +686,8 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	PGresult	*res;
 	enum db_status	 s;
 	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
-	const char	*v, *col;
+	const char	*col;
 	long long	 offset;
-	int		 i;
 
 	memset(page, 0, sizeof(*page));
 	memset(&b, 0, sizeof(b));
@@ -680,22 +769,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	buf_release(&liked);
 	if (s != DB_OK)
 		return s;
-	if ((v = db_value(res, 0, 0)) == NULL || strcmp(v, "t") != 0) {
-		page->bad_token = 1;
-		PQclear(res);
-		return DB_OK;
-	}
-	page->rows = xcalloc((size_t)PQntuples(res) + 1, sizeof(*page->rows));
-	for (i = 0; i < PQntuples(res); i++) {
-		if (db_value(res, i, 2) == NULL)
-			continue;	/* the empty page's one row */
-		page->rows[page->n].key = strtoll(PQgetvalue(res, i, 1), NULL,
-		    10);
-		snprintf(page->rows[page->n].id, sizeof(page->rows[0].id),
-		    "%s", PQgetvalue(res, i, 2));
-		page->rows[page->n].json = xstrdup(PQgetvalue(res, i, 3));
-		page->n++;
-	}
+	s = page_rows(res, page);
 	PQclear(res);
-	return DB_OK;
+	return s;
 }

@@ -69,15 +69,20 @@ static struct db_stmt st_budget = DB_STMT("write_budget",
     5);
 
 /*
- * The budget as a gate (migrations 0005, 0006): sent in one pipeline
- * with the handler's first statement, in the same implicit
+ * The budget as a gate (migrations 0005, 0006, 0012): sent in one
+ * pipeline with the handler's first statement, in the same implicit
  * transaction, for a write that carries no Idempotency-Key.  It RAISEs
  * when refused: a signed-out token (P0401, checked first), a stale one
- * (P0401) or a spent budget (P0429).
+ * (P0401) or a spent budget (P0429); and names the window it counted
+ * in, for a refund.
  */
 static struct db_stmt st_budget_gate = DB_STMT("write_budget_gate",
-    "SELECT used, reset_s FROM write_gate($1::uuid, $2::int, "
-    "$3::int, $4::int, $5::text)", 5);
+    "SELECT used, reset_s, window_us FROM write_gate_at($1::uuid, "
+    "$2::int, $3::int, $4::int, $5::text)", 5);
+
+/* Give back the count of a gated write refused by its handler. */
+static struct db_stmt st_budget_refund = DB_STMT("write_budget_refund",
+    "SELECT write_budget_refund($1::uuid, $2::bigint)", 2);
 
 /*
  * The gate of every other request of a signed-in caller without an
@@ -445,9 +450,10 @@ db_write_gate_result(struct db *db, struct db_write *w)
 	switch (db_gate_take(db, &res, state, detail, sizeof(detail))) {
 	case DB_GATE_PASSED:
 		/* The budget's gate says how much is used; the token's not. */
-		if (PQntuples(res) == 1 && PQnfields(res) == 2) {
+		if (PQntuples(res) == 1 && PQnfields(res) == 3) {
 			w->used = atoll(PQgetvalue(res, 0, 0));
 			w->reset_s = atoll(PQgetvalue(res, 0, 1));
+			w->window_us = atoll(PQgetvalue(res, 0, 2));
 		}
 		break;
 	case DB_GATE_REFUSED:
@@ -462,6 +468,32 @@ db_write_gate_result(struct db *db, struct db_write *w)
 		break;
 	}
 	PQclear(res);
+}
+
+/*
+ * Give back the write a passed gate counted (w->used > 0), when the
+ * handler refused the request after its first statement had run: one
+ * statement, on the window the gate counted in only.  w->used drops by
+ * one on success.
+ */
+enum db_status
+db_write_refund(struct db *db, struct db_write *w)
+{
+	char		 us[24];
+	const char	*p[2];
+	PGresult	*res;
+	enum db_status	 s;
+
+	if (w->used <= 0)
+		return DB_OK;
+	snprintf(us, sizeof(us), "%lld", w->window_us);
+	p[0] = w->user_id;
+	p[1] = us;
+	if ((s = db_exec(db, &st_budget_refund, p, &res)) != DB_OK)
+		return s;
+	PQclear(res);
+	w->used--;
+	return DB_OK;
 }
 
 /* Roll back a DB_WRITE_GO transaction: nothing of it is kept. */
@@ -489,22 +521,32 @@ static struct db_stmt st_purge_keys = DB_STMT("purge_keys",
     "ORDER BY created_at LIMIT $2::int))", 2);
 
 /*
- * Tombstones older than the retention go, and each owner's sync_floor
- * rises to the newest change number purged: a cursor from before it
- * could miss a deletion, so it is answered 410.
+ * Tombstones and sync marks (unlikes, access changes: migration 0011)
+ * older than the retention go, a batch of each, and each owner's
+ * sync_floor rises to the newest change number purged: a cursor from
+ * before it could miss a deletion, so it is answered 410.  The count
+ * is that of the larger batch, so the caller goes on while either
+ * table has more.
  */
 static struct db_stmt st_purge_tombstones = DB_STMT("purge_tombstones",
-    "WITH gone AS (DELETE FROM tombstones WHERE ctid = ANY (ARRAY("
+    "WITH gone_t AS (DELETE FROM tombstones WHERE ctid = ANY (ARRAY("
     "SELECT ctid FROM tombstones "
     "WHERE deleted_at <= now() - make_interval(days => $1::int) "
     "ORDER BY deleted_at LIMIT $2::int)) "
     "RETURNING user_id, change_seq), "
+    "gone_m AS (DELETE FROM sync_marks WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM sync_marks "
+    "WHERE at <= now() - make_interval(days => $1::int) "
+    "ORDER BY at LIMIT $2::int)) "
+    "RETURNING user_id, change_seq), "
+    "gone AS (SELECT * FROM gone_t UNION ALL SELECT * FROM gone_m), "
     "floors AS (SELECT user_id, max(change_seq) AS seq FROM gone "
     "GROUP BY user_id), "
     "raised AS (UPDATE users u SET sync_floor = floors.seq FROM floors "
     "WHERE u.id = floors.user_id AND u.sync_floor < floors.seq "
     "RETURNING 1) "
-    "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM raised)",
+    "SELECT greatest((SELECT count(*) FROM gone_t), "
+    "(SELECT count(*) FROM gone_m)), (SELECT count(*) FROM raised)",
     2);
 
 static struct db_stmt st_purge_marks = DB_STMT("purge_marks",

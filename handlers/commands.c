@@ -487,11 +487,12 @@ purge_all(struct db *db, enum db_purge_what what, int age, const char *name)
 
 /*
  * Periodic clean-up (run it from cron or a systemd timer, say hourly):
- * Idempotency-Keys older than MP_IDEMPOTENCY_TTL, sync tombstones older
- * than MP_TOMBSTONE_DAYS (raising each owner's sync floor, so older
- * cursors are answered 410), play marks older than ten minutes,
- * write budgets whose window has ended, password-failure counts that
- * count nothing any more and signed-out tokens past their expiry.  Each kind goes in batches of
+ * Idempotency-Keys older than MP_IDEMPOTENCY_TTL, sync tombstones and
+ * sync marks (unlikes, access changes) older than MP_TOMBSTONE_DAYS
+ * (raising each owner's sync floor, so older cursors are answered 410),
+ * play marks older than ten minutes, write budgets whose window has
+ * ended, password-failure counts that count nothing any more and
+ * signed-out tokens past their expiry.  Each kind goes in batches of
  * PURGE_BATCH rows in index order, each batch its own transaction, so
  * a purge never holds many locks or scans a table.  Two purges never
  * run at once (a session advisory lock).  Returns the exit status.
@@ -513,7 +514,7 @@ command_purge(struct db *db, const struct config *cfg)
 	if (purge_all(db, DB_PURGE_KEYS, cfg->idempotency_ttl_s,
 	    "idempotency keys") != 0 ||
 	    purge_all(db, DB_PURGE_TOMBSTONES, cfg->tombstone_days,
-	    "tombstones") != 0 ||
+	    "tombstones and sync marks") != 0 ||
 	    purge_all(db, DB_PURGE_PLAY_MARKS, 0, "play marks") != 0 ||
 	    purge_all(db, DB_PURGE_BUDGETS, cfg->write_window_s,
 	    "write budgets") != 0 ||

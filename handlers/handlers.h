@@ -128,6 +128,7 @@ void	loops_remix(struct ctx *);
 void	loops_like(struct ctx *);
 void	loops_unlike(struct ctx *);
 void	loops_play(struct ctx *);
+void	loops_liked(struct ctx *);
 
 /*
  * Songs (handlers/songs.c).  Their validator, song_validate(), is an
@@ -145,6 +146,10 @@ void	songs_delete(struct ctx *);
 void	songs_like(struct ctx *);
 void	songs_unlike(struct ctx *);
 void	songs_play(struct ctx *);
+void	songs_liked(struct ctx *);
+
+/* GET /api/users/me/likes (handlers/likes.c). */
+void	users_likes(struct ctx *);
 
 /* Passwords (handlers/password.c). */
 #define PASSWORD_HASH_MAX	128	/* crypto_pwhash_STRBYTES */

@@ -549,6 +549,16 @@ static const char *const sort_names[ITEM_SORT__MAX] = {
 	"new", "top", "popular", "updated"
 };
 
+/* The parameters every item list takes; kinds add list_params. */
+static const char *const list_params[] = {
+	"limit", "sort", "public", "user", "offset", "cursor", NULL
+};
+
+/* The parameters of GET /api/users/me/likes. */
+static const char *const liked_params[] = {
+	"type", "limit", "cursor", NULL
+};
+
 static int
 utf8_valid(const char *s)
 {
@@ -664,9 +674,13 @@ item_query_string(struct ctx *c, struct item_list_req *lr, const char *name,
 	return 1;
 }
 
-/* An integer query parameter (digits, optional '-') in min..max. */
-int
-item_query_int(struct ctx *c, struct item_list_req *lr, const char *name,
+/*
+ * An integer query parameter (digits, optional '-') in min..max: 1
+ * with *out, 0 when absent, -1 after recording an error.  When lr is
+ * not NULL the parameter joins the list's canonical query.
+ */
+static int
+query_int(struct ctx *c, struct item_list_req *lr, const char *name,
     long long min, long long max, struct field_errors *fe, long long *out)
 {
 	char	*v, *end, msg[64];
@@ -686,10 +700,19 @@ item_query_int(struct ctx *c, struct item_list_req *lr, const char *name,
 		free(v);
 		return -1;
 	}
-	query_append(&lr->query, name, v);
+	if (lr != NULL)
+		query_append(&lr->query, name, v);
 	free(v);
 	*out = n;
 	return 1;
+}
+
+/* An integer filter in min..max, part of the list's canonical query. */
+int
+item_query_int(struct ctx *c, struct item_list_req *lr, const char *name,
+    long long min, long long max, struct field_errors *fe, long long *out)
+{
+	return query_int(c, lr, name, min, max, fe, out);
 }
 
 static int
@@ -779,10 +802,12 @@ item_list(struct ctx *c, const struct item_ops *ops)
 	}
 	if (ops->list_filters != NULL)
 		ops->list_filters(c, &lr, &fe);
-	if (item_query_int(c, &lr, "offset", 0, 100000, &fe, &n) == 1)
+	/* Not part of the canonical query: a cursor works without it. */
+	if (query_int(c, NULL, "offset", 0, 100000, &fe, &n) == 1)
 		sp->offset = n;
 	if (query_raw(c, "cursor", &fe, &cursor) == 1 && sp->offset >= 0)
 		field_errors_add(&fe, "offset", "cannot be combined with cursor");
+	query_check_names(c->req->query, list_params, ops->list_params, &fe);
 	if (fe.count > 0)
 		goto invalid;
 
@@ -838,9 +863,18 @@ item_list(struct ctx *c, const struct item_ops *ops)
 	}
 	if (next != NULL) {
 		buf_printf(&out, "\"%s\"}", next);	/* URL-safe base64 */
-		http_set_header(c->resp, "Link", "<%s?%s%slimit=%d&cursor=%s>; "
-		    "rel=\"next\"", ops->base, lr.query.data ? lr.query.data :
-		    "", lr.query.len > 0 ? "&" : "", limit, next);
+		/* An offset page links to the next offset page. */
+		if (sp->offset >= 0)
+			http_set_header(c->resp, "Link", "<%s?%s%slimit=%d&"
+			    "offset=%lld>; rel=\"next\"", ops->base,
+			    lr.query.data ? lr.query.data : "",
+			    lr.query.len > 0 ? "&" : "", limit,
+			    sp->offset + limit);
+		else
+			http_set_header(c->resp, "Link", "<%s?%s%slimit=%d&"
+			    "cursor=%s>; rel=\"next\"", ops->base,
+			    lr.query.data ? lr.query.data : "",
+			    lr.query.len > 0 ? "&" : "", limit, next);
 	} else
 		buf_puts(&out, "null}");
 	http_response_json(c->resp, 200, out.data, out.len);
@@ -854,6 +888,87 @@ done:
 		free(lr.owned[i]);
 	buf_release(&lr.query);
 	buf_release(&hashed);
+	buf_release(&out);
+	free(cursor);
+	free(next);
+}
+
+/*
+ * GET /api/users/me/likes?type=<kind>: the items of ops's kind the
+ * caller likes and may still see, newest like first, one keyset page
+ * at a time ({"<plural>":[…],"nextCursor":…} and Link, as every list).
+ * The cursor is bound to the kind and the caller.
+ */
+void
+item_liked(struct ctx *c, const struct item_ops *ops)
+{
+	struct field_errors fe;
+	struct page_cursor cur;
+	struct item_caller who;
+	struct item_page page;
+	struct buf	 out = BUF_INIT;
+	char		*cursor = NULL, *next = NULL, purpose[48];
+	uint64_t	 bound;
+	enum db_status	 s;
+	size_t		 i;
+	int		 limit, has_cursor = 0;
+
+	memset(&page, 0, sizeof(page));
+	memset(&cur, 0, sizeof(cur));
+	field_errors_init(&fe);
+	item_caller_of(c, &who);
+	if (page_limit(c->req->query, 20, 100, &limit) != 0)
+		field_errors_add(&fe, "limit", "must be an integer 1-100");
+	query_check_names(c->req->query, liked_params, NULL, &fe);
+	snprintf(purpose, sizeof(purpose), "likes:%s", ops->plural);
+	bound = cursor_filter_hash(c->user.id);
+	if (query_raw(c, "cursor", &fe, &cursor) == 1) {
+		if (cursor_decode(c->cfg, purpose, cursor, &cur) != 0 ||
+		    cur.filter != bound)
+			field_errors_add(&fe, "cursor",
+			    "is not a cursor of this list");
+		else
+			has_cursor = 1;
+	}
+	if (fe.count > 0) {
+		field_errors_problem(&fe, c->resp, "Invalid query parameter");
+		goto done;
+	}
+	if ((s = db_item_liked(c->db, ops->kind, &who, limit + 1, has_cursor,
+	    cur.key, cur.id, &page)) != DB_OK) {
+		reply_db_error(c, s);
+		goto done;
+	}
+	if (page.bad_token) {
+		reply_unauthorized(c, 1);
+		goto done;
+	}
+	buf_putc(&out, '{');
+	buf_json_str(&out, ops->plural, strlen(ops->plural));
+	buf_puts(&out, ":[");
+	for (i = 0; i < page.n && i < (size_t)limit; i++) {
+		if (i > 0)
+			buf_putc(&out, ',');
+		buf_puts(&out, page.rows[i].json);
+	}
+	buf_puts(&out, "],\"nextCursor\":");
+	if (page.n > (size_t)limit) {
+		memset(&cur, 0, sizeof(cur));
+		cur.key = page.rows[limit - 1].key;
+		snprintf(cur.id, sizeof(cur.id), "%s", page.rows[limit - 1].id);
+		cur.filter = bound;
+		next = cursor_encode(c->cfg, purpose, &cur);
+	}
+	if (next != NULL) {
+		buf_printf(&out, "\"%s\"}", next);	/* URL-safe base64 */
+		http_set_header(c->resp, "Link", "</api/users/me/likes?type=%s&"
+		    "limit=%d&cursor=%s>; rel=\"next\"", ops->key, limit, next);
+	} else
+		buf_puts(&out, "null}");
+	http_response_json(c->resp, 200, out.data, out.len);
+done:
+	field_errors_release(&fe);
+	item_page_release(&page);
 	buf_release(&out);
 	free(cursor);
 	free(next);

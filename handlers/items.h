@@ -83,6 +83,8 @@ struct item_ops {
 	/* Parse the kind's own list filters (NULL: none). */
 	void		(*list_filters)(struct ctx *, struct item_list_req *,
 			    struct field_errors *);
+	/* The names of those filters, NULL-terminated (NULL: none). */
+	const char *const *list_params;
 };
 
 /* Generic route handlers (handlers/items.c). */
@@ -94,6 +96,7 @@ void	item_delete(struct ctx *, const struct item_ops *);
 void	item_like(struct ctx *, const struct item_ops *, int on);
 void	item_play(struct ctx *, const struct item_ops *);
 void	item_list(struct ctx *, const struct item_ops *);
+void	item_liked(struct ctx *, const struct item_ops *);
 
 /* Pieces for a kind's own handlers (remix, expand, ...). */
 int	item_path_id(struct ctx *, const struct item_ops *, const char **id);

@@ -13,9 +13,14 @@
 static void	loop_list_filters(struct ctx *, struct item_list_req *,
 		    struct field_errors *);
 
+static const char *const loop_list_params[] = {
+	"chord", "sound", "bars", "bpmMin", "bpmMax", "parent", "q", NULL
+};
+
 static const struct item_ops loop_ops = {
 	ITEM_LOOP, "loop", "loops", "/api/loops", "Loop not found",
-	loop_validate, db_loop_create, db_loop_replace, loop_list_filters
+	loop_validate, db_loop_create, db_loop_replace, loop_list_filters,
+	loop_list_params
 };
 
 /* [{"<key>":"<value>"}]: a containment pattern for a JSON array. */
@@ -50,7 +55,7 @@ contains_pattern(const char *s)
 	return buf_detach(&b);
 }
 
-/* chord, sound, bars, bpmMin, bpmMax, parent, q. */
+/* chord, sound, bars, bpmMin, bpmMax, parent, q (loop_list_params). */
 static void
 loop_list_filters(struct ctx *c, struct item_list_req *lr,
     struct field_errors *fe)
@@ -87,6 +92,13 @@ void
 loops_list(struct ctx *c)
 {
 	item_list(c, &loop_ops);
+}
+
+/* GET /api/users/me/likes?type=loop */
+void
+loops_liked(struct ctx *c)
+{
+	item_liked(c, &loop_ops);
 }
 
 void

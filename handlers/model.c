@@ -573,6 +573,50 @@ page_limit(const char *query, int def, int max, int *limit)
 	return r;
 }
 
+/*
+ * Record in fe one error for every parameter of query (raw, as the
+ * request has it) whose name is in neither known nor more (each a
+ * NULL-terminated list; more may be NULL), so that a misspelt filter
+ * is a 400 rather than a list that silently ignores it.  A name is
+ * compared as sent (as http_query_get does) and reported with bytes
+ * other than printable ASCII replaced by '?', cut to 64 characters.
+ * Empty segments ("a=1&&b=2") are no parameters.  Returns the number
+ * of unknown parameters.
+ */
+size_t
+query_check_names(const char *query, const char *const *known,
+    const char *const *more, struct field_errors *fe)
+{
+	const char	*p, *amp;
+	const char *const *k;
+	char		 name[65];
+	size_t		 n, klen, i, bad = 0;
+	int		 found;
+
+	for (p = query; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
+		amp = strchr(p, '&');
+		n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n == 0)
+			continue;
+		klen = strcspn(p, "=&");
+		if (klen > n)
+			klen = n;
+		found = 0;
+		for (k = known; !found && k != NULL && *k != NULL; k++)
+			found = strlen(*k) == klen && strncmp(*k, p, klen) == 0;
+		for (k = more; !found && k != NULL && *k != NULL; k++)
+			found = strlen(*k) == klen && strncmp(*k, p, klen) == 0;
+		if (found)
+			continue;
+		for (i = 0; i < klen && i < sizeof(name) - 1; i++)
+			name[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+		name[i] = '\0';
+		field_errors_add(fe, name, "is not a parameter of this list");
+		bad++;
+	}
+	return bad;
+}
+
 void
 etag_format(char *out, size_t sz, long long version)
 {

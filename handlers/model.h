@@ -88,6 +88,9 @@ int		 cursor_decode(const struct config *, const char *purpose,
 		    const char *text, struct page_cursor *);
 uint64_t	 cursor_filter_hash(const char *);
 int		 page_limit(const char *query, int def, int max, int *limit);
+size_t		 query_check_names(const char *query,
+		    const char *const *known, const char *const *more,
+		    struct field_errors *);
 
 /* Entity tags: strong, "v<version>". */
 #define ETAG_MAX	32

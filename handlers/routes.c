@@ -83,6 +83,9 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/api/users/:username",	users_get,
 	    ROUTE_AUTH_OPTIONAL },
 
+	/* The caller's likes (handlers/likes.c). */
+	{ HTTP_GET,	"/api/users/me/likes",	users_likes,	ROUTE_AUTH },
+
 	/* Sync feed (handlers/sync.c). */
 	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH },
 };

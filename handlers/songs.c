@@ -17,7 +17,7 @@
 
 static const struct item_ops song_ops = {
 	ITEM_SONG, "song", "songs", "/api/songs", "Song not found",
-	song_validate, db_song_create, db_song_replace, NULL
+	song_validate, db_song_create, db_song_replace, NULL, NULL
 };
 
 /*
@@ -76,6 +76,13 @@ void
 songs_list(struct ctx *c)
 {
 	item_list(c, &song_ops);
+}
+
+/* GET /api/users/me/likes?type=song */
+void
+songs_liked(struct ctx *c)
+{
+	item_liked(c, &song_ops);
 }
 
 void

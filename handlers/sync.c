@@ -1,7 +1,8 @@
 /*
  * GET /api/sync?since=<cursor>&limit=<n>: the caller's loops and songs
- * changed since the cursor, the deletions among them, a new cursor and
- * hasMore.  See doc/API.md, "Sync feed", and db/sync.c for why no late
+ * changed since the cursor, the deletions among them, the caller's
+ * likes and unlikes, the loops of others that the caller's songs use
+ * and that went away or came back, a new cursor and hasMore.  See doc/API.md, "Sync feed", and db/sync.c for why no late
  * commit is ever skipped.
  */
 #include "config.h"
@@ -17,6 +18,8 @@
 #define SYNC_LIMIT_DEFAULT	100
 #define SYNC_LIMIT_MAX		100
 #define SYNC_CURSOR_PURPOSE	"sync"
+
+static const char *const sync_params[] = { "since", "limit", NULL };
 
 /*
  * The opaque cursor for user_id at position pos with tombstone mark
@@ -71,6 +74,12 @@ reply_sync(struct ctx *c, const struct db_sync_page *p, const char *cursor)
 	buf_puts(&b, p->songs);
 	buf_puts(&b, ",\"deleted\":");
 	buf_puts(&b, p->deleted);
+	buf_puts(&b, ",\"likes\":");
+	buf_puts(&b, p->likes);
+	buf_puts(&b, ",\"unavailable\":");
+	buf_puts(&b, p->unavailable);
+	buf_puts(&b, ",\"available\":");
+	buf_puts(&b, p->available);
 	buf_puts(&b, ",\"cursor\":");
 	buf_json_str(&b, cursor, strlen(cursor));
 	buf_printf(&b, ",\"hasMore\":%s}", p->has_more ? "true" : "false");
@@ -99,6 +108,7 @@ sync_pull(struct ctx *c)
 	if (page_limit(c->req->query, SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX,
 	    &limit) != 0)
 		field_errors_add(&fe, "limit", "must be an integer 1-100");
+	query_check_names(c->req->query, sync_params, NULL, &fe);
 	if (fe.count > 0) {
 		field_errors_problem(&fe, c->resp, "Invalid query parameter");
 		goto out;

@@ -130,7 +130,10 @@ finish(struct ctx *c, struct db_write *w)
  * db_token_gate), so a one-statement request costs one round trip and
  * a refused one runs nothing.  The gate refuses a token signed out by
  * POST /api/auth/logout, and for a budgeted write (budget set) counts
- * the write against the caller's budget.  A serialization failure or
+ * the write against the caller's budget.  A 400 of the handler spends
+ * nothing: refused before its first statement it counted nothing,
+ * refused after (a PATCH whose result is invalid, a song naming a loop
+ * it may not use) the count is given back.  A serialization failure or
  * deadlock reruns the handler once.
  */
 static void
@@ -163,6 +166,18 @@ gated_run(struct ctx *c, int budget)
 		    dispatch_restart(c) == 0)
 			continue;
 		break;
+	}
+	/*
+	 * Refused by the handler (400) after its first statement passed
+	 * the gate: the write is given back, so a refused write spends
+	 * nothing (refused before, nothing was counted).
+	 */
+	if (budget && c->resp->written && c->resp->status == 400 &&
+	    w.used > 0) {
+		if (db_write_refund(c->db, &w) == DB_OK)
+			return;
+		log_msg("warn", "write budget refund failed; the refused "
+		    "write stays counted");
 	}
 	if (budget && w.used > 0)
 		ratelimit_headers(c->resp, w.limit, w.used, w.reset_s);
@@ -271,18 +286,18 @@ keyed_run(struct ctx *c, const char *key, int budget)
 		c->txn = NULL;
 		if (!t.opened)
 			break;	/* answered before anything was to be kept */
+		if (c->resp->written && c->resp->status == 400) {
+			/* Refused: nothing is kept, the budget included. */
+			db_write_abort(c->db);
+			t.w.used = 0;
+			break;
+		}
 		if (!c->resp->written || c->resp->status >= 500) {
 			/* Nothing is kept: a retry runs again. */
 			db_write_abort(c->db);
 			if (c->resp->written && db_retry_seen(c->db) &&
 			    attempt == 0 && dispatch_restart(c) == 0)
 				continue;
-			break;
-		}
-		if (c->resp->status == 400) {
-			/* The input was refused: nothing was written, and
-			 * a write refused by validation spends no budget. */
-			db_write_abort(c->db);
 			break;
 		}
 		s = finish(c, &t.w);

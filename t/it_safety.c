@@ -689,7 +689,7 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 	snprintf(path, sizeof(path), "%s/deploy/nginx/mpapi.conf", top);
 	cr_assert_not_null(conf = slurp(path), "cannot read %s", path);
 	cr_assert_not_null(strstr(conf, "\nlimit_req_status 429;"));
-	cr_assert_not_null(strstr(conf, "error_page 429 = @rate_limited;"));
+	cr_assert_not_null(strstr(conf, "error_page 429 = /.mpapi-error/429;"));
 	cr_assert_not_null(strstr(conf,
 	    "limit_req_zone $mpapi_anon_key zone=mpapi_anon:"));
 	cr_assert_not_null(strstr(conf,

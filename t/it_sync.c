@@ -292,32 +292,438 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 	free(loop);
 }
 
-Test(sync, an_item_re_created_at_its_id_is_not_reported_deleted)
+/* A request as u through the API; asserts the status. */
+static void
+api(const struct user *u, const char *method, const char *path,
+    const char *header, const char *body, int want, struct it_resp *r)
+{
+	const char	*h[3] = { u->auth, header, NULL };
+
+	cr_assert_eq(it_request(method, path, h, body, r), 0, "no response");
+	cr_assert_eq(r->status, want, "%s %s: %d %s", method, path, r->status,
+	    r->body);
+}
+
+/* Create a loop of u through the API; returns its id (caller frees). */
+static char *
+api_loop(const struct user *u, const char *name, int is_public)
+{
+	struct it_resp	 r;
+	char		 body[256], *id;
+
+	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"bars\":1,"
+	    "\"isPublic\":%s}", name, is_public ? "true" : "false");
+	api(u, "POST", "/api/loops", NULL, body, 201, &r);
+	id = strdup(it_str(r.json, "loop.id"));
+	it_resp_free(&r);
+	return id;
+}
+
+/* The cursor at the end of u's feed (caller frees). */
+static char *
+cursor_now(const struct user *u)
+{
+	struct it_resp	 r;
+	char		*cursor = NULL, q[512];
+	int		 more;
+
+	do {
+		if (cursor == NULL)
+			snprintf(q, sizeof(q), "limit=100");
+		else
+			snprintf(q, sizeof(q), "limit=100&since=%s", cursor);
+		pull(u, q, 200, &r);
+		more = json_object_get_boolean(it_get(r.json, "hasMore"));
+		free(cursor);
+		cursor = strdup(it_str(r.json, "cursor"));
+		it_resp_free(&r);
+	} while (more);
+	return cursor;
+}
+
+/* Pull u's feed after cursor (replaced by the new one). */
+static void
+pull_after(const struct user *u, char **cursor, const char *more_query,
+    struct it_resp *r)
+{
+	char	 q[768];
+
+	snprintf(q, sizeof(q), "since=%s%s", *cursor, more_query);
+	pull(u, q, 200, r);
+	free(*cursor);
+	*cursor = strdup(it_str(r->json, "cursor"));
+}
+
+Test(sync, a_loop_deleted_and_created_again_comes_as_its_tombstone_then_the_item_in_that_order)
 {
 	struct user	 a;
 	struct it_resp	 r;
-	char		*loop, q[512], *cursor;
-	const char	*p[2];
+	char		*loop, *cursor, path[128];
 
 	new_user(&a);
-	loop = db_loop(&a, "phoenix");
-	pull(&a, "", 200, &r);
-	cursor = strdup(it_str(r.json, "cursor"));
+	loop = api_loop(&a, "phoenix", 0);
+	cursor = cursor_now(&a);
+	snprintf(path, sizeof(path), "/api/loops/%s", loop);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
 	it_resp_free(&r);
-	db_run("DELETE FROM loops WHERE id = $1::uuid", loop);
-	p[0] = loop;
-	p[1] = a.id;
-	cr_assert_eq(it_db_count("WITH l AS (INSERT INTO loops (id, user_id, "
-	    "name, bars) VALUES ($1::uuid, $2::uuid, 'again', 1) RETURNING 1) "
-	    "SELECT count(*) FROM l", 2, p), 1);
-	snprintf(q, sizeof(q), "since=%s", cursor);
-	pull(&a, q, 200, &r);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"again\","
+	    "\"bars\":2}", 201, &r);
+	cr_assert_eq(it_int(r.json, "loop.version"), 2);
+	it_resp_free(&r);
+
+	/* First the tombstone, alone on its page... */
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "deleted.0.id"), loop);
+	cr_assert_str_eq(it_str(r.json, "deleted.0.type"), "loop");
+	cr_assert_eq(count(r.json, "loops"), 0);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 1);
+	it_resp_free(&r);
+	/* ... then the item created again, at version 2. */
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 0, "%s", r.body);
 	cr_assert_eq(count(r.json, "loops"), 1);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), loop);
 	cr_assert_str_eq(it_str(r.json, "loops.0.name"), "again");
+	cr_assert_eq(it_int(r.json, "loops.0.version"), 2);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json, "hasMore")), 0);
+	it_resp_free(&r);
+
+	/* The client, holding v1, cannot write over v2. */
+	api(&a, "PATCH", path, "If-Match: \"v1\"", "{\"name\":\"stale\"}", 412,
+	    &r);
+	cr_assert_eq(it_int(r.json, "loop.version"), 2);
+	it_resp_free(&r);
+	/* A client starting over gets the item only. */
+	pull(&a, "", 200, &r);
+	cr_assert(has_id(r.json, "loops", loop));
 	cr_assert_eq(count(r.json, "deleted"), 0);
 	it_resp_free(&r);
 	free(cursor);
 	free(loop);
+}
+
+Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song)
+{
+	struct user	 a;
+	struct it_resp	 r;
+	char		*song, *cursor, path[128];
+
+	new_user(&a);
+	song = db_song(&a, "verse");
+	cursor = cursor_now(&a);
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&a, "PATCH", path, NULL, "{\"bpm\":101}", 200, &r);
+	it_resp_free(&r);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"chorus\","
+	    "\"bpm\":90}", 201, &r);
+	cr_assert_eq(it_int(r.json, "song.version"), 3);
+	it_resp_free(&r);
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "deleted"), 1, "%s", r.body);
+	cr_assert_eq(count(r.json, "songs"), 0);
+	it_resp_free(&r);
+	pull_after(&a, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "songs"), 1, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "songs.0.version"), 3);
+	it_resp_free(&r);
+	free(cursor);
+	free(song);
+}
+
+Test(sync, a_remix_whose_parent_is_deleted_comes_again_with_parent_loop_id_null_and_its_version)
+{
+	struct user	 a, b;
+	struct it_resp	 r;
+	char		*parent, *cursor, path[128], remix[40], etag[32], h[64];
+
+	new_user(&a);
+	new_user(&b);
+	parent = api_loop(&a, "original", 1);
+	snprintf(path, sizeof(path), "/api/loops/%s/remix", parent);
+	api(&b, "POST", path, NULL, NULL, 201, &r);
+	snprintf(remix, sizeof(remix), "%s", it_str(r.json, "loop.id"));
+	snprintf(etag, sizeof(etag), "%s", it_header(&r, "etag"));
+	cr_assert_str_eq(it_str(r.json, "loop.parentLoopId"), parent);
+	it_resp_free(&r);
+	cursor = cursor_now(&b);
+
+	snprintf(path, sizeof(path), "/api/loops/%s", parent);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);	/* not b's edit */
+	it_resp_free(&r);
+	pull_after(&b, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "loops"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "loops.0.id"), remix);
+	cr_assert(json_object_is_type(it_get(r.json, "loops.0.parentLoopId"),
+	    json_type_null), "%s", r.body);
+	cr_assert_eq(it_int(r.json, "loops.0.version"), 1);
+	cr_assert_eq(count(r.json, "deleted"), 0);
+	it_resp_free(&r);
+	/* No edit of b's: b's If-Match still holds. */
+	snprintf(path, sizeof(path), "/api/loops/%s", remix);
+	snprintf(h, sizeof(h), "If-Match: %s", etag);
+	api(&b, "PATCH", path, h, "{\"bpm\":77}", 200, &r);
+	it_resp_free(&r);
+	/* And a's feed has only the deletion. */
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "loops"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(parent);
+}
+
+static json_object *
+entry_for(json_object *o, const char *member, const char *id)
+{
+	json_object	*a = it_get(o, member), *e;
+	size_t		 i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		if (strcmp(it_str(e, "id"), id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
+{
+	struct user	 u, owner;
+	struct it_resp	 r;
+	char		*l1, *l2, *l3, *own, *song, *cursor, path[128];
+	json_object	*e;
+	const char	*p[2];
+
+	new_user(&u);
+	new_user(&owner);
+	l1 = api_loop(&owner, "one", 1);
+	l2 = api_loop(&owner, "two", 1);
+	l3 = api_loop(&owner, "three", 1);
+	own = api_loop(&u, "own", 0);
+	song = db_song(&owner, "tune");
+	db_run("UPDATE songs SET is_public = true WHERE id = $1::uuid", song);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+
+	/* A first pull carries the likes there are. */
+	pull(&u, "", 200, &r);
+	cr_assert_eq(count(r.json, "likes"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "likes.0.id"), l1);
+	cr_assert_str_eq(it_str(r.json, "likes.0.type"), "loop");
+	cr_assert_eq(json_object_get_boolean(it_get(r.json,
+	    "likes.0.likedByMe")), 1);
+	cr_assert_eq(strlen(it_str(r.json, "likes.0.at")), 24);
+	cursor = strdup(it_str(r.json, "cursor"));
+	it_resp_free(&r);
+
+	/* Another device (another token of u's: the same account). */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l2);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", own);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/songs/%s/like", song);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Liked and unliked between two pulls: one entry, its last state. */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l3);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Idempotent repeats change nothing and add nothing. */
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l2);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	/* Likes by others are not the caller's. */
+	p[0] = owner.id;
+	p[1] = l2;
+	cr_assert_eq(it_db_count("SELECT count(*) FROM item_like('loop', "
+	    "$1::uuid, 1, $2::uuid, true)", 2, p), 1);
+
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "likes"), 5, "%s", r.body);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l2));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 1);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l1));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 0);
+	cr_assert_eq(strlen(it_str(e, "at")), 24);
+	cr_assert_not_null(e = entry_for(r.json, "likes", l3));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 0);
+	cr_assert_not_null(e = entry_for(r.json, "likes", own));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "likedByMe")), 1);
+	cr_assert_not_null(e = entry_for(r.json, "likes", song));
+	cr_assert_str_eq(it_str(e, "type"), "song");
+	/* The own loop's counter moved, but it was no edit: not in loops. */
+	cr_assert_eq(count(r.json, "loops"), 0, "%s", r.body);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "likes"), 0);
+	it_resp_free(&r);
+	/* Unlikes go with the deletion retention: a fresh pull has none. */
+	pull(&u, "", 200, &r);
+	cr_assert_eq(count(r.json, "likes"), 3, "%s", r.body);
+	cr_assert_null(entry_for(r.json, "likes", l1));
+	cr_assert_null(entry_for(r.json, "likes", l3));
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
+	free(l2);
+	free(l3);
+	free(own);
+	free(song);
+}
+
+Test(sync, unlike_marks_are_purged_with_the_tombstones_and_older_cursors_get_410)
+{
+	struct user	 u, owner;
+	struct it_resp	 r;
+	char		*l1, *cursor, path[128], q[512];
+
+	new_user(&u);
+	new_user(&owner);
+	l1 = api_loop(&owner, "one", 1);
+	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
+	api(&u, "PUT", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	cursor = cursor_now(&u);
+	api(&u, "DELETE", path, NULL, NULL, 200, &r);
+	it_resp_free(&r);
+	db_run("UPDATE sync_marks SET at = now() - interval '31 days' "
+	    "WHERE user_id = $1::uuid", u.id);
+	cr_assert_eq(it_ctl("purge"), 0, "deploy/dev purge failed");
+	cr_assert_eq(it_db_count("SELECT count(*) FROM sync_marks "
+	    "WHERE user_id = $1::uuid", 1, (const char *const[]){ u.id }), 0);
+	snprintf(q, sizeof(q), "since=%s", cursor);
+	pull(&u, q, 410, &r);
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
+}
+
+/* A song of s_owner using loop (straight in the database). */
+static char *
+db_song_using(const struct user *s_owner, const char *loop)
+{
+	const char	*p[2] = { s_owner->id, loop };
+	char		*id;
+
+	id = it_db_text("INSERT INTO songs (user_id, name, bpm, timeline, "
+	    "total_bars) VALUES ($1::uuid, 'uses', 100, jsonb_build_array("
+	    "jsonb_build_object('id', 'b1', 'loopId', $2::text, 'startBar', 0, "
+	    "'bars', 4)), 4) RETURNING id", 2, p);
+	cr_assert_not_null(id);
+	return id;
+}
+
+Test(sync, another_users_loop_used_by_the_callers_song_going_private_or_deleted_comes_in_unavailable)
+{
+	struct user	 u, a, c;
+	struct it_resp	 r;
+	char		*l1, *l2, *song, *cursor, *cursor_c, path[128];
+	json_object	*e;
+
+	new_user(&u);
+	new_user(&a);
+	new_user(&c);
+	l1 = api_loop(&a, "goes private", 1);
+	l2 = api_loop(&a, "goes away", 1);
+	song = db_song_using(&u, l1);
+	free(db_song_using(&u, l2));
+	free(db_song_using(&u, l2));	/* two songs, one mark */
+	cursor = cursor_now(&u);
+	cursor_c = cursor_now(&c);
+
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "PATCH", path, NULL, "{\"isPublic\":false}", 200, &r);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops/%s", l2);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "unavailable"), 2, "%s", r.body);
+	cr_assert_not_null(e = entry_for(r.json, "unavailable", l1));
+	cr_assert_str_eq(it_str(e, "type"), "loop");
+	cr_assert_eq(strlen(it_str(e, "at")), 24);
+	cr_assert_not_null(entry_for(r.json, "unavailable", l2));
+	cr_assert_eq(count(r.json, "available"), 0);
+	/* Not the caller's songs' change: no song, no version. */
+	cr_assert_eq(count(r.json, "songs"), 0);
+	it_resp_free(&r);
+	/* The song as GET shows it: the blocks are missing. */
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&u, "GET", path, NULL, NULL, 200, &r);
+	cr_assert_eq(json_object_get_boolean(it_get(r.json,
+	    "song.timeline.0.missing")), 1);
+	cr_assert_eq(it_int(r.json, "song.version"), 1);
+	it_resp_free(&r);
+	/* And a fresh pull shows the song as GET does. */
+	pull(&u, "", 200, &r);
+	cr_assert_not_null(e = entry_for(r.json, "songs", song));
+	cr_assert_eq(json_object_get_boolean(it_get(e, "timeline.0.missing")),
+	    1, "%s", r.body);
+	it_resp_free(&r);
+
+	/* Public again: available. */
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "PATCH", path, NULL, "{\"isPublic\":true}", 200, &r);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "available"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "available.0.id"), l1);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/songs/%s", song);
+	api(&u, "GET", path, NULL, NULL, 200, &r);
+	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
+	it_resp_free(&r);
+
+	/* Users whose songs do not use them, and the owner, hear nothing. */
+	pull_after(&c, &cursor_c, "", &r);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	cr_assert_eq(count(r.json, "available"), 0);
+	it_resp_free(&r);
+	pull(&a, "", 200, &r);
+	cr_assert_eq(count(r.json, "unavailable"), 0);
+	it_resp_free(&r);
+	free(cursor);
+	free(cursor_c);
+	free(l1);
+	free(l2);
+	free(song);
+}
+
+Test(sync, a_loop_created_again_at_its_id_public_comes_in_available)
+{
+	struct user	 u, a;
+	struct it_resp	 r;
+	char		*l1, *cursor, path[128];
+
+	new_user(&u);
+	new_user(&a);
+	l1 = api_loop(&a, "comes back", 1);
+	free(db_song_using(&u, l1));
+	snprintf(path, sizeof(path), "/api/loops/%s", l1);
+	api(&a, "DELETE", path, NULL, NULL, 204, &r);
+	it_resp_free(&r);
+	cursor = cursor_now(&u);
+	api(&a, "PUT", path, "If-None-Match: *", "{\"name\":\"back\","
+	    "\"bars\":1,\"isPublic\":true}", 201, &r);
+	it_resp_free(&r);
+	pull_after(&u, &cursor, "", &r);
+	cr_assert_eq(count(r.json, "available"), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "available.0.id"), l1);
+	it_resp_free(&r);
+	free(cursor);
+	free(l1);
 }
 
 static void
@@ -404,21 +810,26 @@ Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
 }
 
 /*
- * Convergence under concurrency: writers create, edit and delete the
- * user's loops and songs from connections of their own, each change
- * in a transaction held open a little before it commits (so commits
- * land late and out of start order); a client pulls all the while.
- * After the writers stop, one last pull to the end must leave the
- * client with exactly the server's loops and songs, at the server's
- * versions.
+ * Convergence under concurrency: writers create, edit, remix and
+ * delete the user's loops and songs and like and unlike them, from
+ * connections of their own, each change in a transaction held open a
+ * little before it commits (so commits land late and out of start
+ * order); a client pulls all the while.  After the writers stop, one
+ * last pull to the end must leave the client with exactly the server's
+ * loops (versions and parents: deleting a loop sets its remixes'
+ * parentLoopId to null, which is no edit of theirs), songs and likes.
  */
 #define WRITERS		3
 #define WRITER_OPS	15
+#define REPLICA_MAX	512
 
 struct writer {
 	const char	*user;
 	const char	*auth;		/* Authorization header line */
+	const char	*other;		/* another user, whose loops U uses */
+	const char	*other_auth;
 	unsigned	 seed;
+	int		 index;		/* 0 .. WRITERS - 1 */
 	int		 failed;
 	int		*running;	/* writers not yet done */
 };
@@ -436,6 +847,19 @@ static const char *const writer_sql[] = {
 	    "$1::uuid ORDER BY random() LIMIT 1)",
 	"DELETE FROM songs WHERE id = (SELECT id FROM songs WHERE user_id = "
 	    "$1::uuid ORDER BY random() LIMIT 1)",
+	/* A remix of one of the user's loops (parent_loop_id set). */
+	"INSERT INTO loops (user_id, name, bars, parent_loop_id) "
+	    "SELECT $1::uuid, 'r', 1, id FROM loops WHERE user_id = $1::uuid "
+	    "ORDER BY random() LIMIT 1",
+	/* Likes and unlikes as the routes make them (migration 0011). */
+	"SELECT count(*) FROM item_like('loop', $1::uuid, 1, (SELECT id FROM "
+	    "loops WHERE user_id = $1::uuid ORDER BY random() LIMIT 1), true)",
+	"SELECT count(*) FROM item_like('loop', $1::uuid, 1, (SELECT loop_id "
+	    "FROM loop_likes WHERE user_id = $1::uuid ORDER BY random() "
+	    "LIMIT 1), false)",
+	"SELECT count(*) FROM item_like('song', $1::uuid, 1, (SELECT id FROM "
+	    "songs WHERE user_id = $1::uuid ORDER BY random() LIMIT 1), "
+	    "random() < 0.6)",
 };
 
 /*
@@ -483,26 +907,31 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* The client's copy: ids and versions. */
+/* The client's copy: items (id, version, parent) and likes. */
 struct replica {
-	char		 id[256][40];
-	long long	 version[256];
+	char		 id[REPLICA_MAX][40];
+	long long	 version[REPLICA_MAX];
+	char		 parent[REPLICA_MAX][40];	/* "" for none */
 	size_t		 n;
+	char		 liked[REPLICA_MAX][48];	/* "loop:<id>" */
+	size_t		 nliked;
 };
 
 static void
-replica_put(struct replica *rp, const char *id, long long version)
+replica_put(struct replica *rp, const char *id, long long version,
+    const char *parent)
 {
 	size_t	 i;
 
-	for (i = 0; i < rp->n; i++)
-		if (strcmp(rp->id[i], id) == 0) {
-			rp->version[i] = version;
-			return;
-		}
-	cr_assert_lt(rp->n, 256);
-	snprintf(rp->id[rp->n], sizeof(rp->id[0]), "%s", id);
-	rp->version[rp->n++] = version;
+	for (i = 0; i < rp->n && strcmp(rp->id[i], id) != 0; i++)
+		;
+	if (i == rp->n) {
+		cr_assert_lt(rp->n, REPLICA_MAX);
+		snprintf(rp->id[rp->n++], sizeof(rp->id[0]), "%s", id);
+	}
+	rp->version[i] = version;
+	snprintf(rp->parent[i], sizeof(rp->parent[0]), "%s",
+	    parent != NULL ? parent : "");
 }
 
 static void
@@ -514,9 +943,29 @@ replica_drop(struct replica *rp, const char *id)
 		if (strcmp(rp->id[i], id) == 0) {
 			rp->n--;
 			memmove(rp->id[i], rp->id[rp->n], sizeof(rp->id[0]));
+			memmove(rp->parent[i], rp->parent[rp->n],
+			    sizeof(rp->parent[0]));
 			rp->version[i] = rp->version[rp->n];
 			return;
 		}
+}
+
+static void
+replica_like(struct replica *rp, const char *type, const char *id, int on)
+{
+	char	 key[48];
+	size_t	 i;
+
+	snprintf(key, sizeof(key), "%s:%s", type, id);
+	for (i = 0; i < rp->nliked && strcmp(rp->liked[i], key) != 0; i++)
+		;
+	if (on && i == rp->nliked) {
+		cr_assert_lt(rp->nliked, REPLICA_MAX);
+		memcpy(rp->liked[rp->nliked++], key, sizeof(key));
+	} else if (!on && i < rp->nliked) {
+		rp->nliked--;
+		memmove(rp->liked[i], rp->liked[rp->nliked], sizeof(key));
+	}
 }
 
 /* One pull applied to rp; returns hasMore and replaces *cursor. */
@@ -534,18 +983,30 @@ replica_pull(const struct user *u, struct replica *rp, char **cursor)
 	else
 		snprintf(q, sizeof(q), "limit=3&since=%s", *cursor);
 	pull(u, q, 200, &r);
+	/* Within a page no id comes twice: the order does not matter. */
 	a = it_get(r.json, "deleted");
-	for (i = 0; i < json_object_array_length(a); i++)
-		replica_drop(rp, it_str(json_object_array_get_idx(a, i), "id"));
+	for (i = 0; i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		replica_drop(rp, it_str(o, "id"));
+		/* An item's likes go with it. */
+		replica_like(rp, it_str(o, "type"), it_str(o, "id"), 0);
+	}
 	a = it_get(r.json, "loops");
 	for (i = 0; i < json_object_array_length(a); i++) {
 		o = json_object_array_get_idx(a, i);
-		replica_put(rp, it_str(o, "id"), it_int(o, "version"));
+		replica_put(rp, it_str(o, "id"), it_int(o, "version"),
+		    it_str(o, "parentLoopId"));
 	}
 	a = it_get(r.json, "songs");
 	for (i = 0; i < json_object_array_length(a); i++) {
 		o = json_object_array_get_idx(a, i);
-		replica_put(rp, it_str(o, "id"), it_int(o, "version"));
+		replica_put(rp, it_str(o, "id"), it_int(o, "version"), NULL);
+	}
+	a = it_get(r.json, "likes");
+	for (i = 0; i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		replica_like(rp, it_str(o, "type"), it_str(o, "id"),
+		    json_object_get_boolean(it_get(o, "likedByMe")));
 	}
 	more = json_object_get_boolean(it_get(r.json, "hasMore"));
 	free(*cursor);
@@ -554,26 +1015,48 @@ replica_pull(const struct user *u, struct replica *rp, char **cursor)
 	return more;
 }
 
-/* The client's copy as "id:version,..." in id order (caller frees). */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The client's copy as "id:version:parent,..." in id order, then "|"
+ * and its likes "type:id,..." in order, keeping only likes of items
+ * that still exist when exist is set (a like of another user's item
+ * goes with the item without a word to the liker: doc/API.md).  The
+ * caller frees.
+ */
 static char *
-replica_text(const struct replica *rp)
+replica_text(const struct replica *rp, int exist)
 {
 	struct buf	 b = BUF_INIT;
-	size_t		 order[256], i, j, t;
+	const char	*order[REPLICA_MAX], *p[1];
+	char		 line[REPLICA_MAX][128];
+	size_t		 i, n = 0;
 
-	for (i = 0; i < rp->n; i++)
-		order[i] = i;
-	for (i = 0; i < rp->n; i++)
-		for (j = i + 1; j < rp->n; j++)
-			if (strcmp(rp->id[order[j]], rp->id[order[i]]) < 0) {
-				t = order[i];
-				order[i] = order[j];
-				order[j] = t;
-			}
+	for (i = 0; i < rp->n; i++) {
+		snprintf(line[i], sizeof(line[0]), "%s:%lld:%s", rp->id[i],
+		    rp->version[i], rp->parent[i]);
+		order[i] = line[i];
+	}
+	qsort(order, rp->n, sizeof(order[0]), cmp_str);
 	buf_puts(&b, "");
 	for (i = 0; i < rp->n; i++)
-		buf_printf(&b, "%s%s:%lld", i ? "," : "", rp->id[order[i]],
-		    rp->version[order[i]]);
+		buf_printf(&b, "%s%s", i ? "," : "", order[i]);
+	buf_puts(&b, "|");
+	for (i = 0; i < rp->nliked; i++) {
+		p[0] = strchr(rp->liked[i], ':') + 1;
+		if (exist && it_db_count("SELECT (SELECT count(*) FROM loops "
+		    "WHERE id = $1::uuid) + (SELECT count(*) FROM songs WHERE "
+		    "id = $1::uuid)", 1, p) == 0)
+			continue;
+		order[n++] = rp->liked[i];
+	}
+	qsort(order, n, sizeof(order[0]), cmp_str);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", order[i]);
 	return buf_detach(&b);
 }
 
@@ -584,12 +1067,18 @@ assert_replica_is_the_server(const struct user *u, const struct replica *rp,
 	const char	*p[1] = { u->id };
 	char		*server, *client;
 
-	server = it_db_text("SELECT coalesce(string_agg(id::text || ':' || "
-	    "version, ',' ORDER BY id), '') FROM (SELECT id, version "
-	    "FROM loops WHERE user_id = $1::uuid UNION ALL SELECT id, version "
-	    "FROM songs WHERE user_id = $1::uuid) x", 1, p);
+	server = it_db_text("SELECT coalesce((SELECT string_agg(id::text || ':' "
+	    "|| version || ':' || coalesce(parent, ''), ',' ORDER BY id::text || "
+	    "':' || version || ':' || coalesce(parent, '')) FROM (SELECT id, "
+	    "version, parent_loop_id::text AS parent FROM loops "
+	    "WHERE user_id = $1::uuid UNION ALL SELECT id, version, NULL "
+	    "FROM songs WHERE user_id = $1::uuid) x), '') || '|' || "
+	    "coalesce((SELECT string_agg(k, ',' ORDER BY k) FROM ("
+	    "SELECT 'loop:' || loop_id AS k FROM loop_likes "
+	    "WHERE user_id = $1::uuid UNION ALL SELECT 'song:' || song_id "
+	    "FROM song_likes WHERE user_id = $1::uuid) y), '')", 1, p);
 	cr_assert_not_null(server);
-	client = replica_text(rp);
+	client = replica_text(rp, 1);
 	cr_assert_str_eq(client, server, "round %d: the client's copy differs",
 	    round);
 	free(client);
@@ -598,27 +1087,36 @@ assert_replica_is_the_server(const struct user *u, const struct replica *rp,
 
 /*
  * Rounds of the convergence test: a fresh user with some loops and a
- * song, WRITERS writers running writer_fn, a client pulling all the
- * while, then one last pull to the end.  Returns how many pages said
- * hasMore (the test is only worth something if some did).
+ * song (and another user with public loops), WRITERS writers running
+ * writer_fn, a client pulling all the while, then one last pull to the
+ * end.  Returns how many pages said hasMore (the test is only worth
+ * something if some did); *orphans (remixes whose parent was deleted)
+ * and *likes (likes and unlikes) count what the rounds left for the
+ * client to get right.
  */
 static int
-converge_rounds(int rounds, void *(*writer_fn)(void *))
+converge_rounds(int rounds, void *(*writer_fn)(void *), int *orphans,
+    int *likes)
 {
 	struct writer	 w[WRITERS];
 	pthread_t	 t[WRITERS];
 	struct replica	*rp;
-	struct user	 u;
+	struct user	 u, o;
+	const char	*p[1];
 	char		*cursor, name[16];
 	int		 round, i, pulls, running, more, pages = 0;
 
 	rp = calloc(1, sizeof(*rp));
 	for (round = 0; round < rounds; round++) {
 		new_user(&u);
+		new_user(&o);
 		for (i = 0; i < 10; i++) {
 			snprintf(name, sizeof(name), "pre%d", i);
 			free(db_loop(&u, name));
+			free(db_loop(&o, name));
 		}
+		db_run("UPDATE loops SET is_public = true WHERE user_id = "
+		    "$1::uuid", o.id);
 		free(db_song(&u, "pre"));
 		memset(rp, 0, sizeof(*rp));
 		cursor = NULL;
@@ -627,7 +1125,10 @@ converge_rounds(int rounds, void *(*writer_fn)(void *))
 			w[i].running = &running;
 			w[i].user = u.id;
 			w[i].auth = u.auth;
+			w[i].other = o.id;
+			w[i].other_auth = o.auth;
 			w[i].seed = (unsigned)(round * 131 + i * 17 + getpid());
+			w[i].index = i;
 			w[i].failed = 0;
 			cr_assert_eq(pthread_create(&t[i], NULL, writer_fn,
 			    &w[i]), 0);
@@ -648,6 +1149,13 @@ converge_rounds(int rounds, void *(*writer_fn)(void *))
 		while (replica_pull(&u, rp, &cursor))
 			;
 		assert_replica_is_the_server(&u, rp, round);
+		p[0] = u.id;
+		*orphans += (int)it_db_count("SELECT count(*) FROM loops "
+		    "WHERE user_id = $1::uuid AND parent_loop_id IS NULL AND "
+		    "(name = 'r' OR name LIKE 'Remix of %')", 1, p);
+		*likes += (int)it_db_count("SELECT (SELECT count(*) FROM "
+		    "loop_likes WHERE user_id = $1::uuid) + (SELECT count(*) "
+		    "FROM sync_marks WHERE user_id = $1::uuid)", 1, p);
 		cr_log_info("round %d: %d pulls during the writes", round,
 		    pulls);
 		free(cursor);
@@ -659,29 +1167,34 @@ converge_rounds(int rounds, void *(*writer_fn)(void *))
 Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
     .timeout = 300)
 {
-	int	 pages;
+	int	 pages, orphans = 0, likes = 0;
 
-	pages = converge_rounds(20, writer_main);
+	pages = converge_rounds(20, writer_main, &orphans, &likes);
 	cr_assert_gt(pages, 20, "only %d pages had more to come", pages);
+	cr_assert_gt(orphans, 0, "no round deleted a parent of a remix");
+	cr_assert_gt(likes, 0, "no round liked anything");
 }
 
 /*
- * The same through the API: writers create (POST), edit (PATCH) and
- * delete (DELETE) the user's loops over HTTP, as a client would.  A
- * 404 is fine (another writer deleted the loop first); anything else
- * but success fails the test.
+ * The same through the API, as clients would: writers of the user
+ * create (POST), edit (PATCH), delete (DELETE), remix (POST …/remix)
+ * loops, the user's own and the other user's public ones, and like and
+ * unlike them (PUT/DELETE …/like); one more writer, the other user,
+ * deletes its loops -- parents of the user's remixes, loops the user
+ * liked -- and makes new ones.  A 404 is fine (someone deleted the
+ * loop first); anything else but success fails the test.
  */
 static void *
 api_writer_main(void *arg)
 {
 	struct writer	*w = arg;
 	struct it_resp	 r;
-	const char	*h[2] = { w->auth, NULL };
-	const char	*p[1] = { w->user };
+	const char	*h[2] = { w->auth, NULL }, *ho[2] = { w->other_auth, NULL };
+	const char	*p[1], *method;
 	char		 path[128], body[256], *id;
 	PGresult	*res;
 	PGconn		*c;
-	int		 i, op, rc;
+	int		 i, op, rc, as_other, want;
 
 	if ((c = itfx_conn()) == NULL) {
 		w->failed = 1;
@@ -689,7 +1202,17 @@ api_writer_main(void *arg)
 		return NULL;
 	}
 	for (i = 0; i < WRITER_OPS && !w->failed; i++) {
-		op = (int)(rand_r(&w->seed) % 3);
+		/*
+		 * 0 create, 1 edit, 2 delete, 3 remix, 4-5 like, 6 unlike;
+		 * writer 0 is the other user every third time (create or
+		 * delete one of its public loops).
+		 */
+		op = (int)(rand_r(&w->seed) % 7);
+		as_other = w->index == 0 && i % 3 == 2;
+		if (as_other)
+			op = rand_r(&w->seed) % 3 == 0 ? 0 : 2;
+		p[0] = as_other || (op >= 3 && rand_r(&w->seed) % 2 == 0) ?
+		    w->other : w->user;
 		id = NULL;
 		if (op > 0) {
 			res = PQexecParams(c, "SELECT id FROM loops WHERE "
@@ -699,27 +1222,50 @@ api_writer_main(void *arg)
 			    PQntuples(res) == 1)
 				id = strdup(PQgetvalue(res, 0, 0));
 			PQclear(res);
-			if (id == NULL)
-				op = 0;
 		}
-		if (op == 0) {
+		if (id == NULL)
+			op = 0;
+		want = 200;
+		method = "PUT";
+		body[0] = '\0';
+		switch (op) {
+		case 0:
+			snprintf(path, sizeof(path), "/api/loops");
 			snprintf(body, sizeof(body), "{\"name\":\"api\","
-			    "\"bars\":1}");
-			rc = it_request("POST", "/api/loops", h, body, &r);
-		} else if (op == 1) {
+			    "\"bars\":1,\"isPublic\":%s}", as_other ? "true" :
+			    "false");
+			method = "POST";
+			want = 201;
+			break;
+		case 1:
 			snprintf(path, sizeof(path), "/api/loops/%s", id);
 			snprintf(body, sizeof(body), "{\"bpm\":%u}",
 			    40 + rand_r(&w->seed) % 200);
-			rc = it_request("PATCH", path, h, body, &r);
-		} else {
+			method = "PATCH";
+			break;
+		case 2:
 			snprintf(path, sizeof(path), "/api/loops/%s", id);
-			rc = it_request("DELETE", path, h, NULL, &r);
+			method = "DELETE";
+			want = 204;
+			break;
+		case 3:
+			snprintf(path, sizeof(path), "/api/loops/%s/remix", id);
+			method = "POST";
+			want = 201;
+			break;
+		default:
+			snprintf(path, sizeof(path), "/api/loops/%s/like", id);
+			method = op == 6 ? "DELETE" : "PUT";
+			break;
 		}
-		/* A loop another writer deleted first is a 404; a create is not. */
-		if (rc != 0 || (op == 0 && r.status != 201) ||
-		    (r.status >= 300 && r.status != 404)) {
-			fprintf(stderr, "api writer: op %d: %d %s\n", op,
-			    r.status, r.body != NULL ? r.body : "");
+		rc = it_request(method, path, as_other ? ho : h,
+		    body[0] != '\0' ? body : NULL, &r);
+		/* Only a loop someone deleted first may be a 404. */
+		if (rc != 0 || (r.status != want && !(op > 0 &&
+		    r.status == 404))) {
+			fprintf(stderr, "api writer: %s %s: %d %s\n", method,
+			    path, rc == 0 ? r.status : -1,
+			    rc == 0 && r.body != NULL ? r.body : "");
 			w->failed = 1;
 		}
 		if (rc == 0)
@@ -734,5 +1280,9 @@ api_writer_main(void *arg)
 Test(sync, a_client_pulling_during_concurrent_api_writes_converges,
     .timeout = 300)
 {
-	converge_rounds(5, api_writer_main);
+	int	 orphans = 0, likes = 0;
+
+	converge_rounds(5, api_writer_main, &orphans, &likes);
+	cr_assert_gt(orphans, 0, "no round deleted a parent of a remix");
+	cr_assert_gt(likes, 0, "no round liked anything");
 }

@@ -187,6 +187,46 @@ Test(model, strings_must_be_well_formed_utf8)
 	cr_assert(jv_utf8_is_valid("\xc3\xa9\xf0\x9f\x8e\xb5", 6));
 }
 
+Test(model, query_names_outside_the_known_lists_are_each_reported)
+{
+	static const char *const known[] = { "limit", "cursor", NULL };
+	static const char *const more[] = { "q", NULL };
+	struct field_errors fe;
+
+	field_errors_init(&fe);
+	cr_assert_eq(query_check_names("limit=5&cursor=&q", known, more, &fe),
+	    0);
+	cr_assert_eq(query_check_names("", known, more, &fe), 0);
+	cr_assert_eq(query_check_names("limit=1&&q=2&", known, NULL, &fe), 1);
+	cr_assert(strstr(fe.json.data, "\"field\":\"q\"") != NULL);
+	cr_assert_eq(query_check_names("liked=true&limits=2&lim=3&%6Cimit=4",
+	    known, more, &fe), 4);
+	cr_assert(strstr(fe.json.data, "\"field\":\"liked\"") != NULL);
+	cr_assert(strstr(fe.json.data, "\"field\":\"limits\"") != NULL);
+	cr_assert(strstr(fe.json.data, "\"field\":\"lim\"") != NULL);
+	cr_assert(strstr(fe.json.data, "\"field\":\"%6Cimit\"") != NULL);
+	cr_assert_eq(fe.count, 5);
+	field_errors_release(&fe);
+}
+
+Test(model, an_unknown_query_name_is_reported_in_printable_ascii_and_cut)
+{
+	static const char *const known[] = { "limit", NULL };
+	struct field_errors fe;
+	char		 q[200];
+
+	field_errors_init(&fe);
+	cr_assert_eq(query_check_names("\xc3\xa9t\x01=1", known, NULL, &fe), 1);
+	cr_assert(strstr(fe.json.data, "\"field\":\"??t?\"") != NULL, "%s",
+	    fe.json.data);
+	memset(q, 'a', 150);
+	q[150] = '\0';
+	cr_assert_eq(query_check_names(q, known, NULL, &fe), 1);
+	cr_assert_eq(strlen(strstr(fe.json.data, "aaaa")) - strlen("\",\""
+	    "message\":\"is not a parameter of this list\"}"), 64);
+	field_errors_release(&fe);
+}
+
 /* "<head><n zeros><tail>" in a string the caller frees. */
 static char *
 padded(const char *head, size_t n, const char *tail)
