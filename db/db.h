@@ -46,8 +46,23 @@ int		 db_status_http(enum db_status);
 const char	*db_last_constraint(struct db *);
 
 /* Migrations (db/migrate.c). */
+struct db_migration_state {
+	int		 current;	/* highest version recorded, 0 if none */
+	int		 latest;	/* the highest this build knows */
+	size_t		 n;		/* migrations compiled in */
+	struct {
+		int		 version;
+		const char	*name;		/* static */
+		int		 applied;
+		char		 applied_at[32]; /* RFC 3339 UTC, "" */
+	}		*items;		/* n of them, in order */
+	int		 pending;	/* compiled in, not applied */
+	int		 unknown;	/* applied, not known to this build */
+};
 int		 db_migrate(struct db *, int *applied);
 int		 db_latest_migration(void);
+int		 db_migration_state(struct db *, struct db_migration_state *);
+void		 db_migration_state_release(struct db_migration_state *);
 
 /* Operations (db/ops.c). */
 enum db_status	 db_ready(struct db *, int *schema_version);

@@ -126,3 +126,82 @@ out:
 	exec_ok(c, "RESET statement_timeout");
 	return rc;
 }
+
+/*
+ * What is applied: for each compiled-in migration whether the database
+ * records it (and when), and the recorded versions this build does not
+ * know (a newer binary migrated this database).  A database without a
+ * schema_migrations table has nothing applied.  Returns 0 and fills
+ * *st (release it with db_migration_state_release), or -1 when the
+ * database cannot be read.
+ */
+int
+db_migration_state(struct db *db, struct db_migration_state *st)
+{
+	PGresult	*res;
+	PGconn		*c;
+	size_t		 i;
+	int		 r, v;
+
+	memset(st, 0, sizeof(*st));
+	st->latest = db_latest_migration();
+	st->n = migrations_count;
+	st->items = xcalloc(migrations_count + 1, sizeof(*st->items));
+	for (i = 0; i < migrations_count; i++) {
+		st->items[i].version = migrations[i].version;
+		st->items[i].name = migrations[i].name;
+	}
+	if (!db_connected(db))
+		return -1;
+	c = db_conn(db);
+	res = PQexec(c, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return -1;
+	}
+	r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!r) {
+		st->pending = (int)migrations_count;
+		return 0;
+	}
+	res = PQexec(c, "SELECT version, to_char(applied_at AT TIME ZONE "
+	    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM schema_migrations ORDER BY version");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_msg("error", "migrate: %.*s",
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	for (r = 0; r < PQntuples(res); r++) {
+		v = atoi(PQgetvalue(res, r, 0));
+		if (v > st->current)
+			st->current = v;
+		for (i = 0; i < migrations_count; i++)
+			if (migrations[i].version == v)
+				break;
+		if (i == migrations_count) {
+			st->unknown++;
+			continue;
+		}
+		st->items[i].applied = 1;
+		snprintf(st->items[i].applied_at,
+		    sizeof(st->items[i].applied_at), "%s",
+		    PQgetvalue(res, r, 1));
+	}
+	PQclear(res);
+	for (i = 0; i < migrations_count; i++)
+		if (!st->items[i].applied)
+			st->pending++;
+	return 0;
+}
+
+/* Free what db_migration_state filled in. */
+void
+db_migration_state_release(struct db_migration_state *st)
+{
+	free(st->items);
+	memset(st, 0, sizeof(*st));
+}

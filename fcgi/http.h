@@ -36,7 +36,8 @@ enum http_method {
 struct http_request {
 	enum http_method	 method;
 	char		*const	*envp;		/* borrowed CGI params */
-	char			*path;		/* raw path, no query */
+	char			*path;		/* raw route path, no query */
+	char			*mount;		/* mount prefix, "" if none */
 	char			*query;		/* raw query, "" if none */
 	char			*body;		/* NUL-terminated, may be NULL */
 	size_t			 body_len;
@@ -50,6 +51,8 @@ struct http_request {
 typedef int	(*http_reader)(void *arg, char *p, int n);
 
 void		 http_request_init(struct http_request *, char *const *envp);
+void		 http_request_init_at(struct http_request *, char *const *envp,
+		    const char *base_path);
 void		 http_request_release(struct http_request *);
 int		 http_request_read_body(struct http_request *, http_reader,
 		    void *, size_t max);
@@ -88,6 +91,7 @@ void		 http_response_json(struct http_response *, int,
 void		 http_response_empty(struct http_response *, int);
 void		 http_response_serialize(const struct http_response *,
 		    struct buf *);
+void		 http_response_mount(struct http_response *, const char *);
 const char	*http_reason(int);
 
 /*

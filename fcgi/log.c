@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "fcgi/log.h"
 
 static int	 debug_enabled;
+static char	 log_path[4096];
 
 /* "debug" turns on debug lines; anything else leaves info and above. */
 void
@@ -103,4 +106,50 @@ log_msg(const char *level, const char *fmt, ...)
 	emit(&b);
 	buf_release(&b);
 	buf_release(&m);
+}
+
+/*
+ * Send everything written to stderr from now on (the log lines, and
+ * whatever a library or a sanitizer prints) to the file at path,
+ * opened for appending (created 0640), so runs whose stderr is not
+ * kept (spawn-fcgi, some CGI hosts) keep their log.  The path is
+ * remembered for log_reopen.  Returns 0, or -1 with errno set (stderr
+ * is then left as it was).
+ */
+int
+log_to_file(const char *path)
+{
+	int	 fd, saved;
+
+	if (strlen(path) >= sizeof(log_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) < 0)
+		return -1;
+	fflush(stderr);
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+	if (log_path != path)
+		strcpy(log_path, path);
+	return 0;
+}
+
+/*
+ * Open the log file given to log_to_file again (after logrotate moved
+ * it).  Returns 0, also when there is no log file, or -1.
+ */
+int
+log_reopen(void)
+{
+	if (log_path[0] == '\0')
+		return 0;
+	return log_to_file(log_path);
 }

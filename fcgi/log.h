@@ -21,6 +21,8 @@ void		 log_request(const struct log_entry *);
 void		 log_msg(const char *level, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 log_set_level(const char *);
+int		 log_to_file(const char *path);
+int		 log_reopen(void);
 void		 http_format_time(char *, size_t, int64_t ms);
 
 #endif

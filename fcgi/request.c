@@ -95,14 +95,86 @@ http_request_id_is_sane(const char *s)
 	return 1;
 }
 
+/* A copy of the decoded path p with each '%' written as "%25". */
+static char *
+escape_percent(const char *p)
+{
+	struct buf	 b = BUF_INIT;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '%')
+			buf_puts(&b, "%25");
+		else
+			buf_putc(&b, *p);
+	}
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+/* A copy of the first n bytes of s without trailing slashes. */
+static char *
+mount_of(const char *s, size_t n)
+{
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	return xstrndup(s, n);
+}
+
+/*
+ * Where the route path comes from.  PATH_INFO, when the server
+ * provides one (a prefix mount: CGI, mod_fcgid, an Alias), is the
+ * route, and the mount point is MP_BASE_PATH or else SCRIPT_NAME.
+ * Otherwise the route is the request URI's path with the base path
+ * stripped when it starts with it.  PATH_INFO arrives decoded: its
+ * '%' are escaped again, so the router decodes every path once.
+ */
+static void
+request_route(struct http_request *req, char *const *envp, const char *uri,
+    const char *qmark, const char *base)
+{
+	const char	*pi, *sn;
+	size_t		 n, blen;
+
+	pi = http_param(envp, "PATH_INFO");
+	if (pi != NULL && *pi == '/') {
+		req->path = escape_percent(pi);
+		if (base != NULL && *base != '\0')
+			req->mount = mount_of(base, strlen(base));
+		else if ((sn = http_param(envp, "SCRIPT_NAME")) != NULL)
+			req->mount = mount_of(sn, strlen(sn));
+		else
+			req->mount = xstrdup("");
+		return;
+	}
+	n = qmark != NULL ? (size_t)(qmark - uri) : strlen(uri);
+	blen = base != NULL ? strlen(base) : 0;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (blen > 0 && n >= blen && strncmp(uri, base, blen) == 0 &&
+	    (n == blen || uri[blen] == '/')) {
+		req->mount = xstrndup(base, blen);
+		req->path = n == blen ? xstrdup("/") :
+		    xstrndup(uri + blen, n - blen);
+		return;
+	}
+	req->mount = xstrdup("");
+	req->path = xstrndup(uri, n);
+}
+
 /*
  * Fill req from the CGI params.  Never fails: an unknown method is
  * kept as HTTP_METHOD__MAX and answered 405 by the router's caller.
+ * base is the configured mount point (MP_BASE_PATH, "" or NULL for
+ * none); a MP_BASE_PATH param from the server (nginx fastcgi_param,
+ * Apache SetEnv) wins over it.  req->mount is the prefix the client
+ * used, for the Location and Link headers (see http_response_mount).
  */
 void
-http_request_init(struct http_request *req, char *const *envp)
+http_request_init_at(struct http_request *req, char *const *envp,
+    const char *base)
 {
-	const char	*uri, *q, *id;
+	const char	*uri, *q, *id, *pb;
 	unsigned char	 rnd[16];
 	size_t		 i;
 
@@ -114,13 +186,17 @@ http_request_init(struct http_request *req, char *const *envp)
 	if ((uri = http_param(envp, "REQUEST_URI")) == NULL &&
 	    (uri = http_param(envp, "DOCUMENT_URI")) == NULL)
 		uri = "/";
-	if ((q = strchr(uri, '?')) != NULL) {
-		req->path = xstrndup(uri, (size_t)(q - uri));
+	if ((pb = http_param(envp, "MP_BASE_PATH")) != NULL)
+		base = pb;
+	q = strchr(uri, '?');
+	request_route(req, envp, uri, q, base);
+	if (q != NULL)
 		req->query = xstrdup(q + 1);
-	} else {
-		req->path = xstrdup(uri);
+	else if (http_param(envp, "REQUEST_URI") == NULL &&
+	    (q = http_param(envp, "QUERY_STRING")) != NULL)
+		req->query = xstrdup(q);
+	else
 		req->query = xstrdup("");
-	}
 	req->remote_addr = http_param(envp, "REMOTE_ADDR");
 	id = http_header(req, "X-Request-Id");
 	if (http_request_id_is_sane(id))
@@ -132,12 +208,20 @@ http_request_init(struct http_request *req, char *const *envp)
 	}
 }
 
+/* http_request_init_at with no configured mount point. */
+void
+http_request_init(struct http_request *req, char *const *envp)
+{
+	http_request_init_at(req, envp, NULL);
+}
+
 void
 http_request_release(struct http_request *req)
 {
 	size_t	 i;
 
 	free(req->path);
+	free(req->mount);
 	free(req->query);
 	free(req->body);
 	for (i = 0; i < req->nparams; i++)

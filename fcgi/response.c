@@ -163,6 +163,42 @@ http_response_serialize(const struct http_response *r, struct buf *out)
 }
 
 /*
+ * Put the mount prefix the client used ("/app", "" for none) in front
+ * of the paths the application wrote into Location ("/api/loops/…")
+ * and Link ("</api/loops?…>; rel=…") headers, so they point where the
+ * client can follow them.  Absolute URLs are left alone.
+ */
+void
+http_response_mount(struct http_response *r, const char *mount)
+{
+	size_t	 i;
+	char	*v, *nv;
+	int	 link;
+
+	if (mount == NULL || *mount == '\0')
+		return;
+	for (i = 0; i < r->nheaders; i++) {
+		link = strcasecmp(r->headers[i].name, "Link") == 0;
+		if (!link && strcasecmp(r->headers[i].name, "Location") != 0)
+			continue;
+		v = r->headers[i].value;
+		if (link && v[0] == '<' && v[1] == '/' && v[2] != '/') {
+			nv = xmalloc(strlen(v) + strlen(mount) + 1);
+			strcpy(nv, "<");
+			strcat(nv, mount);
+			strcat(nv, v + 1);
+		} else if (!link && v[0] == '/' && v[1] != '/') {
+			nv = xmalloc(strlen(v) + strlen(mount) + 1);
+			strcpy(nv, mount);
+			strcat(nv, v);
+		} else
+			continue;
+		free(v);
+		r->headers[i].value = nv;
+	}
+}
+
+/*
  * Render a problem+json document into out.  Every string member is
  * escaped; extra is trusted JSON produced by this program.
  */

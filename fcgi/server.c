@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "fcgi/http.h"
+#include "fcgi/log.h"
 #include "fcgi/server.h"
 #include "handlers/handlers.h"
 #include "db/db.h"
@@ -141,9 +142,19 @@ server_listen(const char *spec, int mode)
 	return fd;
 }
 
-/* Serve one FastCGI request end to end. */
+/* Writes n bytes of p; returns 0, or -1 when the client went away. */
+typedef int	(*server_writer)(void *arg, const char *p, size_t n);
+
+static int
+fcgx_writer(void *arg, const char *p, size_t n)
+{
+	return FCGX_PutStr(p, (int)n, ((FCGX_Request *)arg)->out) < 0 ? -1 : 0;
+}
+
+/* Serve one request end to end, whatever carried it (FastCGI or CGI). */
 static void
-serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
+serve_one(char *const *envp, http_reader rd, void *rdarg, server_writer wr,
+    void *wrarg, struct db *db, const struct config *cfg)
 {
 	struct http_request	 req;
 	struct http_response	 resp;
@@ -153,17 +164,18 @@ serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
 	struct timespec		 t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	http_request_init(&req, fr->envp);
+	http_request_init_at(&req, envp, cfg->base_path);
 	http_response_init(&resp);
-	app_handle(db, cfg, &req, fcgx_reader, fr, &resp, &out);
+	app_handle(db, cfg, &req, rd, rdarg, &resp, &out);
 	cors_apply(&resp, cfg->cors_origins, http_header(&req, "Origin"),
 	    req.method == HTTP_OPTIONS &&
 	    http_header(&req, "Access-Control-Request-Method") != NULL);
+	http_response_mount(&resp, req.mount);
 	http_response_serialize(&resp, &wire);
-	if (FCGX_PutStr(wire.data, (int)wire.len, fr->out) < 0)
+	if (wr(wrarg, wire.data, wire.len) != 0)
 		log_msg("warn", "client went away before the response");
 	le.request_id = req.request_id;
-	le.method = http_param(fr->envp, "REQUEST_METHOD");
+	le.method = http_param(envp, "REQUEST_METHOD");
 	if (le.method == NULL)
 		le.method = "?";
 	le.route = out.route;
@@ -177,6 +189,169 @@ serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
 }
 
 /*
+ * 1 if fd is a listening socket (what FastCGI puts on fd 0: spawn-fcgi,
+ * systemd socket activation, mod_fcgid), 0 otherwise.
+ */
+int
+server_listening(int fd)
+{
+	socklen_t	 len;
+	int		 on = 0;
+
+	len = sizeof(on);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0)
+		return 0;
+	return on != 0;
+}
+
+/*
+ * 1 when this process was started as a plain CGI program: fd 0 is not
+ * a FastCGI listening socket (FCGX_IsCGI) and the web server has put a
+ * CGI request in the environment.
+ */
+int
+server_is_cgi(void)
+{
+	const char	*gi;
+
+	if (!FCGX_IsCGI())
+		return 0;
+	gi = getenv("GATEWAY_INTERFACE");
+	return gi != NULL && strncmp(gi, "CGI/", 4) == 0 &&
+	    getenv("REQUEST_METHOD") != NULL;
+}
+
+static int
+fd_reader(void *arg, char *p, int n)
+{
+	ssize_t	 r;
+
+	do
+		r = read(*(int *)arg, p, (size_t)n);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : (int)r;
+}
+
+static int
+fd_writer(void *arg, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(*(int *)arg, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Read what is left of a CGI request body and throw it away (at most
+ * 64 MiB): a program that exits with the body unread makes Apache fail
+ * writing it and drop the response already written (a 413, say).
+ */
+static void
+drain(int fd)
+{
+	char	 b[65536];
+	size_t	 total = 0;
+	ssize_t	 n;
+
+	while (total < 64 * 1024 * 1024) {
+		if ((n = read(fd, b, sizeof(b))) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
+/*
+ * Serve the one request of a CGI invocation: the params are the
+ * environment, the body is on stdin, the response goes to stdout and
+ * the log line to stderr (which the web server keeps).  The database
+ * connection lives for this request only.  Returns the exit status.
+ */
+int
+server_cgi(const struct config *cfg)
+{
+	extern char		**environ;
+	struct db_config	 dc;
+	struct db		*db;
+	int			 in = STDIN_FILENO, out = STDOUT_FILENO;
+
+	signal(SIGPIPE, SIG_IGN);
+	unsetenv("HTTP_PROXY");		/* httpoxy: never a proxy setting */
+	dc.conninfo = cfg->database_url;
+	dc.connect_timeout_s = cfg->connect_timeout_s;
+	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	db = db_new(&dc);
+	serve_one(environ, fd_reader, &in, fd_writer, &out, db, cfg);
+	db_free(db);
+	drain(in);
+	return EXIT_SUCCESS;
+}
+
+/*
+ * Answer a CGI request that cannot be served because the program's
+ * configuration is broken: 500 problem+json (the reason itself goes
+ * to the log, never to the client).  Returns the exit status.
+ */
+int
+server_cgi_misconfigured(void)
+{
+	extern char		**environ;
+	struct http_request	 req;
+	struct http_response	 resp;
+	struct buf		 wire = BUF_INIT;
+	int			 out = STDOUT_FILENO;
+
+	http_request_init(&req, environ);
+	http_response_init(&resp);
+	http_set_header(&resp, "X-Request-Id", "%s", req.request_id);
+	http_set_header(&resp, "X-Content-Type-Options", "nosniff");
+	http_set_header(&resp, "Cache-Control", "no-store");
+	http_problem(&resp, 500, NULL, "Internal server error",
+	    "The service is misconfigured; see its log.", NULL);
+	http_response_serialize(&resp, &wire);
+	(void)fd_writer(&out, wire.data, wire.len);
+	buf_release(&wire);
+	http_response_release(&resp);
+	http_request_release(&req);
+	return EXIT_FAILURE;
+}
+
+/*
+ * Why FCGX_Accept_r failed (rc is -errno), and the exit status that
+ * says so: SERVER_EXIT_UNUSABLE when the socket can never be accepted
+ * on (not a socket, not listening, closed), so that a supervisor stops
+ * instead of starting worker after worker; EXIT_FAILURE otherwise
+ * (out of descriptors or memory: a new worker may do better).
+ */
+static int
+accept_failed(int fd, int rc)
+{
+	int	 e = -rc;
+
+	if (e == ENOTSOCK || e == EBADF || e == EINVAL || e == ENOTCONN ||
+	    e == EOPNOTSUPP || e == ENOTTY || !server_listening(fd)) {
+		log_msg("error", "worker: cannot accept FastCGI connections "
+		    "on fd %d (%s): it is not a listening socket; start mpapi "
+		    "with serve --listen, under systemd socket activation or "
+		    "spawn-fcgi, or from a web server as a CGI program", fd,
+		    e > 0 && e < 4096 ? strerror(e) : "unknown error");
+		return SERVER_EXIT_UNUSABLE;
+	}
+	log_msg("error", "worker: accept failed: %s",
+	    e > 0 && e < 4096 ? strerror(e) : "unknown error");
+	return EXIT_FAILURE;
+}
+
+/*
  * The accept loop of one worker.  SIGTERM and SIGUSR1 (multiwatch's
  * graceful signal) let the request in hand finish, then the worker
  * exits; they are blocked while a request runs, so a signal never
@@ -185,7 +360,8 @@ serve_one(FCGX_Request *fr, struct db *db, const struct config *cfg)
  * that accept, so accept() gives up after WORKER_ACCEPT_S seconds
  * (SO_RCVTIMEO on the listening socket) and the flag is looked at
  * again: such a signal is seen within that time, never lost.  Returns
- * the process exit status.
+ * the process exit status (SERVER_EXIT_UNUSABLE when the socket cannot
+ * be accepted on).
  */
 int
 server_worker(int listen_fd, const struct config *cfg)
@@ -197,7 +373,7 @@ server_worker(int listen_fd, const struct config *cfg)
 	struct timeval		 tv = { WORKER_ACCEPT_S, 0 };
 	sigset_t		 term, old;
 	long			 faults;
-	int			 rc;
+	int			 rc, status = EXIT_SUCCESS;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
@@ -228,17 +404,20 @@ server_worker(int listen_fd, const struct config *cfg)
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 				continue;	/* the timeout, or a signal */
+			if (!worker_stop)
+				status = accept_failed(listen_fd, rc);
 			break;
 		}
 		sigprocmask(SIG_BLOCK, &term, &old);
-		serve_one(&fr, db, cfg);
+		serve_one(fr.envp, fcgx_reader, &fr, fcgx_writer, &fr, db,
+		    cfg);
 		FCGX_Finish_r(&fr);
 		give_back(&faults);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&fr, 0);
 	db_free(db);
-	return EXIT_SUCCESS;
+	return status;
 }
 
 /*
@@ -428,7 +607,7 @@ server_supervise_children(int listen_fd, const struct config *cfg,
 	long long		 now, wake;
 	pid_t			 pid, retiring = 0;
 	int			 i, status, sl, stopping = 0, reload_next = -1;
-	int			 timeout, alive;
+	int			 timeout, alive, rc = EXIT_SUCCESS;
 
 	if (sup_pipe_open() != 0) {
 		log_msg("error", "supervisor pipe: %s", strerror(errno));
@@ -468,6 +647,14 @@ server_supervise_children(int listen_fd, const struct config *cfg,
 				log_msg(stopping ? "info" : "warn",
 				    "worker %ld exited with %d", (long)pid,
 				    WEXITSTATUS(status));
+			if (WIFEXITED(status) && !stopping &&
+			    WEXITSTATUS(status) == SERVER_EXIT_UNUSABLE) {
+				log_msg("error", "supervisor: the workers cannot "
+				    "accept on the listening socket; stopping "
+				    "instead of restarting them");
+				sup_stop = 1;
+				rc = SERVER_EXIT_UNUSABLE;
+			}
 			now = now_ms();
 			slots[sl].pid = 0;
 			if (now - ts_ms(&slots[sl].started) < SUP_YOUNG_MS)
@@ -498,6 +685,9 @@ server_supervise_children(int listen_fd, const struct config *cfg,
 		}
 		if (sup_reload) {
 			sup_reload = 0;
+			if (log_reopen() != 0)
+				log_msg("error", "cannot reopen the log file: %s",
+				    strerror(errno));
 			log_msg("info", "replacing workers one by one");
 			reload_next = 0;
 		}
@@ -544,5 +734,5 @@ server_supervise_children(int listen_fd, const struct config *cfg,
 	close(sup_pipe[0]);
 	close(sup_pipe[1]);
 	sup_pipe[0] = sup_pipe[1] = -1;
-	return EXIT_SUCCESS;
+	return rc;
 }

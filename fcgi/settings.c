@@ -63,14 +63,35 @@ read_secret_file(const char *path, struct config *cfg)
 }
 
 /*
- * Fill cfg from the environment.  Returns 0, or -1 with a static
- * message in *err naming the variable at fault.  Outside development
- * a JWT secret of at least 32 bytes is required; in development a
- * missing one is replaced by a random secret for this process tree
- * (read before the workers fork, so they share it).
+ * MP_BASE_PATH: "" (no mount point) or "/a/b" without a trailing
+ * slash.  Returns 0 with the normalised value in out, or -1.
  */
-int
-config_load(struct config *cfg, const char **err)
+static int
+base_path(const char *v, char *out, size_t sz)
+{
+	size_t	 n;
+
+	if (v == NULL || *v == '\0') {
+		out[0] = '\0';
+		return 0;
+	}
+	if (v[0] != '/' || strchr(v, '?') != NULL || strchr(v, '%') != NULL)
+		return -1;
+	n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if (n >= sz)
+		return -1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Everything but the JWT secret.  Returns 0, or -1 with *err set.
+ */
+static int
+load_common(struct config *cfg, const char **err)
 {
 	const char	*v;
 	long long	 n;
@@ -84,10 +105,16 @@ config_load(struct config *cfg, const char **err)
 	cfg->jwt_audience = env_str("MP_JWT_AUDIENCE", "music-playground");
 	cfg->listen = env_str("MP_LISTEN", NULL);
 	cfg->log_level = env_str("MP_LOG_LEVEL", "info");
+	cfg->log_file = env_str("MP_LOG_FILE", NULL);
 	cfg->cors_origins = env_str("MP_CORS_ORIGINS", cfg->development ?
 	    "http://localhost:*, http://127.0.0.1:*" : "");
 	cfg->nchan_socket = env_str("MP_NCHAN_SOCKET",
 	    "/run/mpapi-nchan/nchan.sock");
+	if (base_path(env_str("MP_BASE_PATH", NULL), cfg->base_path,
+	    sizeof(cfg->base_path)) != 0) {
+		*err = "MP_BASE_PATH must be empty or a path starting with /";
+		return -1;
+	}
 
 #define NUM(var, def, lo, hi, field) do {				\
 	if (env_num(var, def, lo, hi, &n) != 0) {			\
@@ -121,7 +148,34 @@ config_load(struct config *cfg, const char **err)
 #undef NUM
 	v = env_str("MP_SOCKET_MODE", "0660");
 	cfg->socket_mode = (int)strtol(v, NULL, 8);
+	return 0;
+}
 
+/*
+ * Fill cfg from the environment, for the commands that need only the
+ * database (migrate, purge, users import): no JWT secret is read or
+ * required.  Returns 0, or -1 with a static message in *err.
+ */
+int
+config_load_db(struct config *cfg, const char **err)
+{
+	return load_common(cfg, err);
+}
+
+/*
+ * Fill cfg from the environment.  Returns 0, or -1 with a static
+ * message in *err naming the variable at fault.  Outside development
+ * a JWT secret of at least 32 bytes is required; in development a
+ * missing one is replaced by a random secret for this process tree
+ * (read before the workers fork, so they share it).
+ */
+int
+config_load(struct config *cfg, const char **err)
+{
+	const char	*v;
+
+	if (load_common(cfg, err) != 0)
+		return -1;
 	if ((v = env_str("JWT_SECRET_FILE", NULL)) != NULL) {
 		if (read_secret_file(v, cfg) != 0) {
 			*err = "JWT_SECRET_FILE cannot be read";
@@ -147,4 +201,84 @@ config_load(struct config *cfg, const char **err)
 	randombytes_buf(cfg->jwt_secret, 48);
 	cfg->jwt_secret_len = 48;
 	return 0;
+}
+
+/* Strip one pair of matching quotes around v (in place). */
+static char *
+unquote(char *v)
+{
+	size_t	 n;
+
+	n = strlen(v);
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		return v + 1;
+	}
+	return v;
+}
+
+/*
+ * Read an environment file (the format of systemd's EnvironmentFile=
+ * and of deploy/mpapi.env.example): NAME=VALUE lines, blank lines and
+ * # comments, an optional "export " and one pair of quotes around a
+ * value.  A variable already in the environment wins over the file,
+ * so SetEnv or the command line can override one setting.  Returns 0,
+ * or -1 with a static message in *err (the file cannot be read, or a
+ * line is neither blank, a comment nor NAME=VALUE).
+ */
+int
+config_read_env_file(const char *path, const char **err)
+{
+	FILE	*f;
+	char	*line = NULL, *p, *eq, *name, *val;
+	size_t	 cap = 0, n, i;
+	ssize_t	 len;
+	int	 rc = -1;
+
+	*err = NULL;
+	if ((f = fopen(path, "re")) == NULL) {
+		*err = "MP_ENV_FILE cannot be read";
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r' || line[len - 1] == ' ' ||
+		    line[len - 1] == '\t'))
+			line[--len] = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		if ((eq = strchr(p, '=')) == NULL || eq == p)
+			goto bad;
+		*eq = '\0';
+		name = p;
+		n = strlen(name);
+		for (i = 0; i < n; i++)
+			if (!(name[i] == '_' || (name[i] >= 'A' &&
+			    name[i] <= 'Z') || (name[i] >= 'a' &&
+			    name[i] <= 'z') || (i > 0 && name[i] >= '0' &&
+			    name[i] <= '9')))
+				goto bad;
+		val = unquote(eq + 1);
+		if (setenv(name, val, 0) != 0)
+			goto bad;
+	}
+	if (ferror(f)) {
+		*err = "MP_ENV_FILE cannot be read";
+		goto out;
+	}
+	rc = 0;
+	goto out;
+bad:
+	*err = "MP_ENV_FILE has a line that is not NAME=VALUE";
+out:
+	if (line != NULL) {
+		memset(line, 0, cap);
+		free(line);
+	}
+	fclose(f);
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define CONFIG_SECRET_MAX	512
+#define CONFIG_PATH_MAX		256
 
 struct config {
 	const char	*database_url;		/* DATABASE_URL */
@@ -35,6 +36,8 @@ struct config {
 	int		 tombstone_days;	/* MP_TOMBSTONE_DAYS */
 	const char	*log_level;		/* MP_LOG_LEVEL */
 	const char	*cors_origins;		/* MP_CORS_ORIGINS */
+	const char	*log_file;		/* MP_LOG_FILE */
+	char		 base_path[CONFIG_PATH_MAX]; /* MP_BASE_PATH, "" */
 	/* Live updates (`mpapi relay`, handlers/relay.c). */
 	const char	*nchan_socket;		/* MP_NCHAN_SOCKET */
 	int		 live_interval_ms;	/* MP_LIVE_INTERVAL_MS */
@@ -42,5 +45,7 @@ struct config {
 };
 
 int	config_load(struct config *, const char **err);
+int	config_load_db(struct config *, const char **err);
+int	config_read_env_file(const char *path, const char **err);
 
 #endif

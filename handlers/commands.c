@@ -530,3 +530,39 @@ command_purge(struct db *db, const struct config *cfg)
 	(void)db_purge_lock(db, 0, &got);
 	return rc;
 }
+
+/*
+ * migrate --status: the schema version of the database and of this
+ * build, then each migration, applied (with its time) or pending, on
+ * out.  Returns the exit status: 0 when nothing is pending (the
+ * database may be newer than this build: it says so), 3 when
+ * migrations are pending, 1 when the database cannot be read.
+ */
+int
+command_migrate_status(struct db *db, FILE *out)
+{
+	struct db_migration_state	 st;
+	size_t				 i;
+	int				 rc;
+
+	if (db_migration_state(db, &st) != 0) {
+		log_msg("error", "migrate --status: the database cannot be "
+		    "read");
+		db_migration_state_release(&st);
+		return EXIT_FAILURE;
+	}
+	fprintf(out, "database schema version %d; this build knows up to %d\n",
+	    st.current, st.latest);
+	for (i = 0; i < st.n; i++)
+		fprintf(out, "  %-32s %s%s\n", st.items[i].name,
+		    st.items[i].applied ? "applied " : "pending",
+		    st.items[i].applied ? st.items[i].applied_at : "");
+	if (st.unknown > 0)
+		fprintf(out, "  %d newer migration%s, unknown to this build "
+		    "(a newer release migrated this database)\n", st.unknown,
+		    st.unknown == 1 ? "" : "s");
+	fprintf(out, "%d pending\n", st.pending);
+	rc = st.pending > 0 ? 3 : EXIT_SUCCESS;
+	db_migration_state_release(&st);
+	return rc;
+}

@@ -9,6 +9,7 @@
 
 int	command_users_import(struct db *, const struct config *, const char *);
 int	command_purge(struct db *, const struct config *);
+int	command_migrate_status(struct db *, FILE *);
 
 /* The reader behind users import (handlers/commands.c). */
 enum import_col {

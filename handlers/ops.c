@@ -25,7 +25,10 @@ ops_health(struct ctx *c)
 
 /*
  * GET /ready: 200 when the database answers and the schema is at the
- * migration this build expects; 503 with Retry-After otherwise.
+ * migration this build expects or past it (a newer binary migrated
+ * first: migrations are written so the previous release still runs on
+ * them, and a rolling upgrade keeps the old hosts serving); 503 with
+ * Retry-After while the database is down or behind this build.
  */
 void
 ops_ready(struct ctx *c)
@@ -41,7 +44,7 @@ ops_ready(struct ctx *c)
 		    "The database does not answer.");
 		return;
 	}
-	if (version != db_latest_migration()) {
+	if (version < db_latest_migration()) {
 		http_set_header(c->resp, "Retry-After", "5");
 		n = snprintf(body, sizeof(body), "\"schemaVersion\":%d,"
 		    "\"expectedSchemaVersion\":%d", version,
@@ -52,7 +55,8 @@ ops_ready(struct ctx *c)
 		return;
 	}
 	n = snprintf(body, sizeof(body),
-	    "{\"status\":\"ready\",\"schemaVersion\":%d}", version);
+	    "{\"status\":\"ready\",\"schemaVersion\":%d,"
+	    "\"expectedSchemaVersion\":%d}", version, db_latest_migration());
 	http_response_json(c->resp, 200, body, (size_t)n);
 }
 

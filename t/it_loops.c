@@ -62,7 +62,8 @@ Test(loops, create_answers_201_with_location_etag_and_defaults_filled_in)
 	    "\"bars\":\"4\",\"iconSequence\":[{\"bar\":0,\"row\":0,"
 	    "\"soundId\":\"kick\",\"pitch\":36}]}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(want, sizeof(want), "/api/loops/%s", it_str(r.json, "loop.id"));
+	snprintf(want, sizeof(want), "%s/api/loops/%s", it_mount(),
+	    it_str(r.json, "loop.id"));
 	cr_assert_str_eq(it_header(&r, "location"), want);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "Groove");
@@ -328,7 +329,7 @@ Test(loops, put_with_if_none_match_star_creates_at_the_clients_id_once)
 	path_of(p, sizeof(p), id, NULL);
 	itl_req("PUT", p, &u, h, itl_body("offline", 0), &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(want, sizeof(want), "/api/loops/%s", id);
+	snprintf(want, sizeof(want), "%s/api/loops/%s", it_mount(), id);
 	cr_assert_str_eq(it_header(&r, "location"), want);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
@@ -558,7 +559,8 @@ Test(loops, remix_copies_the_loop_for_the_caller_and_counts_on_the_parent)
 	path_of(p, sizeof(p), id, "/remix");
 	itl_req("POST", p, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(want, sizeof(want), "/api/loops/%s", it_str(r.json, "loop.id"));
+	snprintf(want, sizeof(want), "%s/api/loops/%s", it_mount(),
+	    it_str(r.json, "loop.id"));
 	cr_assert_str_eq(it_header(&r, "location"), want);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "Remix of Sunset");
@@ -921,6 +923,7 @@ walk(const struct itl_user *u, const char *first, int want_total,
 		cr_assert(strstr(end, "rel=\"next\"") != NULL);
 		snprintf(path, sizeof(path), "%.*s", (int)(end - link - 1),
 		    link + 1);
+		memmove(path, it_unmount(path), strlen(it_unmount(path)) + 1);
 		cr_assert(strstr(path, it_str(r.json, "nextCursor")) != NULL);
 		it_resp_free(&r);
 		cr_assert_lt(pages, 50);

@@ -1176,6 +1176,50 @@ Test(sync, a_client_pulling_during_concurrent_writes_converges_to_the_server,
 }
 
 /*
+ * The last write of writer 0 in the API rounds: once writer 1's remix
+ * of the other user's "pre0" exists (it is writer 1's first request,
+ * so this waits at most a moment), the other user deletes "pre0",
+ * while the client still pulls.  Sets w->failed when it cannot.
+ */
+static void
+delete_remixed_pre0(PGconn *c, struct writer *w, const char *const *ho)
+{
+	struct it_resp	 r;
+	const char	*p[1] = { w->other };
+	char		 path[128];
+	PGresult	*res;
+	int		 tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		res = PQexecParams(c, "SELECT l.id FROM loops l WHERE "
+		    "l.user_id = $1::uuid AND l.name = 'pre0' AND EXISTS "
+		    "(SELECT 1 FROM loops x WHERE x.parent_loop_id = l.id)", 1,
+		    NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1) {
+			snprintf(path, sizeof(path), "/api/loops/%s",
+			    PQgetvalue(res, 0, 0));
+			PQclear(res);
+			if (it_request("DELETE", path, ho, NULL, &r) != 0) {
+				w->failed = 1;
+				return;
+			}
+			if (r.status != 204) {
+				fprintf(stderr, "api writer: DELETE %s: %d\n",
+				    path, r.status);
+				w->failed = 1;
+			}
+			it_resp_free(&r);
+			return;
+		}
+		PQclear(res);
+		usleep(20000);
+	}
+	fprintf(stderr, "api writer: no remix of pre0 appeared\n");
+	w->failed = 1;
+}
+
+/*
  * The same through the API, as clients would: writers of the user
  * create (POST), edit (PATCH), delete (DELETE), remix (POST …/remix)
  * loops, the user's own and the other user's public ones, and like and
@@ -1213,10 +1257,23 @@ api_writer_main(void *arg)
 			op = rand_r(&w->seed) % 3 == 0 ? 0 : 2;
 		p[0] = as_other || (op >= 3 && rand_r(&w->seed) % 2 == 0) ?
 		    w->other : w->user;
+		/*
+		 * Every round has a remix whose parent goes, whatever the
+		 * dice say: writer 1 first remixes the other user's "pre0",
+		 * writer 0 ends by deleting it (see below); the dice never
+		 * pick "pre0" or its remixes.
+		 */
+		if (w->index == 1 && i == 0) {
+			op = 3;
+			p[0] = w->other;
+		}
 		id = NULL;
 		if (op > 0) {
-			res = PQexecParams(c, "SELECT id FROM loops WHERE "
-			    "user_id = $1::uuid ORDER BY random() LIMIT 1", 1,
+			res = PQexecParams(c, w->index == 1 && i == 0 ?
+			    "SELECT id FROM loops WHERE user_id = $1::uuid AND "
+			    "name = 'pre0'" : "SELECT id FROM loops WHERE "
+			    "user_id = $1::uuid AND name NOT IN ('pre0', "
+			    "'Remix of pre0') ORDER BY random() LIMIT 1", 1,
 			    NULL, p, NULL, NULL, 0);
 			if (PQresultStatus(res) == PGRES_TUPLES_OK &&
 			    PQntuples(res) == 1)
@@ -1272,6 +1329,8 @@ api_writer_main(void *arg)
 			it_resp_free(&r);
 		free(id);
 	}
+	if (w->index == 0 && !w->failed)
+		delete_remixed_pre0(c, w, ho);
 	PQfinish(c);
 	__atomic_sub_fetch(w->running, 1, __ATOMIC_SEQ_CST);
 	return NULL;

@@ -32,6 +32,47 @@ it_source(const char *ip)
 	snprintf(source_addr, sizeof(source_addr), "%s", ip ? ip : "");
 }
 
+/*
+ * The path of MP_TEST_URL after host and port ("/app" of
+ * http://127.0.0.1:18181/app): the mount point of the front end under
+ * test, "" when the API is at the root.
+ */
+const char *
+it_mount(void)
+{
+	static char	 mount[256];
+	const char	*url, *p;
+	size_t		 n;
+
+	url = getenv("MP_TEST_URL");
+	if (url == NULL || strncmp(url, "http://", 7) != 0 ||
+	    (p = strchr(url + 7, '/')) == NULL)
+		return "";
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	if (n >= sizeof(mount))
+		n = sizeof(mount) - 1;
+	memcpy(mount, p, n);
+	mount[n] = '\0';
+	return mount;
+}
+
+/*
+ * The API path of a path a response named (a Location, a Link
+ * target): without the mount point, ready for it_request.
+ */
+const char *
+it_unmount(const char *path)
+{
+	const char	*m = it_mount();
+	size_t		 n = strlen(m);
+
+	if (n > 0 && strncmp(path, m, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
 static int
 connect_stack(void)
 {
@@ -150,9 +191,35 @@ parse(char *raw, size_t len, struct it_resp *r)
 }
 
 /*
+ * A Location or Link value as the API wrote it, without the mount
+ * point the front end put in front (the contract describes the API's
+ * own paths); other headers as they are.  May use tmp.
+ */
+static const char *
+unmount_header(const char *name, const char *value, struct buf *tmp)
+{
+	const char	*m = it_mount();
+	size_t		 n = strlen(m);
+
+	if (n == 0)
+		return value;
+	if (strcmp(name, "location") == 0)
+		return it_unmount(value);
+	if (strcmp(name, "link") == 0 && value[0] == '<' &&
+	    strncmp(value + 1, m, n) == 0 && value[1 + n] == '/') {
+		buf_reset(tmp);
+		buf_putc(tmp, '<');
+		buf_puts(tmp, value + 1 + n);
+		return tmp->data;
+	}
+	return value;
+}
+
+/*
  * When MP_TEST_RECORD names a file, append the response r to raw's
  * request as one JSON line: {method, target, status, headers, body}
- * (headers lower-cased, repeats joined with ", ").  deploy/dev test
+ * (headers lower-cased, repeats joined with ", "; the target without
+ * the front end's mount point).  deploy/dev test
  * validates them all against doc/openapi.json after the suite
  * (t/contract/validate.mjs).  One write(2) per line on an O_APPEND
  * descriptor, so concurrent tests and threads never interleave lines.
@@ -178,9 +245,13 @@ record(const char *raw, size_t len, const struct it_resp *r)
 	o = json_object_new_object();
 	json_object_object_add(o, "method", json_object_new_string_len(raw,
 	    sp != NULL ? (int)(sp - raw) : (int)n));
-	json_object_object_add(o, "target", sp != NULL && last > sp ?
-	    json_object_new_string_len(sp + 1, (int)(last - sp - 1)) :
-	    json_object_new_string(""));
+	if (sp != NULL && last > sp) {	/* the API's path: no mount point */
+		buf_reset(&joined);
+		buf_append(&joined, sp + 1, (size_t)(last - sp - 1));
+		json_object_object_add(o, "target",
+		    json_object_new_string(it_unmount(joined.data)));
+	} else
+		json_object_object_add(o, "target", json_object_new_string(""));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
 	h = json_object_new_object();
 	for (i = 0; i < r->nheaders; i++) {
@@ -192,7 +263,8 @@ record(const char *raw, size_t len, const struct it_resp *r)
 			    json_object_new_string(joined.data));
 		} else
 			json_object_object_add(h, r->headers[i].name,
-			    json_object_new_string(r->headers[i].value));
+			    json_object_new_string(unmount_header(
+			    r->headers[i].name, r->headers[i].value, &joined)));
 	}
 	json_object_object_add(o, "headers", h);
 	json_object_object_add(o, "body", json_object_new_string_len(
@@ -259,8 +331,9 @@ it_request(const char *method, const char *path, const char *const *headers,
 	int		 has_ct = 0, rc;
 	size_t		 i;
 
-	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n", method, path);
+	buf_printf(&req, "%s %s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n", method, path[0] == '/' ? it_mount() : "",
+	    path);
 	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
 		if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
 			has_ct = 1;

@@ -35,6 +35,13 @@ int		 it_request(const char *method, const char *path,
 		    const char *const *headers, const char *body,
 		    struct it_resp *);
 int		 it_request_raw(const char *raw, size_t len, struct it_resp *);
+/*
+ * The front end's mount point, from MP_TEST_URL's path ("" at the
+ * root): it_request puts it before every path, and it_unmount takes it
+ * off a path a response named.
+ */
+const char	*it_mount(void);
+const char	*it_unmount(const char *path);
 void		 it_source(const char *loopback_ip);
 void		 it_record(const char *raw, size_t len, const struct it_resp *);
 void		 it_resp_free(struct it_resp *);
