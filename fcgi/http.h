@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 
 enum http_method {
 	HTTP_GET,

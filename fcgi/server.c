@@ -24,7 +24,7 @@
 #include <sodium.h>
 
 #include "fcgi/http.h"
-#include "fcgi/log.h"
+#include "base/log.h"
 #include "fcgi/server.h"
 #include "handlers/handlers.h"
 #include "db/db.h"

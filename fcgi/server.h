@@ -7,7 +7,7 @@
 #ifndef MP_SERVER_H
 #define MP_SERVER_H
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 
 /*
  * The exit status of a worker (and then of its supervisor) that can

@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 #include "fcgi/http.h"
 #include "db/db.h"
 

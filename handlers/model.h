@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/http.h"
-#include "fcgi/settings.h"
+#include "base/settings.h"
 
 /*
  * The text of a JSON number read as an exact decimal: the value is 0

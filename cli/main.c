@@ -16,7 +16,7 @@
  *                                  command_purge)
  *   mpapi relay                    publish the live updates the writes
  *                                  queued to nginx's nchan, supervised
- *                                  like the workers (handlers/relay.c)
+ *                                  like the workers (cli/relay.c)
  *   mpapi --help | --version
  *
  * Started by a web server as a CGI program (GATEWAY_INTERFACE and
@@ -32,13 +32,14 @@
 
 #include <sodium.h>
 
-#include "fcgi/settings.h"
-#include "fcgi/log.h"
+#include "base/settings.h"
+#include "base/log.h"
 #include "fcgi/server.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
-#include "handlers/commands.h"
+#include "cli/commands.h"
 #include "handlers/live.h"
+#include "cli/relay.h"
 
 static const char usage_text[] =
     "usage: mpapi [serve] [--listen SPEC] [--workers N | --supervise]\n"
@@ -232,7 +233,7 @@ cmd_db(int purge, const char *file)
 }
 
 /*
- * mpapi relay: one relay (handlers/relay.c) under the workers'
+ * mpapi relay: one relay (cli/relay.c) under the workers'
  * supervisor, which starts it again when it dies.  It needs the whole
  * configuration: a sync message carries a cursor signed with the
  * secret the workers use.
