@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/json.h"
 
 enum http_method {
 	HTTP_GET,
@@ -107,19 +108,7 @@ void		 http_problem_body(struct buf *, int status, const char *type,
 		    const char *error, const char *detail, const char *extra,
 		    const char *request_id);
 
-/* A list of field errors, rendered as "errors":[{field,message},...]. */
-struct field_errors {
-	struct buf	 json;		/* the array members so far */
-	struct buf	 first;		/* "field: message" of the first */
-	size_t		 count;
-};
-void		 field_errors_init(struct field_errors *);
-void		 field_errors_release(struct field_errors *);
-void		 field_errors_add(struct field_errors *, const char *field,
-		    const char *message);
-void		 field_errors_addf(struct field_errors *, const char *message,
-		    const char *fieldfmt, ...)
-		    __attribute__((format(printf, 3, 4)));
+/* Answer 400 listing the field errors (base/json.h). */
 void		 field_errors_problem(struct field_errors *,
 		    struct http_response *, const char *error);
 

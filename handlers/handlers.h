@@ -66,8 +66,6 @@ void	reply_problem(struct ctx *, int status, const char *type,
 	    const char *error, const char *detail);
 void	reply_db_error(struct ctx *, enum db_status);
 void	reply_unauthorized(struct ctx *, int token_was_sent);
-int	json_check_text(const char *, size_t, size_t *members, char *, size_t);
-int	json_parse_object(const char *, size_t, json_object **, char *, size_t);
 
 /* Tokens (handlers/token.c). */
 #define TOKEN_EXPIRES_LEN	24	/* "2026-11-25T19:06:27.000Z" */
