@@ -3,7 +3,7 @@
  * outbox (migration 0020) to nginx's nchan module, after commit.
  *
  * One process, supervised like the workers (cli/main.c runs it under
- * server_supervise_children: killed, it is started again at once).  It
+ * server_supervise: killed, it is started again at once).  It
  * holds one database connection of its own, which LISTENs and holds
  * the relay's advisory lock, so a second relay stands by until the
  * first is gone.  It never exits on a database or nginx outage: it
