@@ -26,7 +26,7 @@ enum http_method {
 };
 
 #define HTTP_MAX_PARAMS		4
-#define HTTP_MAX_HEADERS	24
+#define HTTP_HEADERS_FIRST	16	/* room for headers at first; grows */
 #define HTTP_REQUEST_ID_MAX	64
 
 /*
@@ -85,8 +85,9 @@ struct http_header {
 struct http_response {
 	int			 status;
 	const char		*content_type;	/* static string or NULL */
-	struct http_header	 headers[HTTP_MAX_HEADERS];
+	struct http_header	*headers;		/* owned, nheaders */
 	size_t			 nheaders;
+	size_t			 cap;			/* room in headers */
 	struct buf		 body;
 	int			 head_only;	/* HEAD: headers only */
 	int			 written;	/* a handler produced it */

@@ -22,6 +22,7 @@ http_response_release(struct http_response *r)
 
 	for (i = 0; i < r->nheaders; i++)
 		free(r->headers[i].value);
+	free(r->headers);
 	buf_release(&r->body);
 	memset(r, 0, sizeof(*r));
 }
@@ -44,7 +45,9 @@ http_response_reset(struct http_response *r)
 /*
  * Set header name (a static string) to the formatted value, replacing
  * an earlier value.  Values with CR or LF are refused (dropped), so no
- * input can split the header block.
+ * input can split the header block.  There is no fixed limit on the
+ * number of headers: the list grows (out of memory is fatal, as for
+ * every allocation).
  */
 void
 http_set_header(struct http_response *r, const char *name, const char *fmt,
@@ -67,9 +70,9 @@ http_set_header(struct http_response *r, const char *name, const char *fmt,
 			r->headers[i].value = buf_detach(&v);
 			return;
 		}
-	if (r->nheaders == HTTP_MAX_HEADERS) {
-		buf_release(&v);
-		return;
+	if (r->nheaders == r->cap) {
+		r->cap = r->cap == 0 ? HTTP_HEADERS_FIRST : r->cap * 2;
+		r->headers = xrealloc(r->headers, r->cap * sizeof(r->headers[0]));
 	}
 	r->headers[r->nheaders].name = name;
 	r->headers[r->nheaders].value = buf_detach(&v);

@@ -2,7 +2,7 @@
  * Handlers: one file per resource.  A handler validates its input,
  * calls db/ and shapes the JSON answer; it writes exactly one response
  * through the helpers below and never sees a FastCGI stream or a
- * PGresult.
+ * libpq result.
  */
 #ifndef MP_HANDLERS_H
 #define MP_HANDLERS_H

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -131,5 +132,45 @@ Test(problem, serialized_response_has_status_length_and_body)
 	cr_assert(strstr(b.data, "Content-Length: 2\r\n\r\n") != NULL);
 	cr_assert_eq(b.data[b.len - 1], '\n');
 	buf_release(&b);
+	http_response_release(&r);
+}
+
+/* The 24-header limit dropped the 25th silently; now the list grows. */
+Test(problem, a_response_keeps_every_header_past_the_first_room)
+{
+	static const char *const names[] = { "X-A0", "X-A1", "X-A2",
+	    "X-A3", "X-A4", "X-A5", "X-A6", "X-A7", "X-A8", "X-A9", "X-B0",
+	    "X-B1", "X-B2", "X-B3", "X-B4", "X-B5", "X-B6", "X-B7", "X-B8",
+	    "X-B9", "X-C0", "X-C1", "X-C2", "X-C3", "X-C4", "X-C5", "X-C6",
+	    "X-C7", "X-C8", "X-C9", "X-D0", "X-D1", "X-D2", "X-D3", "X-D4",
+	    "X-D5", "X-D6", "X-D7", "X-D8", "X-D9" };
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	struct http_response r;
+	struct buf b = BUF_INIT;
+	char want[32];
+	size_t i;
+
+	cr_assert_gt(n, 2 * HTTP_HEADERS_FIRST);
+	http_response_init(&r);
+	for (i = 0; i < n; i++)
+		http_set_header(&r, names[i], "v%zu", i);
+	cr_assert_eq(r.nheaders, n);
+	http_response_empty(&r, 204);
+	http_response_serialize(&r, &b);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "v%zu", i);
+		cr_assert_str_eq(http_get_header(&r, names[i]), want);
+		snprintf(want, sizeof(want), "\r\n%s: v%zu\r\n", names[i], i);
+		cr_assert_not_null(strstr(b.data, want), "%s is missing",
+		    names[i]);
+	}
+	buf_release(&b);
+	/* A reset response keeps its room and takes as many again. */
+	http_response_reset(&r);
+	cr_assert_eq(r.nheaders, 0);
+	for (i = 0; i < n; i++)
+		http_set_header(&r, names[n - 1 - i], "w%zu", i);
+	cr_assert_eq(r.nheaders, n);
+	cr_assert_str_eq(http_get_header(&r, "X-A0"), "w39");
 	http_response_release(&r);
 }
