@@ -17,24 +17,24 @@ struct buf {
 
 #define BUF_INIT { NULL, 0, 0 }
 
-void	 buf_init(struct buf *);
-void	 buf_release(struct buf *);
-void	 buf_reset(struct buf *);
-void	 buf_grow(struct buf *, size_t);
-void	 buf_append(struct buf *, const void *, size_t);
-void	 buf_puts(struct buf *, const char *);
-void	 buf_putc(struct buf *, char);
-void	 buf_printf(struct buf *, const char *, ...)
+void	 buf_init(struct buf *b);
+void	 buf_release(struct buf *b);
+void	 buf_reset(struct buf *b);
+void	 buf_grow(struct buf *b, size_t n);
+void	 buf_append(struct buf *b, const void *p, size_t n);
+void	 buf_puts(struct buf *b, const char *s);
+void	 buf_putc(struct buf *b, char c);
+void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 buf_vprintf(struct buf *, const char *, va_list)
+void	 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
-void	 buf_json_str(struct buf *, const char *, size_t);
-char	*buf_detach(struct buf *);
+void	 buf_json_str(struct buf *b, const char *s, size_t n);
+char	*buf_detach(struct buf *b);
 
-void	*xmalloc(size_t);
-void	*xcalloc(size_t, size_t);
-void	*xrealloc(void *, size_t);
-char	*xstrdup(const char *);
-char	*xstrndup(const char *, size_t);
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t n, size_t sz);
+void	*xrealloc(void *p, size_t n);
+char	*xstrdup(const char *s);
+char	*xstrndup(const char *s, size_t n);
 
 #endif

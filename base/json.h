@@ -37,9 +37,9 @@ void	field_errors_addf(struct field_errors *fe, const char *message,
  * and then json-c, and wants an object.  Both return 0, or -1 with the
  * reason in err (errsz bytes).
  */
-int	json_check_text(const char *text, size_t len, size_t *members,
-	    char *err, size_t errsz);
-int	json_parse_object(const char *text, size_t len, json_object **out,
+int	json_check_text(const char *s, size_t len, size_t *members, char *err,
+	    size_t errsz);
+int	json_parse_object(const char *s, size_t len, json_object **out,
 	    char *err, size_t errsz);
 
 /*
@@ -84,7 +84,7 @@ enum jv_result {
  * (4, 4.0 and 0.4e1 all read 4).
  */
 size_t		 jv_utf8_length(const char *s, size_t n);
-int		 jv_utf8_is_valid(const char *s, size_t len);
+int		 jv_utf8_is_valid(const char *str, size_t len);
 enum jv_result	 jv_string(json_object *o, const char *key, const char *path,
 		    size_t minchars, size_t maxchars, struct field_errors *fe,
 		    const char **out);

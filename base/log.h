@@ -17,12 +17,12 @@ struct log_entry {
 	double		 duration_ms;
 	const char	*user_id;
 };
-void		 log_request(const struct log_entry *);
+void		 log_request(const struct log_entry *e);
 void		 log_msg(const char *level, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-void		 log_set_level(const char *);
+void		 log_set_level(const char *level);
 int		 log_to_file(const char *path);
 int		 log_reopen(void);
-void		 http_format_time(char *, size_t, int64_t ms);
+void		 http_format_time(char *out, size_t sz, int64_t ms);
 
 #endif

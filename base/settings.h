@@ -44,8 +44,8 @@ struct config {
 	int		 live_outbox_ttl_s;	/* MP_LIVE_OUTBOX_TTL */
 };
 
-int	config_load(struct config *, const char **err);
-int	config_load_db(struct config *, const char **err);
+int	config_load(struct config *cfg, const char **err);
+int	config_load_db(struct config *cfg, const char **err);
 int	config_read_env_file(const char *path, const char **err);
 
 #endif

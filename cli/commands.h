@@ -7,9 +7,10 @@
 #include "base/settings.h"
 #include "db/db.h"
 
-int	command_users_import(struct db *, const struct config *, const char *);
-int	command_purge(struct db *, const struct config *);
-int	command_migrate_status(struct db *, FILE *);
+int	command_users_import(struct db *db, const struct config *cfg,
+	    const char *path);
+int	command_purge(struct db *db, const struct config *cfg);
+int	command_migrate_status(struct db *db, FILE *out);
 
 /* The reader behind users import (cli/commands.c). */
 enum import_col {
@@ -36,11 +37,12 @@ struct import_record {
 	size_t		 line;
 };
 
-int		 import_open(struct import_reader *, FILE *, const char **);
-int		 import_next(struct import_reader *, struct import_record *,
-		    const char **);
-void		 import_record_release(struct import_record *);
-const char	*import_check(struct import_record *, struct db_user_import *,
-		    const char **note);
+int		 import_open(struct import_reader *ir, FILE *f,
+		    const char **err);
+int		 import_next(struct import_reader *ir, struct import_record *r,
+		    const char **err);
+void		 import_record_release(struct import_record *r);
+const char	*import_check(struct import_record *r,
+		    struct db_user_import *u, const char **note);
 
 #endif

@@ -62,20 +62,21 @@ struct http_note {
 	char		 user_id[HTTP_USER_ID_MAX + 1];	/* "" if anonymous */
 };
 
-void		 http_request_init(struct http_request *, char *const *envp);
-void		 http_request_init_at(struct http_request *, char *const *envp,
-		    const char *base_path);
-void		 http_request_release(struct http_request *);
-int		 http_request_read_body(struct http_request *, http_reader,
-		    void *, size_t max);
+void		 http_request_init(struct http_request *req, char *const *envp);
+void		 http_request_init_at(struct http_request *req,
+		    char *const *envp, const char *base_path);
+void		 http_request_release(struct http_request *req);
+int		 http_request_read_body(struct http_request *req,
+		    http_reader rd, void *arg, size_t max);
 const char	*http_param(char *const *envp, const char *name);
-const char	*http_header(const struct http_request *, const char *name);
-int		 http_content_type_is_json(const char *, int allow_merge_patch);
-int		 http_request_id_is_sane(const char *);
-const char	*http_method_name(enum http_method);
-int		 http_method_parse(const char *, enum http_method *);
+const char	*http_header(const struct http_request *req, const char *name);
+int		 http_content_type_is_json(const char *ct,
+		    int allow_merge_patch);
+int		 http_request_id_is_sane(const char *s);
+const char	*http_method_name(enum http_method m);
+int		 http_method_parse(const char *s, enum http_method *m);
 int		 http_query_get(const char *query, const char *name, char **out);
-int		 http_percent_decode(const char *, size_t, char **out);
+int		 http_percent_decode(const char *s, size_t n, char **out);
 
 struct http_header {
 	const char	*name;		/* static string */
@@ -93,19 +94,21 @@ struct http_response {
 	int			 written;	/* a handler produced it */
 };
 
-void		 http_response_init(struct http_response *);
-void		 http_response_release(struct http_response *);
-void		 http_response_reset(struct http_response *);
-void		 http_set_header(struct http_response *, const char *,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
-const char	*http_get_header(const struct http_response *, const char *);
-void		 http_response_json(struct http_response *, int,
-		    const char *, size_t);
-void		 http_response_empty(struct http_response *, int);
-void		 http_response_serialize(const struct http_response *,
-		    struct buf *);
-void		 http_response_mount(struct http_response *, const char *);
-const char	*http_reason(int);
+void		 http_response_init(struct http_response *r);
+void		 http_response_release(struct http_response *r);
+void		 http_response_reset(struct http_response *r);
+void		 http_set_header(struct http_response *r, const char *name,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char	*http_get_header(const struct http_response *r,
+		    const char *name);
+void		 http_response_json(struct http_response *r, int status,
+		    const char *body, size_t len);
+void		 http_response_empty(struct http_response *r, int status);
+void		 http_response_serialize(const struct http_response *r,
+		    struct buf *out);
+void		 http_response_mount(struct http_response *r,
+		    const char *mount);
+const char	*http_reason(int status);
 
 /*
  * Problem details (RFC 9457).  type is a slug documented in
@@ -113,20 +116,20 @@ const char	*http_reason(int);
  * error is the short human string the old client reads; extra, when
  * not NULL, is a JSON fragment of further members ("errors":[...]).
  */
-void		 http_problem(struct http_response *, int status,
+void		 http_problem(struct http_response *r, int status,
 		    const char *type, const char *error, const char *detail,
 		    const char *extra);
-void		 http_problem_body(struct buf *, int status, const char *type,
-		    const char *error, const char *detail, const char *extra,
-		    const char *request_id);
+void		 http_problem_body(struct buf *out, int status,
+		    const char *type, const char *error, const char *detail,
+		    const char *extra, const char *request_id);
 
 /* Answer 400 listing the field errors (base/json.h). */
-void		 field_errors_problem(struct field_errors *,
-		    struct http_response *, const char *error);
+void		 field_errors_problem(struct field_errors *fe,
+		    struct http_response *r, const char *error);
 
 /* Cross-origin resource sharing (fcgi/cors.c). */
 int		 cors_origin_allowed(const char *allowed, const char *origin);
-void		 cors_apply(struct http_response *, const char *allowed,
+void		 cors_apply(struct http_response *r, const char *allowed,
 		    const char *origin, int preflight);
 
 /*

@@ -27,14 +27,14 @@ struct nchan_head {
 	int		 close;		/* Connection: close */
 };
 
-void	nchan_pub_init(struct nchan_pub *, const char *socket_path,
+void	nchan_pub_init(struct nchan_pub *p, const char *socket_path,
 	    int timeout_ms);
-void	nchan_pub_close(struct nchan_pub *);
-int	nchan_request(struct nchan_pub *, const char *method,
+void	nchan_pub_close(struct nchan_pub *p);
+int	nchan_request(struct nchan_pub *p, const char *method,
 	    const char *target, const char *const *headers, const char *body,
 	    size_t len, int *status, struct buf *response_body);
-int	nchan_publish(struct nchan_pub *, const char *channel,
+int	nchan_publish(struct nchan_pub *p, const char *channel,
 	    const char *event, const char *json, size_t len, int *status);
-int	nchan_response_head(const char *p, size_t len, struct nchan_head *);
+int	nchan_response_head(const char *p, size_t len, struct nchan_head *h);
 
 #endif

@@ -38,7 +38,7 @@ int	server_worker(int listen_fd, const struct config *cfg,
 
 /* A supervised child's main: its exit status. */
 typedef int	(*server_child_fn)(int listen_fd, const struct config *cfg);
-int	server_supervise(int listen_fd, const struct config *cfg,
-	    int children, server_child_fn child, const char *what);
+int	server_supervise(int listen_fd, const struct config *cfg, int workers,
+	    server_child_fn child, const char *what);
 
 #endif
