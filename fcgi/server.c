@@ -45,7 +45,7 @@ static volatile sig_atomic_t	 worker_stop;
  * the program holds, not what ASan delays.  There the threshold is
  * larger, so that the quarantine still spans several requests and
  * catches a use after free across them.  (The database connection's
- * buffers are db/'s: db_end_request.)
+ * buffers are the application's, given back as each request ends.)
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define MP_ASAN	1
