@@ -48,6 +48,7 @@
 
 #include <json-c/json.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "fcgi/nchan.h"
 #include "handlers/handlers.h"
@@ -266,24 +267,6 @@ on_relay_signal(int sig)
 }
 
 static long long
-now_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static double
-now_s(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static long long
 backoff_ms(int fails)
 {
 	long long	 ms = RELAY_BACKOFF_MS;
@@ -346,7 +329,7 @@ relay_drain(struct relay *r)
 		if (b.n == 0)
 			break;
 		more = b.n == LIVE_BATCH;
-		t0 = now_s();
+		t0 = clock_mono_s();
 		saved = r->delta;
 		keep = xcalloc(b.n, sizeof(*keep));
 		nkeep = relay_coalesce(b.rows, b.n, keep);
@@ -379,7 +362,7 @@ relay_drain(struct relay *r)
 				r->delta.failed++;
 				continue;
 			}
-			lag = row->age_s + (now_s() - t0);
+			lag = row->age_s + (clock_mono_s() - t0);
 			r->delta.published++;
 			r->delta.lag_count++;
 			r->delta.lag_sum_s += lag;
@@ -456,7 +439,7 @@ relay_attach(struct relay *r)
 	r->standby = 0;
 	/* Rows queued while no relay ran: take them at once. */
 	r->state = RELAY_BUSY;
-	r->next_ms = now_ms();
+	r->next_ms = clock_mono_ms();
 	(void)db_live_arm(r->dl, 0);
 	return 0;
 }
@@ -465,7 +448,7 @@ relay_attach(struct relay *r)
 static void
 relay_next(struct relay *r, long long n)
 {
-	long long	 now = now_ms();
+	long long	 now = clock_mono_ms();
 
 	if (n == -2) {
 		r->state = RELAY_BUSY;
@@ -551,11 +534,11 @@ relay_run(int listen_fd, const struct config *cfg)
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
 	r.dl = db_live_new(&dc);
 	nchan_pub_init(&r.pub, cfg->nchan_socket, RELAY_PUBLISH_TIMEOUT_MS);
-	r.beat_ms = now_ms();
+	r.beat_ms = clock_mono_ms();
 	while (!relay_stop) {
 		if (!db_live_attached(r.dl) && relay_attach(&r) != 0)
 			continue;
-		now = now_ms();
+		now = clock_mono_ms();
 		if (now >= r.beat_ms) {
 			relay_beat(&r);
 			r.beat_ms = now + RELAY_BEAT_MS;
@@ -579,7 +562,7 @@ relay_run(int listen_fd, const struct config *cfg)
 		 * waits for its time (a heartbeat woke the loop, or a NOTIFY
 		 * sent just before the writers were told to stop).
 		 */
-		now = now_ms();
+		now = clock_mono_ms();
 		if (!(ev == DB_LIVE_NOTIFIED && r.state != RELAY_BUSY) &&
 		    now < (r.state == RELAY_IDLE ? r.poll_ms : r.next_ms))
 			continue;

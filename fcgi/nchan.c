@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "fcgi/nchan.h"
 
 /* The publisher location of deploy/nginx/mpapi.conf: /pub/<channel>. */
@@ -34,15 +35,6 @@ nchan_pub_close(struct nchan_pub *p)
 		close(p->fd);
 	p->fd = -1;
 	buf_release(&p->in);
-}
-
-static long long
-mono_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static int
@@ -79,7 +71,7 @@ wait_fd(int fd, short events, long long deadline)
 	int		 r;
 
 	for (;;) {
-		if ((left = deadline - mono_ms()) <= 0)
+		if ((left = deadline - clock_mono_ms()) <= 0)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = events;
@@ -204,7 +196,7 @@ exchange(struct nchan_pub *p, const struct buf *req, int *status,
     struct buf *body)
 {
 	struct nchan_head	 h;
-	long long		 deadline = mono_ms() + p->timeout_ms;
+	long long		 deadline = clock_mono_ms() + p->timeout_ms;
 	int			 r;
 
 	if (send_all(p->fd, req->data, req->len, deadline) != 0)
