@@ -2,7 +2,7 @@
 -- page wants to hear about is written, in the write's own transaction,
 -- to an outbox; `mpapi relay` takes the committed rows and publishes
 -- them to nginx's nchan module, which holds the subscribers (see
--- doc/API.md, "Live updates", and handlers/relay.c).
+-- doc/API.md, "Live updates", and cli/relay.c).
 --
 -- Why an outbox and not NOTIFY payloads:
 --  - a rolled-back write leaves no row, so nothing is ever published
