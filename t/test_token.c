@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "handlers/handlers.h"
+#include "handlers/model.h"
 
 #define SECRET	"unit-test-secret-0123456789-abcdefghijklmnop"
 #define OTHER	"another-secret-0123456789-abcdefghijklmnopqr"
@@ -825,4 +826,27 @@ Test(token, the_previous_secret_comes_from_the_environment_and_must_be_32_bytes)
 	cr_assert_not_null(strstr(err, "JWT_PREVIOUS_SECRET_FILE"), "%s", err);
 	unsetenv("JWT_PREVIOUS_SECRET_FILE");
 	unsetenv("JWT_SECRET");
+}
+
+Test(token, a_paging_or_sync_cursor_signed_before_a_rotation_still_decodes_during_it)
+{
+	struct page_cursor	 c = { 7, "0b7c2e1a-1d2f-4c3b-9a8e-7f6d5c4b3a21",
+				    3 }, d;
+	char			*old, *fresh;
+
+	old = cursor_encode(&cfg, "loops:new", &c);
+	cr_assert_not_null(old);
+	rotate();
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", old, &d), 0);
+	cr_assert_str_eq(d.id, c.id);
+	fresh = cursor_encode(&cfg, "loops:new", &c);
+	cr_assert_str_neq(fresh, old, "new cursors use the new secret");
+	cr_assert_eq(cursor_decode(&cfg, "loops:other", old, &d), -1,
+	    "still bound to its list");
+	cfg.jwt_previous_secret_len = 0;
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", old, &d), -1,
+	    "the previous secret dropped: refused");
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", fresh, &d), 0);
+	free(old);
+	free(fresh);
 }
