@@ -732,3 +732,112 @@ Test(faults, a_statement_past_statement_timeout_is_503_problem_json_and_the_work
 	}
 	cr_log_info("the edit that waited was answered after %.0f ms", took);
 }
+
+static void
+disk_restore(void)
+{
+	(void)it_ctl("pg-disk-restore");
+}
+
+/* A loop of about 40 kB of steps (TOASTed: it fills the table's disk). */
+static char *
+big_loop_body(int n)
+{
+	struct buf	 b = BUF_INIT;
+	int		 i;
+
+	buf_printf(&b, "{\"name\":\"disk %d\",\"bars\":8,\"iconSequence\":[", n);
+	for (i = 0; i < 1000; i++)
+		buf_printf(&b, "%s{\"bar\":%d,\"row\":%d,\"pitch\":%d,"
+		    "\"soundId\":\"s%08x\",\"velocity\":0.%04d}", i ? "," : "",
+		    i % 128, i % 4, i % 128, (unsigned)rand(), rand() % 10000);
+	buf_puts(&b, "]}");
+	return buf_detach(&b);
+}
+
+Test(faults, a_full_database_disk_makes_writes_503_keeps_reads_and_loses_nothing_when_space_returns,
+    .fini = disk_restore)
+{
+	struct it_resp	 r;
+	struct buf	 ids = BUF_INIT;
+	char		 token[1024], id[64], auth[1100], path[128], key[64];
+	char		 kh[100], *body, *acked[400];
+	const char	*h[3], *p[1];
+	int		 i, nacked = 0, full = 0, st;
+
+	if (geteuid() != 0) {
+		cr_log_warn("not root: no tmpfs to fill");
+		return;
+	}
+	cr_assert_eq(itfx_user(token, sizeof(token), id, sizeof(id)), 0);
+	it_bearer(auth, sizeof(auth), token);
+	h[0] = auth;
+	h[1] = NULL;
+	h[2] = NULL;
+	cr_assert_eq(it_request("POST", "/api/loops", h,
+	    "{\"name\":\"before\",\"bars\":1,\"isPublic\":true}", &r), 0);
+	cr_assert_eq(r.status, 201);
+	snprintf(path, sizeof(path), "/api/loops/%s", it_str(r.json, "loop.id"));
+	it_resp_free(&r);
+	cr_assert_eq(it_ctl("pg-disk-small 1024"), 0, "pg-disk-small failed");
+	/* Keyed creates until the disk is full. */
+	for (i = 0; i < 400 && !full; i++) {
+		it_unique(key, sizeof(key), "disk-");
+		snprintf(kh, sizeof(kh), "Idempotency-Key: %s", key);
+		h[1] = kh;
+		body = big_loop_body(i);
+		cr_assert_eq(it_request("POST", "/api/loops", h, body, &r), 0);
+		free(body);
+		st = r.status;
+		if (st == 201)
+			acked[nacked++] = xstrdup(it_str(r.json, "loop.id"));
+		else {
+			cr_expect_eq(st, 503, "a write on a full disk: %d %s", st,
+			    r.body);
+			cr_expect_not_null(it_header(&r, "retry-after"));
+			cr_expect_not_null(it_get(r.json, "status"),
+			    "no problem body: %s", r.body);
+			full = 1;
+		}
+		it_resp_free(&r);
+	}
+	cr_assert(full, "the disk never filled (%d creates)", nacked);
+	/* Writes keep failing 503; reads keep working. */
+	h[1] = NULL;
+	cr_assert_eq(it_request("PATCH", path, h, "{\"name\":\"renamed on a "
+	    "full disk, with a name long enough to need a new tuple\"}", &r), 0);
+	cr_expect(r.status == 503 || r.status == 200, "%d %s", r.status,
+	    r.body);
+	it_resp_free(&r);
+	for (i = 0; i < 8; i++) {
+		cr_assert_eq(it_request("GET", path, NULL, NULL, &r), 0);
+		cr_expect_eq(r.status, 200, "a read on a full disk: %s", r.body);
+		it_resp_free(&r);
+	}
+	cr_assert_eq(it_request("GET", "/api/loops?public=true&limit=5", NULL,
+	    NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	it_resp_free(&r);
+	/* Space back: writes work again, everything answered 201 is there. */
+	cr_assert_eq(it_ctl("pg-disk-grow"), 0);
+	body = big_loop_body(999);
+	cr_assert_eq(it_request("POST", "/api/loops", h, body, &r), 0);
+	free(body);
+	cr_expect_eq(r.status, 201, "%s", r.body);
+	it_resp_free(&r);
+	buf_putc(&ids, '{');
+	for (i = 0; i < nacked; i++)
+		buf_printf(&ids, "%s%s", i ? "," : "", acked[i]);
+	buf_putc(&ids, '}');
+	p[0] = ids.data;
+	cr_expect_eq(it_db_count("SELECT count(*) FROM loops WHERE id = "
+	    "ANY ($1::uuid[]) AND jsonb_array_length(icon_sequence) = 1000",
+	    1, p), nacked, "creates answered 201 before the disk filled");
+	/* Every row of the table reads back whole. */
+	cr_expect_geq(it_db_count("SELECT count(*) FROM loops WHERE "
+	    "length(icon_sequence::text) > 0", 0, NULL), nacked);
+	buf_release(&ids);
+	for (i = 0; i < nacked; i++)
+		free(acked[i]);
+	cr_assert_eq(it_ctl("pg-disk-restore"), 0);
+}
