@@ -33,7 +33,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "handlers/handlers.h"
 #include "t/itauth.h"
 #include "t/itlib.h"
