@@ -44,21 +44,43 @@ env_num(const char *name, long long def, long long min, long long max,
 }
 
 static int
-read_secret_file(const char *path, struct config *cfg)
+read_secret_file(const char *path, unsigned char *out, size_t *len)
 {
 	ssize_t	 n;
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = read(fd, cfg->jwt_secret, sizeof(cfg->jwt_secret));
+	n = read(fd, out, CONFIG_SECRET_MAX);
 	close(fd);
 	if (n < 0)
 		return -1;
-	while (n > 0 && (cfg->jwt_secret[n - 1] == '\n' ||
-	    cfg->jwt_secret[n - 1] == '\r'))
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 		n--;
-	cfg->jwt_secret_len = (size_t)n;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * A secret from the file variable file_var, else from the variable
+ * var, into out (*len 0 when neither is set).  Returns 0, or -1 when
+ * the file cannot be read.
+ */
+static int
+read_secret(const char *file_var, const char *var, unsigned char *out,
+    size_t *len)
+{
+	const char	*v;
+
+	*len = 0;
+	if ((v = env_str(file_var, NULL)) != NULL)
+		return read_secret_file(v, out, len);
+	if ((v = env_str(var, NULL)) != NULL) {
+		*len = strlen(v);
+		if (*len > CONFIG_SECRET_MAX)
+			*len = CONFIG_SECRET_MAX;
+		memcpy(out, v, *len);
+	}
 	return 0;
 }
 
@@ -172,20 +194,24 @@ config_load_db(struct config *cfg, const char **err)
 int
 config_load(struct config *cfg, const char **err)
 {
-	const char	*v;
-
 	if (load_common(cfg, err) != 0)
 		return -1;
-	if ((v = env_str("JWT_SECRET_FILE", NULL)) != NULL) {
-		if (read_secret_file(v, cfg) != 0) {
-			*err = "JWT_SECRET_FILE cannot be read";
-			return -1;
-		}
-	} else if ((v = env_str("JWT_SECRET", NULL)) != NULL) {
-		cfg->jwt_secret_len = strlen(v);
-		if (cfg->jwt_secret_len > sizeof(cfg->jwt_secret))
-			cfg->jwt_secret_len = sizeof(cfg->jwt_secret);
-		memcpy(cfg->jwt_secret, v, cfg->jwt_secret_len);
+	if (read_secret("JWT_SECRET_FILE", "JWT_SECRET", cfg->jwt_secret,
+	    &cfg->jwt_secret_len) != 0) {
+		*err = "JWT_SECRET_FILE cannot be read";
+		return -1;
+	}
+	/* Key rotation: the secret before, accepted but never signing. */
+	if (read_secret("JWT_PREVIOUS_SECRET_FILE", "JWT_PREVIOUS_SECRET",
+	    cfg->jwt_previous_secret, &cfg->jwt_previous_secret_len) != 0) {
+		*err = "JWT_PREVIOUS_SECRET_FILE cannot be read";
+		return -1;
+	}
+	if (cfg->jwt_previous_secret_len > 0 &&
+	    cfg->jwt_previous_secret_len < 32) {
+		*err = "JWT_PREVIOUS_SECRET (or JWT_PREVIOUS_SECRET_FILE) must "
+		    "hold at least 32 bytes";
+		return -1;
 	}
 	if (cfg->jwt_secret_len >= 32)
 		return 0;

@@ -14,6 +14,12 @@ struct config {
 	const char	*database_url;		/* DATABASE_URL */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
 	size_t		 jwt_secret_len;	/* JWT_SECRET / JWT_SECRET_FILE */
+	/*
+	 * The secret before the last rotation: tokens it signed are
+	 * still accepted (until they expire), none is signed with it.
+	 */
+	unsigned char	 jwt_previous_secret[CONFIG_SECRET_MAX];
+	size_t		 jwt_previous_secret_len; /* JWT_PREVIOUS_SECRET(_FILE); 0: none */
 	const char	*jwt_issuer;		/* MP_JWT_ISSUER */
 	const char	*jwt_audience;		/* MP_JWT_AUDIENCE */
 	long		 token_ttl_s;		/* MP_TOKEN_TTL */

@@ -253,6 +253,13 @@ db_classify(struct db *db, PGresult *res)
 	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57014") == 0 ||
 	    strncmp(state, "57P", 3) == 0 || strcmp(state, "53300") == 0)
 		return DB_UNAVAILABLE;
+	if (strncmp(state, "53", 2) == 0) {
+		/* Disk full, out of memory: the server's, for a while. */
+		log_msg("error", "database out of resources %s: %.*s", state,
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+		return DB_UNAVAILABLE;
+	}
 	log_msg("error", "database error %s: %.*s", state,
 	    (int)strcspn(PQresultErrorMessage(res), "\n"),
 	    PQresultErrorMessage(res));

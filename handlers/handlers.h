@@ -111,6 +111,14 @@ void	 token_expires_at(const struct config *, time_t now,
 int	 token_verify(const struct config *, const char *token, time_t now,
 	    struct auth_user *);
 int	 token_from_header(const char *authorization, const char **token);
+/*
+ * The key id of a secret, as tokens signed with it carry it in their
+ * header's "kid": the first 9 bytes of its SHA-256, base64url (12
+ * characters).  It names the key without telling anything of it.
+ */
+#define TOKEN_KID_LEN	12
+void	 token_key_id(const unsigned char *key, size_t len,
+	    char out[TOKEN_KID_LEN + 1]);
 
 /*
  * Safe retries and limits.  handlers/writes.c wraps write handlers in

@@ -217,6 +217,21 @@ live_authorize(struct ctx *c)
 		field_errors_problem(&fe, c->resp, "Invalid query parameter");
 		goto out;
 	}
+	/*
+	 * The token first: a deleted account's or a revoked token is 401
+	 * whatever channel it asks for (the contract), never a 403.
+	 */
+	if (c->user.valid) {
+		s = db_live_subscriber(c->db, c->user.id, c->user.ver, &ok);
+		if (s != DB_OK) {
+			reply_db_error(c, s);
+			goto out;
+		}
+		if (!ok) {
+			reply_unauthorized(c, 1);
+			goto out;
+		}
+	}
 	for (i = 0; i < lr.n; i++) {
 		if (lr.channels[i].kind != LIVE_USER)
 			continue;
@@ -227,17 +242,6 @@ live_authorize(struct ctx *c)
 		if (strcasecmp(lr.channels[i].id, c->user.id) != 0) {
 			reply_problem(c, 403, "forbidden", "Forbidden",
 			    "A user channel is open to its own user only.");
-			goto out;
-		}
-	}
-	if (c->user.valid) {
-		s = db_live_subscriber(c->db, c->user.id, c->user.ver, &ok);
-		if (s != DB_OK) {
-			reply_db_error(c, s);
-			goto out;
-		}
-		if (!ok) {
-			reply_unauthorized(c, 1);
 			goto out;
 		}
 	}

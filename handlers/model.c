@@ -18,15 +18,15 @@
 #define CURSOR_RAW	(CURSOR_BODY + CURSOR_MAC)
 
 static void
-cursor_mac(const struct config *cfg, const char *purpose,
+cursor_mac(const unsigned char *secret, size_t secret_len, const char *purpose,
     const unsigned char *body, unsigned char *mac)
 {
 	crypto_generichash_state st;
 	unsigned char		 key[32];
 
 	/* A key of its own, derived from the token secret. */
-	crypto_generichash(key, sizeof(key), cfg->jwt_secret,
-	    cfg->jwt_secret_len, (const unsigned char *)"mpapi cursor v1", 15);
+	crypto_generichash(key, sizeof(key), secret, secret_len,
+	    (const unsigned char *)"mpapi cursor v1", 15);
 	crypto_generichash_init(&st, key, sizeof(key), CURSOR_MAC);
 	crypto_generichash_update(&st, (const unsigned char *)purpose,
 	    strlen(purpose) + 1);
@@ -77,7 +77,8 @@ cursor_encode(const struct config *cfg, const char *purpose,
 	    NULL) != 0)
 		return NULL;
 	put64(raw + 25, c->filter);
-	cursor_mac(cfg, purpose, raw, raw + CURSOR_BODY);
+	cursor_mac(cfg->jwt_secret, cfg->jwt_secret_len, purpose, raw,
+	    raw + CURSOR_BODY);
 	outsz = sodium_base64_ENCODED_LEN(CURSOR_RAW,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	out = xmalloc(outsz);
@@ -104,9 +105,20 @@ cursor_decode(const struct config *cfg, const char *purpose, const char *text,
 	    &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    len != CURSOR_RAW || raw[0] != CURSOR_VERSION)
 		return -1;
-	cursor_mac(cfg, purpose, raw, mac);
-	if (sodium_memcmp(mac, raw + CURSOR_BODY, CURSOR_MAC) != 0)
-		return -1;
+	/*
+	 * Signed with the current secret, or with the previous one while
+	 * a key rotation runs (JWT_PREVIOUS_SECRET): a client's stored
+	 * cursor outlives a rotation as its token does.
+	 */
+	cursor_mac(cfg->jwt_secret, cfg->jwt_secret_len, purpose, raw, mac);
+	if (sodium_memcmp(mac, raw + CURSOR_BODY, CURSOR_MAC) != 0) {
+		if (cfg->jwt_previous_secret_len < 32)
+			return -1;
+		cursor_mac(cfg->jwt_previous_secret,
+		    cfg->jwt_previous_secret_len, purpose, raw, mac);
+		if (sodium_memcmp(mac, raw + CURSOR_BODY, CURSOR_MAC) != 0)
+			return -1;
+	}
 	c->key = (int64_t)get64(raw + 1);
 	sodium_bin2hex(hex, sizeof(hex), raw + 9, 16);
 	snprintf(c->id, sizeof(c->id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex,

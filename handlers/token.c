@@ -19,8 +19,20 @@
 #define JTI_BYTES	16	/* random bytes of an issued token's jti */
 #define JTI_MAX		64	/* longest jti accepted */
 
+void
+token_key_id(const unsigned char *key, size_t len,
+    char out[TOKEN_KID_LEN + 1])
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, key, len);
+	sodium_bin2base64(out, TOKEN_KID_LEN + 1, h, 9,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
 /*
- * Sign a token for the user: HS256 with claims jti (16 random bytes,
+ * Sign a token for the user: HS256 with the current secret, its key
+ * id in the header's "kid" (see token_key_id), and claims jti (16 random bytes,
  * base64url: what tells this token apart from every other, for
  * POST /api/auth/logout), sub and id (the user id), username, email,
  * ver, iss, aud, iat and exp.  Returns a string the caller frees, or
@@ -34,10 +46,11 @@ token_issue(const struct config *cfg, const char *user_id,
 	unsigned char	 rnd[JTI_BYTES];
 	char		 jti[sodium_base64_ENCODED_LEN(JTI_BYTES,
 			    sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char		*tok = NULL, *out = NULL;
+	char		*tok = NULL, *out = NULL, kid[TOKEN_KID_LEN + 1];
 
 	if (cfg->jwt_secret_len < 32 || jwt_new(&j) != 0)
 		return NULL;
+	token_key_id(cfg->jwt_secret, cfg->jwt_secret_len, kid);
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2base64(jti, sizeof(jti), rnd, sizeof(rnd),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -52,7 +65,8 @@ token_issue(const struct config *cfg, const char *user_id,
 	    jwt_add_grant_int(j, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(j, "exp", (long)(now + cfg->token_ttl_s)) != 0 ||
 	    jwt_set_alg(j, JWT_ALG_HS256, cfg->jwt_secret,
-	    (int)cfg->jwt_secret_len) != 0)
+	    (int)cfg->jwt_secret_len) != 0 ||
+	    jwt_add_header(j, "kid", kid) != 0)
 		goto out;
 	if ((tok = jwt_encode_str(j)) == NULL)
 		goto out;
@@ -141,18 +155,20 @@ token_shape_ok(const char *tok, char *hdr, size_t hdrsz, size_t *hdrlen)
 /*
  * 1 if the JOSE header (len bytes of JSON) is one we accept: an object
  * whose "alg" is exactly "HS256" (libjwt matches it in any letter
- * case) and that has no "crit" member: RFC 7515 4.1.11 makes the
+ * case), that has no "crit" member (RFC 7515 4.1.11 makes the
  * extensions named there mandatory to understand, and we understand
- * none, so a token carrying any is refused.  Other members ("typ",
- * "kid", ...) are ignored.
+ * none, so a token carrying any is refused), and whose "kid", when
+ * there is one, is a string of TOKEN_KID_LEN characters: it is copied
+ * into kid ("" when absent).  Other members ("typ", ...) are ignored.
  */
 static int
-token_header_ok(const char *hdr, size_t len)
+token_header_ok(const char *hdr, size_t len, char kid[TOKEN_KID_LEN + 1])
 {
-	json_object	*o = NULL, *alg;
+	json_object	*o = NULL, *alg, *k;
 	char		 err[160];
 	int		 ok = 0;
 
+	kid[0] = '\0';
 	if (memchr(hdr, '\0', len) != NULL ||
 	    json_parse_object(hdr, len, &o, err, sizeof(err)) != 0)
 		return 0;
@@ -161,8 +177,55 @@ token_header_ok(const char *hdr, size_t len)
 	    strcmp(json_object_get_string(alg), "HS256") == 0 &&
 	    !json_object_object_get_ex(o, "crit", NULL))
 		ok = 1;
+	if (ok && json_object_object_get_ex(o, "kid", &k)) {
+		if (!json_object_is_type(k, json_type_string) ||
+		    json_object_get_string_len(k) != TOKEN_KID_LEN)
+			ok = 0;
+		else
+			memcpy(kid, json_object_get_string(k),
+			    TOKEN_KID_LEN + 1);
+	}
 	json_object_put(o);
 	return ok;
+}
+
+/*
+ * Decode tok with the key its kid names (the current secret, or the
+ * previous one while a rotation runs); a token without kid (signed
+ * before key ids existed) is tried with the current secret, then the
+ * previous.  A kid that names neither is refused.  Returns 0 with *j
+ * set (caller frees), or -1.
+ */
+static int
+token_decode(const struct config *cfg, const char *tok, const char *kid,
+    jwt_t **j)
+{
+	char	 cur[TOKEN_KID_LEN + 1], prev[TOKEN_KID_LEN + 1];
+	int	 has_prev = cfg->jwt_previous_secret_len >= 32;
+
+	*j = NULL;
+	if (*kid != '\0') {
+		token_key_id(cfg->jwt_secret, cfg->jwt_secret_len, cur);
+		if (strcmp(kid, cur) == 0)
+			return jwt_decode(j, tok, cfg->jwt_secret,
+			    (int)cfg->jwt_secret_len) == 0 ? 0 : -1;
+		if (!has_prev)
+			return -1;
+		token_key_id(cfg->jwt_previous_secret,
+		    cfg->jwt_previous_secret_len, prev);
+		if (strcmp(kid, prev) != 0)
+			return -1;
+		return jwt_decode(j, tok, cfg->jwt_previous_secret,
+		    (int)cfg->jwt_previous_secret_len) == 0 ? 0 : -1;
+	}
+	if (jwt_decode(j, tok, cfg->jwt_secret, (int)cfg->jwt_secret_len) == 0)
+		return 0;
+	*j = NULL;
+	if (has_prev && jwt_decode(j, tok, cfg->jwt_previous_secret,
+	    (int)cfg->jwt_previous_secret_len) == 0)
+		return 0;
+	*j = NULL;
+	return -1;
 }
 
 /*
@@ -198,7 +261,7 @@ token_id(jwt_t *j, const char *tok, struct auth_user *u)
 
 /*
  * Verify a bearer token: a header of alg "HS256" exactly and no
- * "crit" (libjwt 1.10 would accept "none" with an empty key, "hs256"
+ * "crit", a signature by the key its "kid" names (token_decode) (libjwt 1.10 would accept "none" with an empty key, "hs256"
  * in any case, and checks no claim, so every check is here), a
  * signature by our secret, exp in the future, iat at most IAT_LEEWAY
  * seconds ahead, nbf (if present) at most NBF_LEEWAY seconds ahead,
@@ -211,7 +274,7 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 {
 	jwt_t		*j = NULL;
 	const char	*sub, *iss, *aud, *name;
-	char		 hdr[TOKEN_MAX];
+	char		 hdr[TOKEN_MAX], kid[TOKEN_KID_LEN + 1];
 	size_t		 hdrlen = 0;
 	long		 exp, iat, nbf, ver;
 	int		 rc = -1;
@@ -220,9 +283,9 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 	if (cfg->jwt_secret_len < 32 || tok == NULL || *tok == '\0' ||
 	    strlen(tok) > TOKEN_MAX ||
 	    !token_shape_ok(tok, hdr, sizeof(hdr), &hdrlen) ||
-	    !token_header_ok(hdr, hdrlen))
+	    !token_header_ok(hdr, hdrlen, kid))
 		return -1;
-	if (jwt_decode(&j, tok, cfg->jwt_secret, (int)cfg->jwt_secret_len) != 0)
+	if (token_decode(cfg, tok, kid, &j) != 0)
 		return -1;
 	if (jwt_get_alg(j) != JWT_ALG_HS256)
 		goto out;

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "handlers/handlers.h"
+#include "handlers/model.h"
 
 #define SECRET	"unit-test-secret-0123456789-abcdefghijklmnop"
 #define OTHER	"another-secret-0123456789-abcdefghijklmnopqr"
@@ -459,7 +460,7 @@ Test(token, a_crit_header_is_refused_whatever_it_names)
 	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":null}", c,
 	    SIG_HS256, SECRET), -1, "crit null");
 	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"typ\":\"JWT\","
-	    "\"kid\":\"k1\",\"x-acme\":1}", c, SIG_HS256, SECRET), 0,
+	    "\"x-acme\":1}", c, SIG_HS256, SECRET), 0,
 	    "other unknown header members are ignored");
 }
 
@@ -643,4 +644,209 @@ Test(secret, a_secret_file_is_read_whole_without_its_final_newline)
 	    "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==", 48) == 0);
 	unlink(path);
 	cr_assert_eq(config_load(&c, &err), -1, "an unreadable file");
+}
+
+/* Key rotation: two secrets at once, the header's kid naming the key. */
+
+/* The header of a token as text (into hdr). */
+static void
+header_of(const char *t, char *hdr, size_t sz)
+{
+	size_t	 n;
+
+	cr_assert_eq(sodium_base642bin((unsigned char *)hdr, sz - 1, t,
+	    strcspn(t, "."), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	hdr[n] = '\0';
+}
+
+/* cfg after a rotation: OTHER signs, SECRET is the previous one. */
+static void
+rotate(void)
+{
+	memcpy(cfg.jwt_previous_secret, cfg.jwt_secret, cfg.jwt_secret_len);
+	cfg.jwt_previous_secret_len = cfg.jwt_secret_len;
+	memcpy(cfg.jwt_secret, OTHER, strlen(OTHER));
+	cfg.jwt_secret_len = strlen(OTHER);
+}
+
+/* "kid":"<kid of key>", as a header member. */
+static void
+kid_member(char *out, size_t sz, const char *key)
+{
+	char	 kid[TOKEN_KID_LEN + 1];
+
+	token_key_id((const unsigned char *)key, strlen(key), kid);
+	snprintf(out, sz, "\"kid\":\"%s\"", kid);
+}
+
+/* The header {"alg":"HS256","kid":"<kid of key>"}. */
+static void
+kid_header(char *out, size_t sz, const char *key)
+{
+	char	 kid[TOKEN_KID_LEN + 1];
+
+	token_key_id((const unsigned char *)key, strlen(key), kid);
+	snprintf(out, sz, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+	    kid);
+}
+
+Test(token, an_issued_token_names_the_key_that_signed_it_in_kid)
+{
+	char	*t, hdr[256], want[128];
+
+	t = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	cr_assert_not_null(t);
+	header_of(t, hdr, sizeof(hdr));
+	kid_member(want, sizeof(want), SECRET);
+	cr_assert(strstr(hdr, want) != NULL, "%s has no %s", hdr, want);
+	free(t);
+}
+
+Test(token, the_key_id_is_12_base64url_characters_and_differs_per_secret)
+{
+	char	 a[TOKEN_KID_LEN + 1], b[TOKEN_KID_LEN + 1];
+
+	token_key_id((const unsigned char *)SECRET, strlen(SECRET), a);
+	token_key_id((const unsigned char *)OTHER, strlen(OTHER), b);
+	cr_assert_eq(strlen(a), TOKEN_KID_LEN);
+	cr_assert_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_"), TOKEN_KID_LEN);
+	cr_assert_str_neq(a, b);
+}
+
+Test(token, after_a_rotation_a_token_of_the_previous_secret_verifies_until_it_expires)
+{
+	struct auth_user	 u;
+	char			*old;
+
+	old = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	rotate();
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, old, (time_t)NOW + 60, &u), 0);
+	cr_assert_str_eq(u.id, UID);
+	cr_assert_eq(token_verify(&cfg, old, (time_t)NOW + 604800, &u), -1,
+	    "dead at exp like any other");
+	/* The previous secret dropped (after MP_TOKEN_TTL): refused. */
+	cfg.jwt_previous_secret_len = 0;
+	cr_assert_eq(token_verify(&cfg, old, (time_t)NOW + 60, &u), -1);
+	free(old);
+}
+
+Test(token, after_a_rotation_new_tokens_are_signed_with_the_new_secret)
+{
+	struct config	 only_old = cfg, only_new;
+	struct auth_user u;
+	char		*t, hdr[256], want[128];
+
+	rotate();
+	only_new = cfg;
+	only_new.jwt_previous_secret_len = 0;
+	t = token_issue(&cfg, UID, "alice", "alice@example.com", 1,
+	    (time_t)NOW);
+	cr_assert_not_null(t);
+	header_of(t, hdr, sizeof(hdr));
+	kid_member(want, sizeof(want), OTHER);
+	cr_assert(strstr(hdr, want) != NULL, "%s has no %s", hdr, want);
+	cr_assert_eq(token_verify(&only_new, t, (time_t)NOW, &u), 0);
+	cr_assert_eq(token_verify(&only_old, t, (time_t)NOW, &u), -1,
+	    "the old secret alone does not verify it");
+	free(t);
+}
+
+Test(token, a_token_without_kid_is_tried_with_the_current_then_the_previous_secret)
+{
+	char	 c[512];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	rotate();
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, OTHER), 0, "current");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0, "previous");
+	cr_assert_eq(verify_made(HS256, c, SIG_HS256,
+	    "a-third-secret-nobody-configured-0123456789"), -1, "neither");
+}
+
+Test(token, a_kid_that_names_no_configured_key_is_refused)
+{
+	char	 c[512], h[128];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	/* Signed by the secret, but naming a key we do not have. */
+	kid_header(h, sizeof(h), OTHER);
+	cr_assert_eq(verify_made(h, c, SIG_HS256, SECRET), -1);
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"kid\":\"k1\"}", c,
+	    SIG_HS256, SECRET), -1, "a kid of another shape");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"kid\":12}", c,
+	    SIG_HS256, SECRET), -1, "a kid that is not a string");
+	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"kid\":null}", c,
+	    SIG_HS256, SECRET), -1, "kid null");
+	kid_header(h, sizeof(h), SECRET);
+	cr_assert_eq(verify_made(h, c, SIG_HS256, SECRET), 0,
+	    "its own kid verifies");
+}
+
+Test(token, a_kid_naming_one_key_with_a_signature_by_the_other_is_refused)
+{
+	char	 c[512], h[128];
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	rotate();
+	kid_header(h, sizeof(h), OTHER);
+	cr_assert_eq(verify_made(h, c, SIG_HS256, SECRET), -1,
+	    "kid of the current key, signed by the previous");
+	kid_header(h, sizeof(h), SECRET);
+	cr_assert_eq(verify_made(h, c, SIG_HS256, OTHER), -1,
+	    "kid of the previous key, signed by the current");
+	cr_assert_eq(verify_made(h, c, SIG_HS256, SECRET), 0);
+}
+
+Test(token, the_previous_secret_comes_from_the_environment_and_must_be_32_bytes)
+{
+	struct config	 c;
+	const char	*err = NULL;
+
+	unsetenv("JWT_SECRET_FILE");
+	unsetenv("JWT_PREVIOUS_SECRET_FILE");
+	setenv("JWT_SECRET", OTHER, 1);
+	setenv("JWT_PREVIOUS_SECRET", SECRET, 1);
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err ? err : "");
+	cr_assert_eq(c.jwt_previous_secret_len, strlen(SECRET));
+	cr_assert_eq(memcmp(c.jwt_previous_secret, SECRET, strlen(SECRET)), 0);
+	cr_assert_eq(c.jwt_secret_len, strlen(OTHER));
+	setenv("JWT_PREVIOUS_SECRET", "short", 1);
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert_not_null(strstr(err, "JWT_PREVIOUS_SECRET"), "%s", err);
+	unsetenv("JWT_PREVIOUS_SECRET");
+	cr_assert_eq(config_load(&c, &err), 0);
+	cr_assert_eq(c.jwt_previous_secret_len, 0, "none by default");
+	setenv("JWT_PREVIOUS_SECRET_FILE", "/nonexistent/previous", 1);
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert_not_null(strstr(err, "JWT_PREVIOUS_SECRET_FILE"), "%s", err);
+	unsetenv("JWT_PREVIOUS_SECRET_FILE");
+	unsetenv("JWT_SECRET");
+}
+
+Test(token, a_paging_or_sync_cursor_signed_before_a_rotation_still_decodes_during_it)
+{
+	struct page_cursor	 c = { 7, "0b7c2e1a-1d2f-4c3b-9a8e-7f6d5c4b3a21",
+				    3 }, d;
+	char			*old, *fresh;
+
+	old = cursor_encode(&cfg, "loops:new", &c);
+	cr_assert_not_null(old);
+	rotate();
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", old, &d), 0);
+	cr_assert_str_eq(d.id, c.id);
+	fresh = cursor_encode(&cfg, "loops:new", &c);
+	cr_assert_str_neq(fresh, old, "new cursors use the new secret");
+	cr_assert_eq(cursor_decode(&cfg, "loops:other", old, &d), -1,
+	    "still bound to its list");
+	cfg.jwt_previous_secret_len = 0;
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", old, &d), -1,
+	    "the previous secret dropped: refused");
+	cr_assert_eq(cursor_decode(&cfg, "loops:new", fresh, &d), 0);
+	free(old);
+	free(fresh);
 }
