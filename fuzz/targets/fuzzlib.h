@@ -1,0 +1,91 @@
+/*
+ * What every fuzz target shares: a configuration with a fixed secret
+ * (the cursor and token codecs sign with it), libsodium started once,
+ * the input as a NUL-terminated string, and checks that abort (so
+ * libFuzzer records the input) when a property the code promises does
+ * not hold.  Header-only: each target is one translation unit.
+ */
+#ifndef MP_FUZZLIB_H
+#define MP_FUZZLIB_H
+
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "handlers/handlers.h"
+
+#define FUZZ_SECRET	"fuzz-secret-0123456789abcdef0123456789abcdef"
+
+/* Abort with a message when cond does not hold: a finding. */
+#define FUZZ_CHECK(cond, ...) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "fuzz: %s:%d: %s: ", __FILE__,		\
+		    __LINE__, #cond);					\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		abort();						\
+	}								\
+} while (0)
+
+static struct config	fuzz_cfg;
+
+static __attribute__((unused)) const struct config *
+fuzz_config(void)
+{
+	static int	 done;
+
+	if (!done) {
+		if (sodium_init() < 0)
+			abort();
+		memset(&fuzz_cfg, 0, sizeof(fuzz_cfg));
+		memcpy(fuzz_cfg.jwt_secret, FUZZ_SECRET, strlen(FUZZ_SECRET));
+		fuzz_cfg.jwt_secret_len = strlen(FUZZ_SECRET);
+		fuzz_cfg.jwt_issuer = "mpapi";
+		fuzz_cfg.jwt_audience = "mpapi";
+		fuzz_cfg.token_ttl_s = 3600;
+		fuzz_cfg.body_limit = 1024 * 1024;
+		fuzz_cfg.cors_origins = "https://app.example, http://localhost:5173";
+		done = 1;
+	}
+	return &fuzz_cfg;
+}
+
+/* A NUL-terminated copy of the input (caller frees). */
+static __attribute__((unused)) char *
+fuzz_str(const uint8_t *data, size_t size)
+{
+	char	*s = malloc(size + 1);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+/*
+ * The problem body field errors make must be one JSON text whatever
+ * the field names and messages hold (they may echo client bytes).
+ */
+static __attribute__((unused)) void
+fuzz_check_problem(struct field_errors *fe)
+{
+	struct http_response	 r;
+	size_t			 members;
+	char			 err[160];
+
+	http_response_init(&r);
+	field_errors_problem(fe, &r, "Validation failed");
+	FUZZ_CHECK(r.status == 400 || r.status == 422, "status %d", r.status);
+	FUZZ_CHECK(json_check_text(r.body.data, r.body.len, &members, err,
+	    sizeof(err)) == 0, "problem body is not JSON (%s): %.*s", err,
+	    (int)r.body.len, r.body.data);
+	http_response_release(&r);
+}
+
+#endif
