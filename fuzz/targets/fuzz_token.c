@@ -75,6 +75,7 @@ check_claims(const char *tok, const struct auth_user *u)
 	FUZZ_CHECK(sodium_base642bin(bin, sizeof(bin) - 1, tok,
 	    strcspn(tok, "."), NULL, &n, NULL,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0, "header b64");
+	bin[n] = '\0';		/* json_parse_object reads s[len] too */
 	FUZZ_CHECK(json_parse_object((char *)bin, n, &h, err,
 	    sizeof(err)) == 0, "header JSON");
 	FUZZ_CHECK(json_object_object_get_ex(h, "alg", NULL) &&
