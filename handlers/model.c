@@ -671,22 +671,30 @@ etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
 
 /*
  * Drop the W/ of every weak tag in the list s, in place: only where a
- * tag starts (outside quotes), so an opaque tag holding W/ ("v4W/")
- * is not cut into another ("v4").  Found by fuzz/targets/fuzz_etag.c.
+ * tag starts as etag_parse_list reads it (at the start, after a
+ * separator, a "*" or a tag's closing quote), so an opaque tag holding
+ * W/ ("v4W/") is not cut into another ("v4") and a malformed list
+ * ("W/W/\"\"") does not become a well-formed one.  Found by
+ * fuzz/targets/fuzz_etag.c.
  */
 static void
 etag_strip_weak(char *s)
 {
 	char	*r, *w;
-	int	 inq = 0;
+	int	 inq = 0, start = 1;
 
 	for (r = w = s; *r != '\0'; ) {
-		if (!inq && r[0] == 'W' && r[1] == '/' && r[2] == '"') {
+		if (start && r[0] == 'W' && r[1] == '/' && r[2] == '"') {
 			r += 2;
+			start = 0;
 			continue;
 		}
-		if (*r == '"')
+		if (*r == '"') {
 			inq = !inq;
+			start = !inq;
+		} else if (!inq)
+			start = *r == ' ' || *r == '\t' || *r == ',' ||
+			    *r == '*';
 		*w++ = *r++;
 	}
 	*w = '\0';

@@ -171,6 +171,9 @@ Test(model, if_none_match_takes_w_slash_only_where_a_tag_starts)
 	cr_assert_not(etag_none_match("\"xW/\", \"v9\"", 8));
 	cr_assert(etag_none_match("\"v1\"W/\"v2\"", 2));
 	cr_assert(etag_none_match("W/\"v3\", W/\"v5\"", 5));
+	/* A malformed list stays malformed (matches nothing). */
+	cr_assert_not(etag_none_match("W/W/\"\"*", 1));
+	cr_assert(etag_none_match("*W/\"v2\"", 1));
 }
 
 Test(model, strings_must_be_well_formed_utf8)
