@@ -42,8 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	m = (enum http_method)(data[0] % (HTTP_METHOD__MAX + 1));
 	raw = fuzz_str(data + 1, size - 1);
-	r = route_match(app_routes, app_routes_count, m, raw, &idx, params,
-	    &np, &allow);
+	r = FUZZ_ROUTE_MATCH(m, raw, &idx, params, &np, &allow);
 	if (r == ROUTE_FOUND) {
 		FUZZ_CHECK(idx < app_routes_count, "index %zu", idx);
 		FUZZ_CHECK(np == count_params(app_routes[idx].pattern),
@@ -87,8 +86,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			while (*p != '\0' && *p != '/')
 				p++;
 		}
-		r = route_match(app_routes, app_routes_count,
-		    app_routes[i].method, path.data, &idx, params, &np, NULL);
+		r = FUZZ_ROUTE_MATCH(app_routes[i].method, path.data, &idx,
+		    params, &np, NULL);
 		FUZZ_CHECK(r == ROUTE_FOUND && idx <= i &&
 		    app_routes[idx].method == app_routes[i].method,
 		    "%s %s -> %d", http_method_name(app_routes[i].method),
