@@ -224,6 +224,11 @@ int	auth_email_is_valid(const char *);
 int	auth_username_is_valid(const char *);
 int	auth_display_name_is_valid(const char *);
 int	auth_avatar_url_is_valid(const char *);
+int	auth_signup_check(json_object *, struct field_errors *,
+	    const char **email, const char **username, const char **pw,
+	    size_t *pwlen);
+int	users_profile_check(json_object *, struct field_errors *,
+	    struct db_profile *);
 void	auth_signup(struct ctx *);
 void	auth_login(struct ctx *);
 void	auth_me(struct ctx *);

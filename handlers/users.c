@@ -91,6 +91,28 @@ nullable_string(json_object *body, const char *key, size_t maxc,
 }
 
 /*
+ * Validate a PATCH /api/users/me body (NULL: none) into pr, whose
+ * strings are borrowed from body: 0, or -1 with every error recorded
+ * in fe.  Pure: the fuzz target fuzz_profile calls it.
+ */
+int
+users_profile_check(json_object *body, struct field_errors *fe,
+    struct db_profile *pr)
+{
+	size_t	 n = fe->count;
+
+	memset(pr, 0, sizeof(*pr));
+	(void)nullable_string(body, "displayName", DISPLAY_NAME_MAX,
+	    auth_display_name_is_valid, "must not contain control characters",
+	    fe, &pr->set_display_name, &pr->display_name);
+	(void)nullable_string(body, "avatarUrl", AVATAR_URL_MAX,
+	    auth_avatar_url_is_valid, "must be an http:// or https:// URL "
+	    "of printable ASCII without spaces", fe, &pr->set_avatar_url,
+	    &pr->avatar_url);
+	return fe->count > n ? -1 : 0;
+}
+
+/*
  * PATCH /api/users/me {displayName?, avatarUrl?} -> 200 {user}.  null
  * clears a field (displayName then reads as the username); absent
  * members stay; other members (email, username, ...) are ignored.
@@ -103,16 +125,8 @@ users_update_me(struct ctx *c)
 	char			*json = NULL;
 	enum db_status		 s;
 
-	memset(&pr, 0, sizeof(pr));
 	field_errors_init(&fe);
-	(void)nullable_string(c->body, "displayName", DISPLAY_NAME_MAX,
-	    auth_display_name_is_valid, "must not contain control characters",
-	    &fe, &pr.set_display_name, &pr.display_name);
-	(void)nullable_string(c->body, "avatarUrl", AVATAR_URL_MAX,
-	    auth_avatar_url_is_valid, "must be an http:// or https:// URL "
-	    "of printable ASCII without spaces", &fe, &pr.set_avatar_url,
-	    &pr.avatar_url);
-	if (fe.count > 0) {
+	if (users_profile_check(c->body, &fe, &pr) != 0) {
 		field_errors_problem(&fe, c->resp, "Validation failed");
 		goto out;
 	}

@@ -124,6 +124,75 @@ text(const char *s)
 	return f;
 }
 
+static json_object *
+body_of(const char *text)
+{
+	json_object	*o = NULL;
+	char		 err[160];
+
+	cr_assert_eq(json_parse_object(text, strlen(text), &o, err,
+	    sizeof(err)), 0, "%s: %s", text, err);
+	return o;
+}
+
+Test(auth, the_signup_check_names_every_missing_or_bad_member)
+{
+	struct field_errors	 fe;
+	json_object		*b;
+	const char		*email, *username, *pw;
+	size_t			 pwlen;
+
+	field_errors_init(&fe);
+	b = body_of("{}");
+	cr_assert_eq(auth_signup_check(b, &fe, &email, &username, &pw,
+	    &pwlen), -1);
+	cr_assert_eq(fe.count, 3);
+	json_object_put(b);
+	field_errors_release(&fe);
+
+	field_errors_init(&fe);
+	b = body_of("{\"email\":\"a@b\",\"username\":\"a b\","
+	    "\"password\":\"short\"}");
+	cr_assert_eq(auth_signup_check(b, &fe, &email, &username, &pw,
+	    &pwlen), -1);
+	cr_assert_eq(fe.count, 3);
+	json_object_put(b);
+	field_errors_release(&fe);
+
+	field_errors_init(&fe);
+	b = body_of("{\"email\":\"ada@example.org\",\"username\":\"ada\","
+	    "\"password\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}");
+	cr_assert_eq(auth_signup_check(b, &fe, &email, &username, &pw,
+	    &pwlen), 0);
+	cr_assert_eq(fe.count, 0);
+	cr_assert_str_eq(email, "ada@example.org");
+	cr_assert_str_eq(username, "ada");
+	cr_assert_eq(pwlen, 16, "the length is in bytes (8 characters)");
+	json_object_put(b);
+	field_errors_release(&fe);
+}
+
+Test(auth, the_profile_check_clears_on_null_and_leaves_what_is_absent)
+{
+	struct field_errors	 fe;
+	struct db_profile	 pr;
+	json_object		*b;
+
+	field_errors_init(&fe);
+	b = body_of("{\"displayName\":null}");
+	cr_assert_eq(users_profile_check(b, &fe, &pr), 0);
+	cr_assert(pr.set_display_name && pr.display_name == NULL);
+	cr_assert_not(pr.set_avatar_url);
+	json_object_put(b);
+
+	b = body_of("{\"displayName\":\"Ada\",\"avatarUrl\":\"ftp://x\"}");
+	cr_assert_eq(users_profile_check(b, &fe, &pr), -1);
+	cr_assert_eq(fe.count, 1, "only avatarUrl is refused");
+	cr_assert_str_eq(pr.display_name, "Ada");
+	json_object_put(b);
+	field_errors_release(&fe);
+}
+
 Test(import, csv_as_psql_writes_it_is_read_with_its_header)
 {
 	struct import_reader	 ir;

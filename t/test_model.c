@@ -164,6 +164,19 @@ Test(model, if_none_match_compares_weakly)
 	cr_assert_not(etag_none_match(NULL, 7));
 }
 
+Test(model, if_none_match_takes_w_slash_only_where_a_tag_starts)
+{
+	/* An opaque tag ending in W/ is not cut into "v4" (fuzz_etag). */
+	cr_assert_not(etag_none_match("\"v4W/\"\"v0\"", 4));
+	cr_assert(etag_none_match("\"v4W/\"\"v0\"", 0));
+	cr_assert_not(etag_none_match("\"xW/\", \"v9\"", 8));
+	cr_assert(etag_none_match("\"v1\"W/\"v2\"", 2));
+	cr_assert(etag_none_match("W/\"v3\", W/\"v5\"", 5));
+	/* A malformed list stays malformed (matches nothing). */
+	cr_assert_not(etag_none_match("W/W/\"\"*", 1));
+	cr_assert(etag_none_match("*W/\"v2\"", 1));
+}
+
 Test(model, strings_must_be_well_formed_utf8)
 {
 	/* Overlong NUL, a surrogate, and a code point above U+10FFFF:

@@ -1,0 +1,10 @@
+/* The loop validator (POST/PUT/PATCH /api/loops): see fuzz_validate.h. */
+#include "fuzz_validate.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	(void)fuzz_config();
+	validate_one(loop_validate, data, size);
+	return 0;
+}
