@@ -20,14 +20,8 @@
 #include <criterion/criterion.h>
 
 #include "fcgi/buf.h"
+#include "t/itfixture.h"
 #include "t/itlib.h"
-
-struct who {
-	char	 token[1024];
-	char	 id[64];
-	char	 name[64];
-	char	 auth[1100];		/* "Authorization: Bearer ..." */
-};
 
 static const char *
 frontend(void)
@@ -37,22 +31,12 @@ frontend(void)
 	return f != NULL ? f : "nginx";
 }
 
-static void
-user(struct who *w)
-{
-	memset(w, 0, sizeof(*w));
-	cr_assert_eq(it_signup(w->token, sizeof(w->token), w->id,
-	    sizeof(w->id), w->name, sizeof(w->name)), 0, "signup failed "
-	    "through %s", frontend());
-	it_bearer(w->auth, sizeof(w->auth), w->token);
-}
-
 /*
  * One request as w (NULL: anonymous) with up to three extra header
  * lines (NULL-terminated, or NULL).
  */
 static void
-req(const char *method, const char *path, const struct who *w,
+req(const char *method, const char *path, const struct itfx_user *w,
     const char *const *extra, const char *body, struct it_resp *r)
 {
 	const char	*h[6];
@@ -92,7 +76,7 @@ loop_body(const char *name, int is_public)
 
 /* Create a loop as w; its id into id. */
 static void
-make_loop(const struct who *w, const char *name, char *id, size_t sz)
+make_loop(const struct itfx_user *w, const char *name, char *id, size_t sz)
 {
 	struct it_resp	 r;
 
@@ -145,13 +129,13 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_through)
 {
 	struct it_resp r;
-	struct who w, again;
+	struct itfx_user w, again;
 	char body[256], path[128];
 	const char *bad[] = { "Authorization: Bearer not.a.token", NULL };
 
-	user(&w);
-	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
-	    "\"password\":\"correct horse battery\"}", w.name);
+	itfx_signup(&w);
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}",
+	    w.email, w.password);
 	req("POST", "/api/auth/login", NULL, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_not_null(it_str(r.json, "token"));
@@ -160,7 +144,7 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 	req("GET", "/api/auth/me", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "the token did not reach the program "
 	    "through %s: %d %s", frontend(), r.status, r.body);
-	cr_assert_str_eq(it_str(r.json, "user.username"), w.name);
+	cr_assert_str_eq(it_str(r.json, "user.username"), w.username);
 	it_resp_free(&r);
 	req("GET", "/api/auth/me", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401);
@@ -180,15 +164,15 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), "Front");
 	it_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/users/%s", w.name);
+	snprintf(path, sizeof(path), "/api/users/%s", w.username);
 	req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), "Front");
 	it_resp_free(&r);
 
-	req("POST", "/api/auth/password", &w, NULL, "{\"currentPassword\":"
-	    "\"correct horse battery\",\"newPassword\":\"battery staple horse\"}",
-	    &r);
+	snprintf(body, sizeof(body), "{\"currentPassword\":\"%s\","
+	    "\"newPassword\":\"battery staple horse\"}", w.password);
+	req("POST", "/api/auth/password", &w, NULL, body, &r);
 	cr_assert(r.status == 200 || r.status == 204, "%d %s", r.status,
 	    r.body);
 	it_resp_free(&r);
@@ -198,7 +182,7 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 	it_resp_free(&r);
 
 	snprintf(body, sizeof(body), "{\"email\":\"%s\","
-	    "\"password\":\"battery staple horse\"}", w.name);
+	    "\"password\":\"battery staple horse\"}", w.username);
 	req("POST", "/api/auth/login", NULL, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	again = w;
@@ -260,7 +244,7 @@ Test(front, signup_answers_201_with_a_location_under_the_mount_point)
 Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixed_and_deleted)
 {
 	struct it_resp r, again;
-	struct who w, other;
+	struct itfx_user w, other;
 	char key[128], id[64], path[160], etag[64], hdr[128], want[160];
 	const char *keyed[2] = { key, NULL };
 	const char *inm[2] = { hdr, NULL };
@@ -270,8 +254,8 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 	    NULL };
 	char fresh[40];
 
-	user(&w);
-	user(&other);
+	itfx_signup(&w);
+	itfx_signup(&other);
 	it_unique(fresh, sizeof(fresh), "k");
 	snprintf(key, sizeof(key), "Idempotency-Key: front-%s", fresh);
 	req("POST", "/api/loops", &w, keyed, loop_body("Front loop", 1), &r);
@@ -377,7 +361,7 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 
 /* Walk a list by its Link headers; returns the number of items seen. */
 static int
-walk(const char *first, const struct who *w, const char *plural,
+walk(const char *first, const struct itfx_user *w, const char *plural,
     int *pages)
 {
 	struct it_resp r;
@@ -414,11 +398,11 @@ walk(const char *first, const struct who *w, const char *plural,
 Test(front, lists_page_by_links_that_carry_the_mount_point)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	char id[64], body[512];
 	int i, pages;
 
-	user(&w);
+	itfx_signup(&w);
 	for (i = 0; i < 3; i++)
 		make_loop(&w, "Paged", id, sizeof(id));
 	cr_assert_eq(walk("/api/loops?limit=2", &w, "loops", &pages), 3);
@@ -443,13 +427,13 @@ Test(front, lists_page_by_links_that_carry_the_mount_point)
 Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 {
 	struct it_resp r;
-	struct who w, other;
+	struct itfx_user w, other;
 	char loop[64], id[64], path[160], body[512], hdr[128];
 	const char *im[2] = { hdr, NULL };
 	const char *keyed[] = { "Idempotency-Key: song-play-1", NULL };
 
-	user(&w);
-	user(&other);
+	itfx_signup(&w);
+	itfx_signup(&other);
 	make_loop(&w, "For a song", loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"Front song\",\"bpm\":110,"
 	    "\"isPublic\":true,\"timeline\":[{\"id\":\"b1\",\"loopId\":\"%s\","
@@ -507,10 +491,10 @@ Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 Test(front, the_sync_feed_returns_own_changes_and_tombstones)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	char id[64], path[512], cursor[256];
 
-	user(&w);
+	itfx_signup(&w);
 	make_loop(&w, "Synced", id, sizeof(id));
 	req("GET", "/api/sync", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
@@ -531,12 +515,12 @@ Test(front, the_sync_feed_returns_own_changes_and_tombstones)
 Test(front, bad_requests_get_the_same_problem_answers_and_write_nothing)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	const char *text[] = { "Content-Type: text/plain", NULL };
 	const char *pre[] = { "Origin: http://localhost:5173",
 	    "Access-Control-Request-Method: PUT", NULL };
 
-	user(&w);
+	itfx_signup(&w);
 	req("GET", "/api/no-such-route", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_header(&r, "content-type"),

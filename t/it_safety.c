@@ -24,23 +24,9 @@
 #define LOOP_BODY	"{\"name\":\"%s\",\"bars\":1,\"bpm\":120," \
 			"\"chordProgression\":[],\"iconSequence\":[]}"
 
-struct user {
-	char	 token[1024];
-	char	 id[64];
-	char	 auth[1100];
-};
-
-static void
-new_user(struct user *u)
-{
-	cr_assert_eq(itfx_user(u->token, sizeof(u->token), u->id,
-	    sizeof(u->id)), 0, "cannot make a user (MP_TEST_JWT_SECRET_FILE?)");
-	it_bearer(u->auth, sizeof(u->auth), u->token);
-}
-
 /* POST a loop named name as u (u NULL: anonymous), with key unless NULL. */
 static void
-post_loop(const struct user *u, const char *key, const char *name,
+post_loop(const struct itfx_user *u, const char *key, const char *name,
     struct it_resp *r)
 {
 	const char	*h[3] = { NULL, NULL, NULL };
@@ -59,7 +45,7 @@ post_loop(const struct user *u, const char *key, const char *name,
 }
 
 static long long
-loops_of(const struct user *u)
+loops_of(const struct itfx_user *u)
 {
 	const char	*p[1] = { u->id };
 
@@ -68,7 +54,7 @@ loops_of(const struct user *u)
 }
 
 static long long
-keys_of(const struct user *u)
+keys_of(const struct itfx_user *u)
 {
 	const char	*p[1] = { u->id };
 
@@ -90,10 +76,10 @@ assert_problem(const struct it_resp *r, int status, const char *type)
 
 Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "retry-1", "first", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	cr_assert_null(it_header(&a, "idempotent-replayed"));
@@ -120,7 +106,7 @@ Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 #define RACERS	50
 
 struct racer {
-	const struct user	*u;
+	const struct itfx_user	*u;
 	const char		*key;
 	struct it_resp		 r;
 	int			 rc;
@@ -147,11 +133,11 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 {
 	struct racer	*x;
 	pthread_t	 t[RACERS];
-	struct user	 u;
+	struct itfx_user	 u;
 	char		 key[64];
 	int		 i, tries, fresh = 0, busy = 0;
 
-	new_user(&u);
+	itfx_user(&u);
 	it_unique(key, sizeof(key), "race-");
 	x = calloc(RACERS, sizeof(*x));
 	for (i = 0; i < RACERS; i++) {
@@ -195,13 +181,13 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 
 Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 	char		 lock[128];
 	PGconn		*c;
 
-	new_user(&u);
+	itfx_user(&u);
 	/* Hold the key's lock as the first request would. */
 	snprintf(lock, sizeof(lock), "%s:inflight-1", u.id);
 	p[0] = lock;
@@ -227,10 +213,10 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 
 Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "reused", "one", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
@@ -249,11 +235,11 @@ Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 
 Test(idempotency, different_users_with_the_same_key_get_two_loops)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 ra, rb;
 
-	new_user(&a);
-	new_user(&b);
+	itfx_user(&a);
+	itfx_user(&b);
 	post_loop(&a, "shared-key", "same", &ra);
 	post_loop(&b, "shared-key", "same", &rb);
 	cr_assert_eq(ra.status, 201, "%s", ra.body);
@@ -268,11 +254,11 @@ Test(idempotency, different_users_with_the_same_key_get_two_loops)
 
 Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 longkey[300];
 
-	new_user(&u);
+	itfx_user(&u);
 	memset(longkey, 'k', 256);
 	longkey[256] = '\0';
 	post_loop(&u, longkey, "x", &r);
@@ -299,11 +285,11 @@ Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 
 Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[3];
 
-	new_user(&u);
+	itfx_user(&u);
 	h[0] = u.auth;
 	h[1] = "Idempotency-Key: fix-and-retry";
 	h[2] = NULL;
@@ -329,11 +315,11 @@ pg_back(void)
 Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
     .fini = pg_back)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	int		 i;
 
-	new_user(&u);
+	itfx_user(&u);
 	cr_assert_eq(it_ctl("pg-stop"), 0);
 	post_loop(&u, "outage", "x", &r);
 	cr_assert_eq(r.status, 503, "%s", r.body);
@@ -358,11 +344,11 @@ Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
 
 Test(idempotency, a_revoked_token_gets_no_replay)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "revoked", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
@@ -378,11 +364,11 @@ Test(idempotency, a_revoked_token_gets_no_replay)
 
 Test(idempotency, an_expired_key_is_ignored_and_replaced)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "old-key", "x", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	p[0] = u.id;
@@ -413,7 +399,7 @@ Test(idempotency, an_expired_key_is_ignored_and_replaced)
 Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
     .timeout = 120)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 	char		*app = NULL;
@@ -421,7 +407,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 	pid_t		 child, worker;
 	int		 i, st;
 
-	new_user(&u);
+	itfx_user(&u);
 	p[0] = u.id;
 	cr_assert_not_null(c = itfx_conn());
 	cr_assert_eq(itfx_exec(c, "BEGIN", 0, NULL), 0);
@@ -540,13 +526,13 @@ header_num(const struct it_resp *r, const char *name)
 Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
     .timeout = 600)
 {
-	struct user	 u, other;
+	struct itfx_user	 u, other;
 	struct it_resp	 r;
 	const char	*p[1];
 	int		 i;
 
-	new_user(&u);
-	new_user(&other);
+	itfx_user(&u);
+	itfx_user(&other);
 	for (i = 1; i <= 600; i++) {
 		post_loop(&u, NULL, "budget", &r);
 		cr_assert_eq(r.status, 201, "write %d: %d %s", i, r.status,
@@ -599,12 +585,12 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 
 Test(budget, reads_never_write_to_the_budget)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[2];
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_user(&u);
 	h[0] = u.auth;
 	h[1] = NULL;
 	cr_assert_eq(it_request("GET", "/api/sync", h, NULL, &r), 0);
@@ -618,10 +604,10 @@ Test(budget, reads_never_write_to_the_budget)
 
 Test(budget, replays_and_refusals_do_not_spend_the_budget)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "cheap", "x", &r);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 599);
 	it_resp_free(&r);
@@ -703,11 +689,11 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 /* mpapi purge */
 Test(purge, deletes_expired_keys_and_keeps_live_ones)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_user(&u);
 	post_loop(&u, "will-expire", "x", &r);
 	it_resp_free(&r);
 	post_loop(&u, "stays", "y", &r);
@@ -745,13 +731,13 @@ remaining_after_post(const char *bearer, const char *body, int *status)
 
 Test(budget, a_write_refused_before_the_database_spends_nothing)
 {
-	char token[1024], id[64], bearer[1100];
+	struct itfx_user u;
 	const char *good = "{\"name\":\"gate\",\"bars\":4}";
+	const char *bearer = u.auth;
 	long first, last;
 	int status;
 
-	cr_assert_eq(it_signup(token, sizeof(token), id, sizeof(id), NULL, 0), 0);
-	it_bearer(bearer, sizeof(bearer), token);
+	itfx_signup(&u);
 	first = remaining_after_post(bearer, good, &status);
 	cr_assert_eq(status, 201);
 	cr_assert_geq(first, 0);

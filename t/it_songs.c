@@ -10,30 +10,14 @@
 #include <criterion/criterion.h>
 
 #include "fcgi/buf.h"
+#include "t/itfixture.h"
 #include "t/itlib.h"
-
-struct who {
-	char	 token[1024];
-	char	 id[64];
-	char	 name[64];
-	char	 auth[1100];		/* "Authorization: Bearer ..." */
-};
 
 #define NO_SUCH_LOOP	"0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b"
 
-/* A fresh user, through the signup route. */
-static void
-user(struct who *w)
-{
-	memset(w, 0, sizeof(*w));
-	cr_assert_eq(it_signup(w->token, sizeof(w->token), w->id,
-	    sizeof(w->id), w->name, sizeof(w->name)), 0, "signup failed");
-	it_bearer(w->auth, sizeof(w->auth), w->token);
-}
-
 /* A loop of w's, public or private, made in the database; id into out. */
 static void
-loop_of(const struct who *w, int is_public, char *out, size_t sz)
+loop_of(const struct itfx_user *w, int is_public, char *out, size_t sz)
 {
 	const char	*p[2] = { w->id, is_public ? "true" : "false" };
 	char		*id;
@@ -46,7 +30,7 @@ loop_of(const struct who *w, int is_public, char *out, size_t sz)
 }
 
 static void
-req(const char *method, const char *path, const struct who *w,
+req(const char *method, const char *path, const struct itfx_user *w,
     const char *body, struct it_resp *r)
 {
 	const char	*h[2] = { w != NULL ? w->auth : NULL, NULL };
@@ -57,7 +41,7 @@ req(const char *method, const char *path, const struct who *w,
 
 /* A request with one extra header line. */
 static void
-req_h(const char *method, const char *path, const struct who *w,
+req_h(const char *method, const char *path, const struct itfx_user *w,
     const char *header, const char *body, struct it_resp *r)
 {
 	const char	*h[3] = { NULL, NULL, NULL };
@@ -71,7 +55,7 @@ req_h(const char *method, const char *path, const struct who *w,
 }
 
 static long long
-songs_of(const struct who *w)
+songs_of(const struct itfx_user *w)
 {
 	const char	*p[1] = { w->id };
 
@@ -81,7 +65,7 @@ songs_of(const struct who *w)
 
 /* Create a song from body as w; its id into id (when not NULL). */
 static void
-create(const struct who *w, const char *body, char *id, size_t sz)
+create(const struct itfx_user *w, const char *body, char *id, size_t sz)
 {
 	struct it_resp	 r;
 
@@ -121,7 +105,7 @@ names_field(const struct it_resp *r, const char *field)
 
 /* POST body as w must be 400 naming field, and write no song. */
 static void
-refused(const struct who *w, const char *body, const char *field)
+refused(const struct itfx_user *w, const char *body, const char *field)
 {
 	struct it_resp	 r;
 	long long	 before;
@@ -145,11 +129,11 @@ path_of(char *out, size_t sz, const char *id, const char *suffix)
 
 Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_totalbars)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], loc[128];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"Verse\",\"bpm\":128,"
 	    "\"timeSignature\":\"3/4\",\"timeline\":["
@@ -166,7 +150,7 @@ Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_tota
 	cr_assert_eq(it_int(r.json, "song.totalBars"), 16);
 	cr_assert_eq(it_int(r.json, "song.bpm"), 128);
 	cr_assert_str_eq(it_str(r.json, "song.timeSignature"), "3/4");
-	cr_assert_str_eq(it_str(r.json, "song.username"), a.name);
+	cr_assert_str_eq(it_str(r.json, "song.username"), a.username);
 	cr_assert_str_eq(it_str(r.json, "song.userId"), a.id);
 	cr_assert_str_eq(it_str(r.json, "song.timeline.0.color"), "#00FF7f");
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
@@ -184,12 +168,12 @@ Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_tota
 
 Test(songs, a_client_sent_totalbars_is_ignored_and_recomputed)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
 	    "\"totalBars\":999,\"timeline\":[{\"id\":\"x\",\"loopId\":\"%s\","
@@ -207,29 +191,29 @@ Test(songs, a_client_sent_totalbars_is_ignored_and_recomputed)
 
 Test(songs, an_unknown_time_signature_is_400_and_nothing_is_written)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\",\"bpm\":100,\"timeSignature\":\"6/8\"}",
 	    "timeSignature");
 }
 
 Test(songs, a_missing_bpm_is_400_and_nothing_is_written)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\"}", "bpm");
 	refused(&a, "{\"name\":\"S\",\"bpm\":301}", "bpm");
 }
 
 Test(songs, a_block_pointing_at_another_users_private_loop_is_400_naming_the_block)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	char		 mine[40], theirs[40], body[512];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&b, 0, theirs, sizeof(theirs));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -241,11 +225,11 @@ Test(songs, a_block_pointing_at_another_users_private_loop_is_400_naming_the_blo
 
 Test(songs, a_block_pointing_at_a_deleted_loop_is_400_naming_the_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 1, loop, sizeof(loop));
 	p[0] = loop;
 	it_db_count("WITH d AS (DELETE FROM loops WHERE id = $1::uuid "
@@ -258,9 +242,9 @@ Test(songs, a_block_pointing_at_a_deleted_loop_is_400_naming_the_block)
 
 Test(songs, a_block_with_a_malformed_loop_id_is_400_naming_the_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\",\"bpm\":100,\"timeline\":[{\"id\":\"a\","
 	    "\"loopId\":\"not-a-uuid'; DROP TABLE songs;--\",\"startBar\":0,"
 	    "\"bars\":1}]}", "timeline[0].loopId");
@@ -270,10 +254,10 @@ Test(songs, a_block_with_a_malformed_loop_id_is_400_naming_the_block)
 
 Test(songs, duplicate_block_ids_are_400_naming_the_later_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
 	    "{\"id\":\"same\",\"loopId\":\"%s\",\"startBar\":0,\"bars\":1},"
@@ -284,10 +268,10 @@ Test(songs, duplicate_block_ids_are_400_naming_the_later_block)
 
 Test(songs, a_negative_startbar_is_400)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
 	    "{\"id\":\"a\",\"loopId\":\"%s\",\"startBar\":-1,\"bars\":1}]}",
@@ -317,11 +301,11 @@ blocks(const char *loop, size_t n)
 
 Test(songs, a_timeline_of_513_blocks_is_400_and_512_are_accepted)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], *body;
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body = blocks(loop, 513);
 	refused(&a, body, "timeline");
@@ -338,10 +322,10 @@ Test(songs, a_timeline_of_513_blocks_is_400_and_512_are_accepted)
 
 Test(songs, wrong_types_are_400_naming_every_field)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 
-	user(&a);
+	itfx_signup(&a);
 	req("POST", "/api/songs", &a, "{\"name\":[],\"bpm\":\"fast\","
 	    "\"timeSignature\":null,\"timeline\":{\"id\":1},\"isPublic\":1,"
 	    "\"schemaVersion\":1.5}", &r);
@@ -360,11 +344,11 @@ Test(songs, wrong_types_are_400_naming_every_field)
 
 Test(songs, a_block_may_use_the_owners_private_loops_and_anyones_public_loops)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	char		 mine[40], theirs[40], body[512];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&b, 1, theirs, sizeof(theirs));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -376,11 +360,11 @@ Test(songs, a_block_may_use_the_owners_private_loops_and_anyones_public_loops)
 
 Test(songs, get_answers_the_song_with_its_etag_and_if_none_match_gives_304)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -402,12 +386,12 @@ Test(songs, get_answers_the_song_with_its_etag_and_if_none_match_gives_304)
 
 Test(songs, a_private_song_is_404_to_another_user_and_to_anonymous)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 0);
 	create(&a, body, id, sizeof(id));
@@ -426,15 +410,15 @@ Test(songs, a_private_song_is_404_to_another_user_and_to_anonymous)
 
 Test(songs, a_private_song_changed_liked_played_or_deleted_by_another_user_is_404_and_unchanged)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[128];
 	const char	*p[1];
 	const char	*const methods[] = { "PUT", "PATCH", "DELETE" };
 	size_t		 i;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 0);
 	create(&a, body, id, sizeof(id));
@@ -464,13 +448,13 @@ Test(songs, a_private_song_changed_liked_played_or_deleted_by_another_user_is_40
 
 Test(songs, a_public_song_changed_or_deleted_by_another_user_is_403_and_unchanged)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[128];
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -491,14 +475,14 @@ Test(songs, a_public_song_changed_or_deleted_by_another_user_is_403_and_unchange
 
 Test(songs, malformed_ids_in_paths_are_404)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*const paths[] = { "/api/songs/12",
 	    "/api/songs/6f1c2a44-0b55-4c8e-9a55-2f1e3d4c5b6",
 	    "/api/songs/%27%20OR%201=1" };
 	size_t		 i;
 
-	user(&a);
+	itfx_signup(&a);
 	for (i = 0; i < 3; i++) {
 		req("GET", paths[i], &a, NULL, &r);
 		cr_assert_eq(r.status, 404, "%s", paths[i]);
@@ -528,7 +512,7 @@ Test(songs, malformed_ids_in_paths_are_404)
 
 Test(songs, writes_need_a_token_and_a_token_of_a_deleted_user_is_401)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*p[1];
 
@@ -536,7 +520,7 @@ Test(songs, writes_need_a_token_and_a_token_of_a_deleted_user_is_401)
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	it_resp_free(&r);
-	user(&a);
+	itfx_signup(&a);
 	p[0] = a.id;
 	it_db_count("WITH d AS (DELETE FROM users WHERE id = $1::uuid "
 	    "RETURNING 1) SELECT count(*) FROM d", 1, p);
@@ -552,12 +536,12 @@ Test(songs, writes_need_a_token_and_a_token_of_a_deleted_user_is_401)
 
 Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller_may_see)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 mine[40], pub[40], body[1024], id[40], path[128];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&a, 1, pub, sizeof(pub));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
@@ -596,13 +580,13 @@ Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller
 
 Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 keep[40], gone[40], other[40], body[1024], id[40];
 	char		 path[128];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, keep, sizeof(keep));
 	loop_of(&a, 0, gone, sizeof(gone));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -663,13 +647,13 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 
 Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owner)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&b, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -690,11 +674,11 @@ Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owne
 
 Test(songs, put_replaces_the_whole_song_and_restores_defaults)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
 	    "\"timeSignature\":\"3/4\",\"schemaVersion\":2,\"timeline\":["
@@ -720,10 +704,10 @@ Test(songs, put_replaces_the_whole_song_and_restores_defaults)
 
 Test(songs, put_to_a_song_that_does_not_exist_is_404_and_creates_nothing)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 
-	user(&a);
+	itfx_signup(&a);
 	req("PUT", "/api/songs/" NO_SUCH_LOOP, &a,
 	    "{\"name\":\"S\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 404);
@@ -734,13 +718,13 @@ Test(songs, put_to_a_song_that_does_not_exist_is_404_and_creates_nothing)
 
 Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when_it_exists)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], path[96], loc[384], *fresh;
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	fresh = it_db_text("SELECT gen_random_uuid()", 0, NULL);
 	snprintf(id, sizeof(id), "%s", fresh);
 	free(fresh);
@@ -775,11 +759,11 @@ Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when
 
 Test(songs, patch_merges_the_members_given_and_bumps_the_version)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 0);
 	create(&a, body, id, sizeof(id));
@@ -815,12 +799,12 @@ Test(songs, patch_merges_the_members_given_and_bumps_the_version)
 
 Test(songs, a_stale_if_match_is_412_with_the_current_song_and_changes_nothing)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 0);
 	create(&a, body, id, sizeof(id));
@@ -853,11 +837,11 @@ Test(songs, a_stale_if_match_is_412_with_the_current_song_and_changes_nothing)
 
 Test(songs, a_stale_body_version_is_409_with_the_current_song)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 0);
 	create(&a, body, id, sizeof(id));
@@ -878,12 +862,12 @@ Test(songs, a_stale_body_version_is_409_with_the_current_song)
 
 Test(songs, likes_and_plays_by_others_never_fail_the_owners_conditional_edit)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -901,12 +885,12 @@ Test(songs, likes_and_plays_by_others_never_fail_the_owners_conditional_edit)
 
 Test(songs, delete_is_204_then_404_and_leaves_a_tombstone)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -928,13 +912,13 @@ Test(songs, delete_is_204_then_404_and_leaves_a_tombstone)
 
 Test(songs, like_and_unlike_are_idempotent_and_counted)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	int		 i;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -975,16 +959,16 @@ Test(songs, like_and_unlike_are_idempotent_and_counted)
 
 Test(songs, concurrent_likes_and_unlikes_leave_likescount_exact)
 {
-	struct who	 owner, fans[RACERS];
+	struct itfx_user	 owner, fans[RACERS];
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 	pid_t		 pids[RACERS];
 	int		 i, st;
 
-	user(&owner);
+	itfx_signup(&owner);
 	for (i = 0; i < RACERS; i++)
-		user(&fans[i]);
+		itfx_signup(&fans[i]);
 	loop_of(&owner, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&owner, body, id, sizeof(id));
@@ -1023,13 +1007,13 @@ Test(songs, concurrent_likes_and_unlikes_leave_likescount_exact)
 
 Test(songs, concurrent_creates_and_deletes_leave_songscount_exact)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*p[1];
 	pid_t		 pids[RACERS];
 	int		 i, st;
 
-	user(&a);
+	itfx_signup(&a);
 	for (i = 0; i < RACERS; i++) {
 		if ((pids[i] = fork()) == 0) {
 			const char *h[] = { a.auth, NULL };
@@ -1067,13 +1051,13 @@ Test(songs, concurrent_creates_and_deletes_leave_songscount_exact)
 
 Test(songs, plays_count_once_per_listener_per_minute)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	long long	 first;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -1109,13 +1093,13 @@ ids_of(const struct it_resp *r, struct buf *out)
 
 Test(songs, lists_follow_the_visibility_rules)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	struct buf	 ids = BUF_INIT;
 	char		 pub[40], priv[40], path[160];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	create(&a, "{\"name\":\"pub\",\"bpm\":100,\"isPublic\":true}", pub,
 	    sizeof(pub));
 	create(&a, "{\"name\":\"priv\",\"bpm\":100}", priv, sizeof(priv));
@@ -1127,7 +1111,7 @@ Test(songs, lists_follow_the_visibility_rules)
 	it_resp_free(&r);
 	buf_reset(&ids);
 	/* Another user filtering by the owner: the public one only. */
-	snprintf(path, sizeof(path), "/api/songs?user=%s", a.name);
+	snprintf(path, sizeof(path), "/api/songs?user=%s", a.username);
 	req("GET", path, &b, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	ids_of(&r, &ids);
@@ -1136,7 +1120,7 @@ Test(songs, lists_follow_the_visibility_rules)
 	it_resp_free(&r);
 	buf_reset(&ids);
 	/* The owner filtering by themself: both. */
-	snprintf(path, sizeof(path), "/api/songs?user=%s&limit=100", a.name);
+	snprintf(path, sizeof(path), "/api/songs?user=%s&limit=100", a.username);
 	req("GET", path, &a, NULL, &r);
 	ids_of(&r, &ids);
 	cr_assert(strstr(ids.data, pub) && strstr(ids.data, priv));
@@ -1165,15 +1149,15 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 {
 	static const char *const sorts[] = { "new", "top", "popular",
 	    "updated" };
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	struct buf	 seen = BUF_INIT;
 	char		 ids[7][40], path[512], *next;
 	const char	*link;
 	size_t		 i, s, pages, n;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	for (i = 0; i < 7; i++)
 		create(&a, "{\"name\":\"p\",\"bpm\":100}", ids[i],
 		    sizeof(ids[i]));
@@ -1240,7 +1224,7 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 
 Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r, first;
 	char		 path[512];
 	static const struct {
@@ -1257,8 +1241,8 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 	};
 	size_t		 i;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "/api/songs?%s", bad[i].query);
 		req("GET", path, &a, NULL, &r);
@@ -1292,12 +1276,12 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 
 Test(songs, a_post_retried_with_its_idempotency_key_creates_one_song)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r1, r2;
 	char		 key[64], hdr[96];
 	const char	*h[3];
 
-	user(&a);
+	itfx_signup(&a);
 	it_unique(key, sizeof(key), "song-key-");
 	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
 	h[0] = a.auth;
@@ -1319,11 +1303,11 @@ Test(songs, a_post_retried_with_its_idempotency_key_creates_one_song)
 
 Test(songs, a_put_without_ispublic_keeps_the_stored_visibility)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	create(&a, "{\"name\":\"S\",\"bpm\":100,\"isPublic\":true}", id,
 	    sizeof(id));
 	path_of(path, sizeof(path), id, "");

@@ -535,29 +535,3 @@ it_bearer(char *out, size_t sz, const char *token)
 {
 	snprintf(out, sz, "Authorization: Bearer %s", token);
 }
-
-int
-it_signup(char *token, size_t tsz, char *id, size_t isz, char *username,
-    size_t usz)
-{
-	struct it_resp	 r;
-	char		 name[32], body[256];
-	int		 rc = -1;
-
-	it_unique(name, sizeof(name), "u");
-	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
-	    "\"username\":\"%s\",\"password\":\"correct horse battery\"}",
-	    name, name);
-	if (it_request("POST", "/api/auth/signup", NULL, body, &r) != 0)
-		return -1;
-	if (r.status == 201 && it_str(r.json, "token") != NULL) {
-		snprintf(token, tsz, "%s", it_str(r.json, "token"));
-		if (id != NULL)
-			snprintf(id, isz, "%s", it_str(r.json, "user.id"));
-		if (username != NULL)
-			snprintf(username, usz, "%s", name);
-		rc = 0;
-	}
-	it_resp_free(&r);
-	return rc;
-}

@@ -63,12 +63,6 @@ char		*it_ctl_output(const char *verb);
 /* Make a unique name with a prefix ("user_<pid>_<n>"). */
 void		 it_unique(char *out, size_t sz, const char *prefix);
 
-/*
- * Sign up a fresh user; returns 0 and copies the token and id.
- * (Needs the accounts routes.)
- */
-int		 it_signup(char *token, size_t tsz, char *id, size_t isz,
-		    char *username, size_t usz);
 /* "Authorization: Bearer <token>" into out. */
 void		 it_bearer(char *out, size_t sz, const char *token);
 
