@@ -22,19 +22,6 @@ TestSuite(likes_list, .timeout = 60);
 TestSuite(paging, .timeout = 60);
 TestSuite(refused_writes, .timeout = 120);
 
-static void
-assert_problem(const struct it_resp *r, int status, const char *field)
-{
-	cr_assert_eq(r->status, status, "status %d, want %d: %s", r->status,
-	    status, r->body);
-	cr_assert_str_eq(it_header(r, "content-type"),
-	    "application/problem+json");
-	cr_assert_eq(it_int(r->json, "status"), status);
-	if (field != NULL)
-		cr_assert(itfx_names_field(r, field), "%s not named in %s",
-		    field, r->body);
-}
-
 /* A fresh client-chosen id. */
 static void
 new_id(char *out, size_t sz)
@@ -122,7 +109,7 @@ assert_recreated_continues(const char *kind, const char *key,
 		snprintf(hdr, sizeof(hdr), "If-Match: \"v%d\"", v);
 		itfx_req("PATCH", path, &u, (const char *const[]){ hdr, NULL },
 		    "{\"name\":\"stale write\"}", &r);
-		assert_problem(&r, 412, NULL);
+		itfx_assert_problem(&r, 412, NULL, NULL);
 		cr_assert_str_eq(it_header(&r, "etag"), tag);
 		snprintf(path_v, sizeof(path_v), "%s.version", key);
 		cr_assert_eq(it_int(r.json, path_v), top + 1);
@@ -357,28 +344,28 @@ Test(likes_list, a_missing_or_bad_type_a_foreign_cursor_or_an_unknown_parameter_
 	it_resp_free(&r);
 
 	itfx_req("GET", "/api/users/me/likes", &u, NULL, NULL, &r);
-	assert_problem(&r, 400, "type");
+	itfx_assert_problem(&r, 400, NULL, "type");
 	it_resp_free(&r);
 	itfx_req("GET", "/api/users/me/likes?type=loops", &u, NULL, NULL, &r);
-	assert_problem(&r, 400, "type");
+	itfx_assert_problem(&r, 400, NULL, "type");
 	it_resp_free(&r);
 	itfx_req("GET", "/api/users/me/likes?type=loop&limit=0", &u, NULL, NULL,
 	    &r);
-	assert_problem(&r, 400, "limit");
+	itfx_assert_problem(&r, 400, NULL, "limit");
 	it_resp_free(&r);
 	itfx_req("GET", "/api/users/me/likes?type=loop&sort=top", &u, NULL,
 	    NULL, &r);
-	assert_problem(&r, 400, "sort");
+	itfx_assert_problem(&r, 400, NULL, "sort");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/users/me/likes?type=loop&cursor=%s",
 	    cursor);
 	itfx_req("GET", path, &other, NULL, NULL, &r);	/* u's cursor */
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/users/me/likes?type=song&cursor=%s",
 	    cursor);
 	itfx_req("GET", path, &u, NULL, NULL, &r);	/* the loops' cursor */
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	itfx_req("GET", "/api/users/me/likes?type=loop", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401);
@@ -470,7 +457,7 @@ assert_unknown(const struct itfx_user *u, const char *path, const char *name)
 	struct it_resp	 r;
 
 	itfx_req("GET", path, u, NULL, NULL, &r);
-	assert_problem(&r, 400, name);
+	itfx_assert_problem(&r, 400, NULL, name);
 	cr_assert_str_eq(it_str(r.json, "error"), "Invalid query parameter");
 	it_resp_free(&r);
 }
@@ -492,7 +479,7 @@ Test(paging, an_unknown_query_parameter_on_a_list_is_400_naming_it)
 	assert_unknown(&u, "/api/loops?%6Cimit=5", "%6Cimit");
 	/* Both named at once, with the bad value of a known one. */
 	itfx_req("GET", "/api/loops?limit=0&x=1", &u, NULL, NULL, &r);
-	assert_problem(&r, 400, "limit");
+	itfx_assert_problem(&r, 400, NULL, "limit");
 	cr_assert(itfx_names_field(&r, "x"), "%s", r.body);
 	it_resp_free(&r);
 	/* Every documented parameter is still known. */
@@ -538,7 +525,7 @@ assert_refused_free(const struct itfx_user *u, const char *method,
 
 	before = budget_used(u);
 	itfx_req(method, path, u, header ? h : NULL, body, &r);
-	assert_problem(&r, 400, field);
+	itfx_assert_problem(&r, 400, NULL, field);
 	cr_assert_null(it_header(&r, "ratelimit-remaining"),
 	    "%s %s: a refused write carries RateLimit headers", method, path);
 	it_resp_free(&r);

@@ -23,26 +23,6 @@ path_of(char *out, size_t sz, const char *id, const char *suffix)
 	snprintf(out, sz, "/api/loops/%s%s", id, suffix ? suffix : "");
 }
 
-static void
-assert_problem(const struct it_resp *r, int status, const char *field)
-{
-	cr_assert_eq(r->status, status, "status %d, want %d: %s", r->status,
-	    status, r->body);
-	cr_assert_str_eq(it_header(r, "content-type"),
-	    "application/problem+json");
-	cr_assert_eq(it_int(r->json, "status"), status);
-	if (field != NULL)
-		cr_assert(itfx_names_field(r, field), "%s not named in %s",
-		    field, r->body);
-}
-
-static long long
-loops_of(const struct itfx_user *u)
-{
-	return itfx_count1("SELECT count(*) FROM loops WHERE user_id = $1",
-	    u->id);
-}
-
 static long long
 version_of(const char *id)
 {
@@ -81,7 +61,7 @@ Test(loops, create_answers_201_with_location_etag_and_defaults_filled_in)
 	cr_assert_eq(it_int(r.json, "loop.likesCount"), 0);
 	cr_assert_null(it_get(r.json, "loop.parentLoopId"));
 	cr_assert_eq(strlen(it_str(r.json, "loop.updatedAt")), 24);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(itfx_count1("SELECT loops_count FROM users WHERE id = $1",
 	    u.id), 1);
 	it_resp_free(&r);
@@ -149,11 +129,11 @@ Test(loops, a_private_loop_is_404_to_another_user_and_to_anonymous)
 	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("GET", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	itfx_req("GET", p, NULL, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	itfx_req("GET", p, &a, NULL, NULL, &r);
@@ -172,35 +152,35 @@ Test(loops, a_private_loop_cannot_be_liked_remixed_played_changed_or_deleted_by_
 	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/like");
 	itfx_req("PUT", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
 	itfx_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/duplicate");
 	itfx_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/plays");
 	itfx_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &b, NULL, itfx_loop_body("mine now", 1), &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("PATCH", p, &b, NULL, "{\"name\":\"x\"}", &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("DELETE", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_likes WHERE loop_id "
 	    "= $1", id), 0);
-	cr_assert_eq(loops_of(&b), 0);
+	cr_assert_eq(itfx_loops_of(&b), 0);
 	cr_assert_eq(itfx_count1("SELECT likes_count + plays_count + "
 	    "remixes_count + version FROM loops WHERE id = $1", id), 1);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM play_marks WHERE "
@@ -218,13 +198,13 @@ Test(loops, only_the_owner_changes_a_public_loop_others_get_403)
 	itfx_loop(&a, itfx_loop_body("public", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &b, NULL, itfx_loop_body("taken", 1), &r);
-	assert_problem(&r, 403, NULL);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("PATCH", p, &b, NULL, "{\"name\":\"taken\"}", &r);
-	assert_problem(&r, 403, NULL);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("DELETE", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 403, NULL);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
 	name = itfx_text1("SELECT name || version FROM loops WHERE id = $1", id);
 	cr_assert_str_eq(name, "public1");
@@ -257,7 +237,7 @@ Test(loops, malformed_ids_in_paths_are_404_never_500)
 			    r.status, r.body);
 			it_resp_free(&r);
 		}
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_missing_loop_is_404_loop_not_found_for_every_route)
@@ -270,17 +250,17 @@ Test(loops, a_missing_loop_is_404_loop_not_found_for_every_route)
 	itfx_user(&u);
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, NULL, itfx_loop_body("x", 0), &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	itfx_req("DELETE", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/like");
 	itfx_req("PUT", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, put_replaces_the_loop_ignoring_the_old_clients_id_and_updated_at)
@@ -336,17 +316,17 @@ Test(loops, put_with_if_none_match_star_creates_at_the_clients_id_once)
 	it_resp_free(&r);
 	/* Again: it exists now. */
 	itfx_req("PUT", p, &u, h, itfx_loop_body("offline again", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "offline");
 	it_resp_free(&r);
 	/* Another user cannot take the id, nor see the private loop. */
 	itfx_req("PUT", p, &v, h, itfx_loop_body("squatter", 1), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_null(it_get(r.json, "loop"));
 	it_resp_free(&r);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE id = $1 AND "
 	    "name = 'offline' AND version = 1", id), 1);
-	cr_assert_eq(loops_of(&v), 0);
+	cr_assert_eq(itfx_loops_of(&v), 0);
 }
 
 Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
@@ -377,7 +357,7 @@ Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
 	it_resp_free(&r);
 	/* A 4-bar loop cannot keep a step on bar 100... */
 	itfx_req("PATCH", p, &u, NULL, "{\"bars\":4,\"name\":\"\"}", &r);
-	assert_problem(&r, 400, "iconSequence[0].bar");
+	itfx_assert_problem(&r, 400, NULL, "iconSequence[0].bar");
 	cr_assert(itfx_names_field(&r, "name"));
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 2);
@@ -400,12 +380,12 @@ Test(loops, patch_with_a_stale_if_match_is_412_and_changes_nothing)
 	itfx_loop(&u, itfx_loop_body("pm", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PATCH", p, &u, stale, "{\"name\":\"x\"}", &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "pm");
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
 	itfx_req("PATCH", p, &u, NULL, "{\"name\":\"x\",\"version\":3}", &r);
-	assert_problem(&r, 409, NULL);
+	itfx_assert_problem(&r, 409, NULL, NULL);
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
@@ -428,16 +408,16 @@ Test(loops, a_stale_if_match_on_put_or_delete_is_412_with_the_current_loop)
 	itfx_loop(&u, itfx_loop_body("locked", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, stale, itfx_loop_body("lost update", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "locked");
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
 	itfx_req("PUT", p, &u, weak, itfx_loop_body("weak", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("DELETE", p, &u, stale, NULL, &r);
-	assert_problem(&r, 412, NULL);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
@@ -461,7 +441,7 @@ Test(loops, a_stale_version_in_the_body_is_409_with_the_current_loop)
 	it_resp_free(&r);
 	itfx_req("PUT", p, &u, NULL, "{\"name\":\"second\",\"bars\":4,"
 	    "\"version\":1}", &r);
-	assert_problem(&r, 409, NULL);
+	itfx_assert_problem(&r, 409, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "first");
 	cr_assert_eq(it_int(r.json, "loop.version"), 2);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
@@ -469,7 +449,7 @@ Test(loops, a_stale_version_in_the_body_is_409_with_the_current_loop)
 	cr_assert_eq(version_of(id), 2);
 	itfx_req("PUT", p, &u, NULL, "{\"name\":\"x\",\"bars\":4,"
 	    "\"version\":\"2\"}", &r);
-	assert_problem(&r, 400, "version");
+	itfx_assert_problem(&r, 400, NULL, "version");
 	it_resp_free(&r);
 }
 
@@ -540,7 +520,7 @@ Test(loops, delete_answers_204_and_its_remixes_stay_with_a_null_parent)
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(it_get(r.json, "loop.parentLoopId"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&a), 0);
+	cr_assert_eq(itfx_loops_of(&a), 0);
 	cr_assert_eq(itfx_count1("SELECT loops_count FROM users WHERE id = $1",
 	    a.id), 0);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM tombstones WHERE "
@@ -579,11 +559,11 @@ Test(loops, remix_copies_the_loop_for_the_caller_and_counts_on_the_parent)
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
 	itfx_req("POST", p, &b, NULL, "{\"name\":\"\"}", &r);
-	assert_problem(&r, 400, "name");
+	itfx_assert_problem(&r, 400, NULL, "name");
 	it_resp_free(&r);
 	cr_assert_eq(itfx_count1("SELECT remixes_count FROM loops WHERE id = $1",
 	    id), 2);
-	cr_assert_eq(loops_of(&b), 2);
+	cr_assert_eq(itfx_loops_of(&b), 2);
 	cr_assert_eq(itfx_count1("SELECT public_loops_count FROM users WHERE "
 	    "id = $1", b.id), 1);
 }
@@ -649,7 +629,7 @@ Test(loops, likes_are_idempotent_and_shown_as_liked_by_me)
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_likes WHERE "
 	    "loop_id = $1", id), 0);
 	itfx_req("PUT", p, NULL, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	it_resp_free(&r);
 }
@@ -984,23 +964,23 @@ Test(loops, a_forged_garbled_or_foreign_cursor_is_400_naming_cursor)
 	snprintf(p, sizeof(p), "/api/loops?limit=1&cursor=%s", cur);
 	p[strlen(p) - 3] = p[strlen(p) - 3] == 'A' ? 'B' : 'A';
 	itfx_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	itfx_req("GET", "/api/loops?cursor=garbage!!", &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	/* Same cursor, other sort, other filters, other caller. */
 	snprintf(p, sizeof(p), "/api/loops?limit=1&sort=top&cursor=%s", cur);
 	itfx_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?limit=1&bars=4&cursor=%s", cur);
 	itfx_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?limit=1&cursor=%s", cur);
 	itfx_req("GET", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	/* A different limit is fine. */
 	snprintf(p, sizeof(p), "/api/loops?limit=5&cursor=%s", cur);
@@ -1034,7 +1014,7 @@ Test(loops, bad_list_parameters_are_400_naming_the_parameter)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(p, sizeof(p), "/api/loops?%s", cases[i][0]);
 		itfx_req("GET", p, &a, NULL, NULL, &r);
-		assert_problem(&r, 400, cases[i][1]);
+		itfx_assert_problem(&r, 400, NULL, cases[i][1]);
 		it_resp_free(&r);
 	}
 }
@@ -1156,11 +1136,11 @@ Test(loops, every_bad_field_on_create_is_400_naming_it_and_writes_nothing)
 	itfx_user(&u);
 	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
 		itfx_req("POST", "/api/loops", &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		cr_assert_str_eq(it_str(r.json, "error"), "Validation failed");
 		it_resp_free(&r);
 	}
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	cr_assert_eq(itfx_count1("SELECT loops_count + change_seq FROM users "
 	    "WHERE id = $1", u.id), 0);
 }
@@ -1179,7 +1159,7 @@ Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 	    "id = $1", id);
 	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
 		itfx_req("PUT", p, &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		it_resp_free(&r);
 		/* In a merge patch a top-level null means "remove": the
 		 * default comes back, which is no error. */
@@ -1189,7 +1169,7 @@ Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 		    strcmp(bad_bodies[i][1], "bars") != 0)
 			continue;
 		itfx_req("PATCH", p, &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		it_resp_free(&r);
 	}
 	after = itfx_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
@@ -1208,7 +1188,7 @@ Test(loops, all_problems_of_a_body_are_listed_at_once)
 	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"\",\"bars\":3,"
 	    "\"bpm\":301,\"color\":\"red\",\"iconSequence\":[{\"bar\":64,\"row\":0,"
 	    "\"soundId\":\"s\",\"pitch\":128}]}", &r);
-	assert_problem(&r, 400, "name");
+	itfx_assert_problem(&r, 400, NULL, "name");
 	cr_assert(itfx_names_field(&r, "bars"));
 	cr_assert(itfx_names_field(&r, "bpm"));
 	cr_assert(itfx_names_field(&r, "color"));
@@ -1216,7 +1196,7 @@ Test(loops, all_problems_of_a_body_are_listed_at_once)
 	cr_assert_eq(json_object_array_length(it_get(r.json, "errors")), 5,
 	    "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_2000_step_sequence_is_400_naming_icon_sequence)
@@ -1232,10 +1212,10 @@ Test(loops, a_2000_step_sequence_is_400_naming_icon_sequence)
 		buf_printf(&b, "%s" S_OK, i ? "," : "");
 	buf_puts(&b, "]}");
 	itfx_req("POST", "/api/loops", &u, NULL, b.data, &r);
-	assert_problem(&r, 400, "iconSequence");
+	itfx_assert_problem(&r, 400, NULL, "iconSequence");
 	it_resp_free(&r);
 	buf_release(&b);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, deeply_nested_json_is_400_and_writes_nothing)
@@ -1253,13 +1233,13 @@ Test(loops, deeply_nested_json_is_400_and_writes_nothing)
 		buf_putc(&b, ']');
 	buf_putc(&b, '}');
 	itfx_req("POST", "/api/loops", &u, NULL, b.data, &r);
-	assert_problem(&r, 400, NULL);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Malformed JSON");
 	cr_assert(strstr(it_str(r.json, "detail"), "nesting") != NULL, "%s",
 	    r.body);
 	it_resp_free(&r);
 	buf_release(&b);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_2_mb_body_is_413_and_writes_nothing)
@@ -1277,10 +1257,10 @@ Test(loops, a_2_mb_body_is_413_and_writes_nothing)
 	body[n - 1] = '}';
 	body[n] = '\0';
 	itfx_req("POST", "/api/loops", &u, NULL, body, &r);
-	assert_problem(&r, 413, NULL);
+	itfx_assert_problem(&r, 413, NULL, NULL);
 	it_resp_free(&r);
 	free(body);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, sql_looking_strings_are_stored_and_returned_literally)
@@ -1312,7 +1292,7 @@ Test(loops, sql_looking_strings_are_stored_and_returned_literally)
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?user=%s%%27--", u.username);
 	itfx_req("GET", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 400, "user");
+	itfx_assert_problem(&r, 400, NULL, "user");
 	it_resp_free(&r);
 }
 
@@ -1326,21 +1306,21 @@ Test(loops, a_body_that_is_not_json_is_415_or_400)
 	itfx_user(&u);
 	itfx_req("POST", "/api/loops", &u, text, "{\"name\":\"n\",\"bars\":4}",
 	    &r);
-	assert_problem(&r, 415, NULL);
+	itfx_assert_problem(&r, 415, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"n\",\"bars\":4,}",
 	    &r);
-	assert_problem(&r, 400, NULL);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("POST", "/api/loops", &u, NULL, "[1,2]", &r);
-	assert_problem(&r, 400, NULL);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	itfx_loop(&u, itfx_loop_body("t", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, (const char *[]){ "If-Match: v1", NULL },
 	    itfx_loop_body("t2", 0), &r);
-	assert_problem(&r, 400, "If-Match");
+	itfx_assert_problem(&r, 400, NULL, "If-Match");
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
 }
@@ -1359,34 +1339,34 @@ Test(loops, a_token_of_a_deleted_or_revoked_account_is_401_on_every_route)
 	cr_assert_eq(itfx_count1("UPDATE users SET token_version = 2 WHERE "
 	    "id = $1 RETURNING 1", u.id), 1);
 	itfx_req("GET", "/api/loops", &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Invalid or expired token");
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("GET", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	itfx_req("POST", "/api/loops", &u, NULL, itfx_loop_body("x", 0), &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/like");
 	itfx_req("PUT", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/plays");
 	itfx_req("POST", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
 	itfx_req("POST", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	cr_assert_eq(itfx_count1("DELETE FROM users WHERE id = $1 RETURNING 1",
 	    v.id), 1);
 	itfx_req("GET", "/api/loops", &v, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)

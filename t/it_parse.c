@@ -16,20 +16,6 @@
 #include "handlers/model.h"
 #include "t/itfixture.h"
 
-static long long
-loops_of(const struct itfx_user *u)
-{
-	return itfx_count1("SELECT count(*) FROM loops WHERE user_id = $1::uuid",
-	    u->id);
-}
-
-static long long
-songs_of(const struct itfx_user *u)
-{
-	return itfx_count1("SELECT count(*) FROM songs WHERE user_id = $1::uuid",
-	    u->id);
-}
-
 /* Writes counted against u's budget (0 when no window is open). */
 static long long
 budget_used(const struct itfx_user *u)
@@ -105,8 +91,8 @@ Test(not_json, every_form_json_c_accepted_is_400_malformed_json_and_stores_nothi
 	send("POST", "/api/songs", &u, 0, "{\"name\":\"s\",\"bpm\":Infinity}", &r);
 	assert_malformed(&r, "song");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0, "a loop was stored");
-	cr_assert_eq(songs_of(&u), 0, "a song was stored");
+	cr_assert_eq(itfx_loops_of(&u), 0, "a loop was stored");
+	cr_assert_eq(itfx_songs_of(&u), 0, "a song was stored");
 	cr_assert_eq(budget_used(&u), 0, "the write budget was spent");
 }
 
@@ -284,7 +270,7 @@ Test(numbers, out_of_postgresql_range_in_any_loop_field_is_400_naming_it_and_spe
 			free(body);
 			free(n);
 		}
-	cr_assert_eq(loops_of(&u), 0, "a loop was stored");
+	cr_assert_eq(itfx_loops_of(&u), 0, "a loop was stored");
 	cr_assert_eq(budget_used(&u), 0, "the write budget was spent");
 }
 
@@ -308,7 +294,7 @@ Test(numbers, out_of_postgresql_range_in_any_song_field_is_400_naming_it_and_spe
 			free(body);
 			free(n);
 		}
-	cr_assert_eq(songs_of(&u), 0, "a song was stored");
+	cr_assert_eq(itfx_songs_of(&u), 0, "a song was stored");
 	cr_assert_eq(budget_used(&u), 1, "the write budget was spent");
 }
 
@@ -374,7 +360,7 @@ Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 	send("POST", "/api/loops", &u, 0, body, &r);
 	assert_names(&r, "iconSequence[0].velocity", body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	cr_assert_eq(budget_used(&u), 0);
 	/* At the limits: stored, and served as PostgreSQL prints them. */
 	snprintf(body, sizeof(body), STEP, "1e-32");
@@ -392,7 +378,7 @@ Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 	send("POST", "/api/loops", &u, 0, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 3);
+	cr_assert_eq(itfx_loops_of(&u), 3);
 }
 
 Test(numbers, integers_are_read_exactly_from_their_text)
@@ -410,7 +396,7 @@ Test(numbers, integers_are_read_exactly_from_their_text)
 	    "\"chordProgression\":[{\"bar\":1e-300,\"chord\":\"C\"}]}", &r);
 	assert_names(&r, "chordProgression[0].bar", "bar");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	send("POST", "/api/loops", &u, 0, "{\"name\":\"i\",\"bars\":4e0,"
 	    "\"bpm\":12000e-2,\"schemaVersion\":0.2e1}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);

@@ -45,33 +45,12 @@ post_loop(const struct itfx_user *u, const char *key, const char *name,
 }
 
 static long long
-loops_of(const struct itfx_user *u)
-{
-	const char	*p[1] = { u->id };
-
-	return it_db_count("SELECT count(*) FROM loops WHERE user_id = $1::uuid",
-	    1, p);
-}
-
-static long long
 keys_of(const struct itfx_user *u)
 {
 	const char	*p[1] = { u->id };
 
 	return it_db_count("SELECT count(*) FROM idempotency_keys "
 	    "WHERE user_id = $1::uuid", 1, p);
-}
-
-static void
-assert_problem(const struct it_resp *r, int status, const char *type)
-{
-	cr_assert_eq(r->status, status, "%d %s", r->status, r->body);
-	cr_assert_str_eq(it_header(r, "content-type"),
-	    "application/problem+json");
-	cr_assert_eq(it_int(r->json, "status"), status);
-	if (type != NULL)
-		cr_assert(strstr(it_str(r->json, "type"), type) != NULL,
-		    "type %s, wanted %s", it_str(r->json, "type"), type);
 }
 
 Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
@@ -96,7 +75,7 @@ Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 	cr_assert_not_null(it_header(&b, "ratelimit-remaining"));
 	cr_assert_str_neq(it_header(&b, "x-request-id"),
 	    it_header(&a, "x-request-id"));
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	it_resp_free(&a);
 	it_resp_free(&b);
@@ -151,7 +130,7 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 		cr_assert_eq(x[i].rc, 0, "racer %d got no response", i);
 		if (x[i].r.status == 409) {
 			/* Still running then: 409, Retry-After: 1. */
-			assert_problem(&x[i].r, 409, "idempotency-key-in-use");
+			itfx_assert_problem(&x[i].r, 409, "idempotency-key-in-use", NULL);
 			cr_assert_str_eq(it_header(&x[i].r, "retry-after"), "1");
 			busy++;
 			for (tries = 0; tries < 100 && x[i].r.status == 409;
@@ -170,7 +149,7 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 	for (i = 1; i < RACERS; i++)
 		cr_assert_str_eq(x[i].r.body, x[0].r.body,
 		    "racer %d saw another body", i);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	cr_log_info("%d of %d met the first one in flight (409)", busy,
 	    RACERS);
@@ -195,9 +174,9 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	cr_assert_eq(itfx_exec(c, "SELECT pg_advisory_lock("
 	    "hashtextextended($1, 0))", 1, p), 0);
 	post_loop(&u, "inflight-1", "x", &r);
-	assert_problem(&r, 409, "idempotency-key-in-use");
+	itfx_assert_problem(&r, 409, "idempotency-key-in-use", NULL);
 	cr_assert_str_eq(it_header(&r, "retry-after"), "1");
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	it_resp_free(&r);
 	/* The first request ends.  Unlock before closing: PQfinish alone
 	 * returns before the server has released the lock, and the retry
@@ -207,7 +186,7 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	PQfinish(c);
 	post_loop(&u, "inflight-1", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	it_resp_free(&r);
 }
 
@@ -221,9 +200,9 @@ Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
 	post_loop(&u, "reused", "two", &r);
-	assert_problem(&r, 422, "idempotency-key-reuse");
+	itfx_assert_problem(&r, 422, "idempotency-key-reuse", NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	/* The first answer is still the one stored. */
 	post_loop(&u, "reused", "one", &r);
@@ -246,8 +225,8 @@ Test(idempotency, different_users_with_the_same_key_get_two_loops)
 	cr_assert_eq(rb.status, 201, "%s", rb.body);
 	cr_assert_null(it_header(&rb, "idempotent-replayed"));
 	cr_assert_str_neq(it_str(ra.json, "loop.id"), it_str(rb.json, "loop.id"));
-	cr_assert_eq(loops_of(&a), 1);
-	cr_assert_eq(loops_of(&b), 1);
+	cr_assert_eq(itfx_loops_of(&a), 1);
+	cr_assert_eq(itfx_loops_of(&b), 1);
 	it_resp_free(&ra);
 	it_resp_free(&rb);
 }
@@ -262,18 +241,18 @@ Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 	memset(longkey, 'k', 256);
 	longkey[256] = '\0';
 	post_loop(&u, longkey, "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "", "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "\"\"", "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "caf\xc3\xa9", "x", &r);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	cr_assert_eq(keys_of(&u), 0);
 	/* 255 characters is fine. */
 	longkey[255] = '\0';
@@ -302,7 +281,7 @@ Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_null(it_header(&r, "idempotent-replayed"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 }
 
 /* Whatever happens in the test, the next one finds PostgreSQL up. */
@@ -339,7 +318,7 @@ Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_null(it_header(&r, "idempotent-replayed"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 }
 
 Test(idempotency, a_revoked_token_gets_no_replay)
@@ -379,7 +358,7 @@ Test(idempotency, an_expired_key_is_ignored_and_replaced)
 	cr_assert_eq(b.status, 201, "%s", b.body);
 	cr_assert_null(it_header(&b, "idempotent-replayed"));
 	cr_assert_str_neq(it_str(a.json, "loop.id"), it_str(b.json, "loop.id"));
-	cr_assert_eq(loops_of(&u), 2);
+	cr_assert_eq(itfx_loops_of(&u), 2);
 	cr_assert_eq(keys_of(&u), 1);
 	cr_assert_eq(it_db_count("SELECT count(*) FROM idempotency_keys WHERE "
 	    "user_id = $1::uuid AND created_at > now() - interval '1 hour'",
@@ -443,7 +422,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 		usleep(10000);
 	}
 	cr_assert_lt(i, 500, "the killed worker's backend lingers");
-	cr_assert_eq(loops_of(&u), 0, "the killed request left a loop");
+	cr_assert_eq(itfx_loops_of(&u), 0, "the killed request left a loop");
 	cr_assert_eq(keys_of(&u), 0, "the killed request left its key");
 	for (i = 0; i < 100; i++) {
 		post_loop(&u, "killed", "x", &r);
@@ -458,7 +437,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 	post_loop(&u, "killed", "x", &r);
 	cr_assert_str_eq(it_header(&r, "idempotent-replayed"), "true");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	free(app);
 }
 
@@ -505,7 +484,7 @@ Test(idempotency, anonymous_signup_replays_and_its_token_is_not_stored_in_clear)
 	it_unique(name, sizeof(name), "k");
 	signup_body(body, sizeof(body), name);
 	cr_assert_eq(it_request("POST", "/api/auth/signup", h, body, &b), 0);
-	assert_problem(&b, 422, "idempotency-key-reuse");
+	itfx_assert_problem(&b, 422, "idempotency-key-reuse", NULL);
 	p[0] = name;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM users WHERE "
 	    "username = $1", 1, p), 0);
@@ -544,7 +523,7 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 		it_resp_free(&r);
 	}
 	post_loop(&u, NULL, "one too many", &r);
-	assert_problem(&r, 429, "rate-limited");
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	cr_assert_eq(header_num(&r, "ratelimit-limit"), 600);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 0);
 	cr_assert(header_num(&r, "retry-after") >= 1 &&
@@ -552,10 +531,10 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 	cr_assert_eq(header_num(&r, "retry-after"),
 	    header_num(&r, "ratelimit-reset"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 600);
+	cr_assert_eq(itfx_loops_of(&u), 600);
 	/* A keyed write is refused the same way, and stores nothing. */
 	post_loop(&u, "over-budget", "keyed", &r);
-	assert_problem(&r, 429, "rate-limited");
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	it_resp_free(&r);
 	cr_assert_eq(keys_of(&u), 0);
 	/* Reads still work. */
@@ -640,7 +619,7 @@ Test(nginx_limits, an_exhausted_zone_answers_429_problem_json_not_503)
 		cr_assert_neq(r.status, 503, "limit_req answered 503");
 		if (r.status == 429) {
 			limited++;
-			assert_problem(&r, 429, "rate-limited");
+			itfx_assert_problem(&r, 429, "rate-limited", NULL);
 			cr_assert_not_null(it_header(&r, "retry-after"));
 			cr_assert_not_null(it_header(&r, "x-request-id"));
 		}

@@ -18,31 +18,6 @@
 #include "t/itlib.h"
 #include "t/itfixture.h"
 
-/* Make a loop of u straight in the database; returns its id (freed by caller). */
-static char *
-db_loop(const struct itfx_user *u, const char *name)
-{
-	const char	*p[2] = { u->id, name };
-	char		*id;
-
-	id = it_db_text("INSERT INTO loops (user_id, name, bars) "
-	    "VALUES ($1::uuid, $2, 1) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
-static char *
-db_song(const struct itfx_user *u, const char *name)
-{
-	const char	*p[2] = { u->id, name };
-	char		*id;
-
-	id = it_db_text("INSERT INTO songs (user_id, name, bpm) "
-	    "VALUES ($1::uuid, $2, 100) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
 /* Run a statement with one parameter on a connection of this test. */
 static void
 db_run(const char *sql, const char *a)
@@ -110,10 +85,10 @@ Test(sync, a_first_pull_returns_every_loop_and_song_of_the_caller_only)
 
 	itfx_user(&a);
 	itfx_user(&b);
-	l1 = db_loop(&a, "one");
-	l2 = db_loop(&a, "two");
-	s1 = db_song(&a, "song");
-	other = db_loop(&b, "not yours");
+	l1 = itfx_db_loop(a.id, "one", 1, -1);
+	l2 = itfx_db_loop(a.id, "two", 1, -1);
+	s1 = itfx_db_song(a.id, "song", 100, -1);
+	other = itfx_db_loop(b.id, "not yours", 1, -1);
 	pull(&a, "", 200, &r);
 	cr_assert_eq(count(r.json, "loops"), 2);
 	cr_assert_eq(count(r.json, "songs"), 1);
@@ -147,8 +122,8 @@ Test(sync, items_have_the_shape_of_a_single_get)
 	size_t		 i;
 
 	itfx_user(&a);
-	free(db_loop(&a, "shape"));
-	free(db_song(&a, "shape"));
+	free(itfx_db_loop(a.id, "shape", 1, -1));
+	free(itfx_db_song(a.id, "shape", 100, -1));
 	pull(&a, "", 200, &r);
 	l = it_get(r.json, "loops.0");
 	s = it_get(r.json, "songs.0");
@@ -176,7 +151,7 @@ Test(sync, pages_follow_the_order_of_changes_and_end_with_has_more_false)
 	itfx_user(&a);
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "l%zu", i);
-		ids[i] = db_loop(&a, name);
+		ids[i] = itfx_db_loop(a.id, name, 1, -1);
 	}
 	db_run("UPDATE loops SET bpm = 41 WHERE id = $1::uuid", ids[0]);
 	do {
@@ -217,10 +192,10 @@ Test(sync, edits_and_deletions_after_the_cursor_come_in_the_next_pull)
 	json_object	*d;
 
 	itfx_user(&a);
-	keep = db_loop(&a, "keep");
-	edit = db_loop(&a, "edit");
-	gone = db_loop(&a, "gone");
-	song = db_song(&a, "song");
+	keep = itfx_db_loop(a.id, "keep", 1, -1);
+	edit = itfx_db_loop(a.id, "edit", 1, -1);
+	gone = itfx_db_loop(a.id, "gone", 1, -1);
+	song = itfx_db_song(a.id, "song", 100, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -259,7 +234,7 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 
 	itfx_user(&a);
 	itfx_user(&b);
-	loop = db_loop(&a, "liked");
+	loop = itfx_db_loop(a.id, "liked", 1, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -396,7 +371,7 @@ Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song
 	char		*song, *cursor, path[128];
 
 	itfx_user(&a);
-	song = db_song(&a, "verse");
+	song = itfx_db_song(a.id, "verse", 100, -1);
 	cursor = cursor_now(&a);
 	snprintf(path, sizeof(path), "/api/songs/%s", song);
 	api(&a, "PATCH", path, NULL, "{\"bpm\":101}", 200, &r);
@@ -488,7 +463,7 @@ Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
 	l2 = api_loop(&owner, "two", 1);
 	l3 = api_loop(&owner, "three", 1);
 	own = api_loop(&u, "own", 0);
-	song = db_song(&owner, "tune");
+	song = itfx_db_song(owner.id, "tune", 100, -1);
 	db_run("UPDATE songs SET is_public = true WHERE id = $1::uuid", song);
 	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
 	api(&u, "PUT", path, NULL, NULL, 200, &r);
@@ -760,8 +735,8 @@ Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
 	char		*l1, *l2, q[512], *cursor;
 
 	itfx_user(&a);
-	l1 = db_loop(&a, "old");
-	l2 = db_loop(&a, "kept");
+	l1 = itfx_db_loop(a.id, "old", 1, -1);
+	l2 = itfx_db_loop(a.id, "kept", 1, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -1098,12 +1073,12 @@ converge_rounds(int rounds, void *(*writer_fn)(void *), int *orphans,
 		itfx_user(&o);
 		for (i = 0; i < 10; i++) {
 			snprintf(name, sizeof(name), "pre%d", i);
-			free(db_loop(&u, name));
-			free(db_loop(&o, name));
+			free(itfx_db_loop(u.id, name, 1, -1));
+			free(itfx_db_loop(o.id, name, 1, -1));
 		}
 		db_run("UPDATE loops SET is_public = true WHERE user_id = "
 		    "$1::uuid", o.id);
-		free(db_song(&u, "pre"));
+		free(itfx_db_song(u.id, "pre", 100, -1));
 		memset(rp, 0, sizeof(*rp));
 		cursor = NULL;
 		running = WRITERS;

@@ -230,30 +230,6 @@ Test(profile, get_users_me_is_the_same_as_auth_me)
 
 /* Public profiles. */
 
-static char *
-add_loop(const char *owner, int public)
-{
-	const char	*p[2] = { owner, public ? "true" : "false" };
-	char		*id;
-
-	id = it_db_text("INSERT INTO loops (user_id, name, bars, is_public) "
-	    "VALUES ($1::uuid, 'a loop', 4, $2::boolean) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
-static char *
-add_song(const char *owner, int public)
-{
-	const char	*p[2] = { owner, public ? "true" : "false" };
-	char		*id;
-
-	id = it_db_text("INSERT INTO songs (user_id, name, bpm, is_public) "
-	    "VALUES ($1::uuid, 'a song', 120, $2::boolean) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
 Test(public, a_profile_has_the_public_fields_and_counts_of_public_items_only)
 {
 	struct itfx_user	 u, viewer;
@@ -266,12 +242,12 @@ Test(public, a_profile_has_the_public_fields_and_counts_of_public_items_only)
 	patch(u.token, "{\"displayName\":\"Pub Lic\",\"avatarUrl\":"
 	    "\"https://x.io/p.png\"}", &r);
 	it_resp_free(&r);
-	ids[0] = add_loop(u.id, 1);
-	ids[1] = add_loop(u.id, 1);
-	ids[2] = add_loop(u.id, 0);
-	ids[3] = add_song(u.id, 1);
-	ids[4] = add_song(u.id, 0);
-	ids[5] = add_song(u.id, 0);
+	ids[0] = itfx_db_loop(u.id, "a loop", 4, 1);
+	ids[1] = itfx_db_loop(u.id, "a loop", 4, 1);
+	ids[2] = itfx_db_loop(u.id, "a loop", 4, 0);
+	ids[3] = itfx_db_song(u.id, "a song", 120, 1);
+	ids[4] = itfx_db_song(u.id, "a song", 120, 0);
+	ids[5] = itfx_db_song(u.id, "a song", 120, 0);
 	snprintf(path, sizeof(path), "/api/users/%s", u.username);
 	itfx_send("GET", path, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -386,10 +362,10 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 
 	itfx_signup(&a);
 	itfx_signup(&b);
-	a_loop = add_loop(a.id, 1);
-	a_song = add_song(a.id, 1);
-	b_loop = add_loop(b.id, 1);
-	b_song = add_song(b.id, 1);
+	a_loop = itfx_db_loop(a.id, "a loop", 4, 1);
+	a_song = itfx_db_song(a.id, "a song", 120, 1);
+	b_loop = itfx_db_loop(b.id, "a loop", 4, 1);
+	b_song = itfx_db_song(b.id, "a song", 120, 1);
 	/* Likes both ways. */
 	like_loop(a.id, b_loop);
 	like_song(a.id, b_song);
