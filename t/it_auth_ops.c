@@ -193,26 +193,6 @@ needle_hash(struct needles *nd, const char *id)
 	free(h);
 }
 
-static char *
-slurp(const char *path, int required)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[65536];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		cr_assert(!required, "cannot read %s", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
 static void
 send_rid(const char *method, const char *path, const char *token,
     const char *rid, const char *body, struct it_resp *r)
@@ -359,7 +339,8 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 
 	for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, logs[i]);
-		text = slurp(path, i < 2);
+		text = it_slurp(path);
+		cr_assert(text != NULL || i >= 2, "cannot read %s", path);
 		if (text == NULL)
 			continue;
 		if (i < 2)
@@ -534,7 +515,8 @@ Test(secret, serve_refuses_to_start_in_production_without_a_32_byte_secret)
 	 * unit does not restart on. */
 	cr_assert_eq(WEXITSTATUS(st), 78, "exit %d (124: it started)",
 	    WEXITSTATUS(st));
-	text = slurp(out, 1);
+	text = it_slurp(out);
+	cr_assert_not_null(text, "cannot read %s", out);
 	cr_assert(strstr(text, "JWT_SECRET") != NULL, "%s", text);
 	free(text);
 	buf_reset(&cmd);

@@ -628,22 +628,6 @@ Test(nginx_limits, an_exhausted_zone_answers_429_problem_json_not_503)
 	cr_assert_geq(limited, 3, "only %d of 6 were limited", limited);
 }
 
-static char *
-slurp(const char *path)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[4096];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b);
-}
-
 Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_429)
 {
 	char		 path[1024];
@@ -652,7 +636,7 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 
 	top = getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".";
 	snprintf(path, sizeof(path), "%s/deploy/nginx/mpapi.conf", top);
-	cr_assert_not_null(conf = slurp(path), "cannot read %s", path);
+	cr_assert_not_null(conf = it_slurp(path), "cannot read %s", path);
 	cr_assert_not_null(strstr(conf, "\nlimit_req_status 429;"));
 	cr_assert_not_null(strstr(conf, "error_page 429 = /.mpapi-error/429;"));
 	cr_assert_not_null(strstr(conf,

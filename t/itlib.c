@@ -535,3 +535,29 @@ it_bearer(char *out, size_t sz, const char *token)
 {
 	snprintf(out, sz, "Authorization: Bearer %s", token);
 }
+
+char *
+it_slurp(const char *path)
+{
+	struct buf	 b = BUF_INIT;
+	char		 chunk[65536];
+	size_t		 n;
+	FILE		*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+char *
+it_slurp_or_empty(const char *path)
+{
+	char	*s = it_slurp(path);
+
+	return s != NULL ? s : xstrdup("");
+}

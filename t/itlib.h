@@ -63,6 +63,10 @@ char		*it_ctl_output(const char *verb);
 /* Make a unique name with a prefix ("user_<pid>_<n>"). */
 void		 it_unique(char *out, size_t sz, const char *prefix);
 
+/* A whole file (caller frees): NULL, or "", when it cannot be read. */
+char		*it_slurp(const char *path);
+char		*it_slurp_or_empty(const char *path);
+
 /* "Authorization: Bearer <token>" into out. */
 void		 it_bearer(char *out, size_t sz, const char *token);
 
