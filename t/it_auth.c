@@ -1117,26 +1117,6 @@ rfc3339_ms(const char *s)
 	return timegm(&tm);
 }
 
-/* The exp claim of a token (its payload, decoded). */
-static long long
-exp_of(const char *token)
-{
-	const char	*p = strchr(token, '.') + 1;
-	char		 json[2048];
-	size_t		 n;
-	json_object	*o;
-	long long	 exp;
-
-	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
-	    p, strcspn(p, "."), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
-	json[n] = '\0';
-	o = json_tokener_parse(json);
-	exp = it_int(o, "exp");
-	json_object_put(o);
-	return exp;
-}
-
 Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 {
 	struct itfx_user	 u;
@@ -1158,7 +1138,7 @@ Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 	cr_assert_null(it_get(r.json, "user"), "only the token: %s", r.body);
 	fresh = strdup(it_str(r.json, "token"));
 	expires = rfc3339_ms(it_str(r.json, "expiresAt"));
-	cr_assert_eq((long long)expires, exp_of(fresh));
+	cr_assert_eq((long long)expires, itfx_token_exp(fresh));
 	cr_assert(expires > time(NULL) + 604800 - 60 &&
 	    expires <= time(NULL) + 604800 + 1, "7 days");
 	it_resp_free(&r);

@@ -320,25 +320,6 @@ rfc3339_ms(const char *s)
 	return timegm(&tm);
 }
 
-static long long
-exp_of(const char *token)
-{
-	const char	*p = strchr(token, '.') + 1;
-	char		 json[2048];
-	size_t		 n;
-	json_object	*o;
-	long long	 exp;
-
-	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
-	    p, strcspn(p, "."), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
-	json[n] = '\0';
-	o = json_tokener_parse(json);
-	exp = it_int(o, "exp");
-	json_object_put(o);
-	return exp;
-}
-
 Test(me, every_issued_token_comes_with_its_expiry)
 {
 	struct itfx_user	 u;
@@ -352,12 +333,12 @@ Test(me, every_issued_token_comes_with_its_expiry)
 	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq((long long)rfc3339_ms(it_str(r.json, "expiresAt")),
-	    exp_of(it_str(r.json, "token")));
+	    itfx_token_exp(it_str(r.json, "token")));
 	it_resp_free(&r);
 	itfx_login(u.email, "long enough", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq((long long)rfc3339_ms(it_str(r.json, "expiresAt")),
-	    exp_of(it_str(r.json, "token")));
+	    itfx_token_exp(it_str(r.json, "token")));
 	cr_assert(rfc3339_ms(it_str(r.json, "expiresAt")) >=
 	    time(NULL) + 604800 - 60);
 	it_resp_free(&r);

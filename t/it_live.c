@@ -26,15 +26,6 @@
 #define WAIT_MS		15000	/* what must come, comes within this */
 #define QUIET_MS	1500	/* what must not come: looked for this long */
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /*
  * A request as w (NULL: anonymous), sent again while it gets no answer
  * or a 5xx (the stack is being restarted), for at most a minute; POSTs
@@ -189,9 +180,9 @@ wait_for(struct it_sse *s, const char *ev, const char *item, const char *key,
 {
 	struct it_sse_event	 e;
 	json_object		*o;
-	long long		 deadline = mono_ms() + timeout_ms, left;
+	long long		 deadline = it_mono_ms() + timeout_ms, left;
 
-	while ((left = deadline - mono_ms()) > 0) {
+	while ((left = deadline - it_mono_ms()) > 0) {
 		if (it_sse_next(s, (int)left, &e) != 1)
 			return NULL;
 		if (strcmp(e.event, "ping") == 0 && strcmp(ev, "ping") != 0) {
@@ -317,13 +308,13 @@ Test(live, a_subscriber_hears_another_users_like_with_the_new_count,
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
 	subscribe(&mine, chan, &owner, NULL);
 
-	t0 = mono_ms();
+	t0 = it_mono_ms();
 	like(&fan, "loops", loop, "PUT");
 	o = wait_for(&anon, "counters", loop, "likesCount", 1, WAIT_MS, NULL,
 	    why, sizeof(why));
 	cr_assert_not_null(o, "no counters with likesCount 1 (saw: %s)", why);
 	cr_log_info("the like reached the subscriber %lld ms after it was "
-	    "sent", mono_ms() - t0);
+	    "sent", it_mono_ms() - t0);
 	cr_assert_str_eq(str(o, "channel"), pubchan);
 	cr_assert_str_eq(str(o, "type"), "loop");
 	cr_assert_eq(num(o, "version"), 1);
@@ -372,9 +363,9 @@ Test(live, a_websocket_subscriber_gets_the_same_messages, .timeout = 60)
 	cr_assert_eq(ws.status, 101);
 	usleep(300 * 1000);	/* no hello frame to wait for */
 	like(&fan, "loops", loop, "PUT");
-	deadline = mono_ms() + WAIT_MS;
-	while (o == NULL && mono_ms() < deadline &&
-	    it_ws_next(&ws, (int)(deadline - mono_ms()), &text) == 1) {
+	deadline = it_mono_ms() + WAIT_MS;
+	while (o == NULL && it_mono_ms() < deadline &&
+	    it_ws_next(&ws, (int)(deadline - it_mono_ms()), &text) == 1) {
 		o = json_tokener_parse(text);
 		if (o != NULL && (strcmp(str(o, "event"), "counters") != 0 ||
 		    num(o, "likesCount") != 1)) {
@@ -743,8 +734,8 @@ Test(live, a_subscriber_that_reconnects_with_last_event_id_gets_what_it_missed,
 
 	/* Both come back, in whichever order nchan's two channels give. */
 	subscribe(&s, chans, NULL, last);
-	deadline = mono_ms() + WAIT_MS;
-	while (!(got_a && got_b) && (left = deadline - mono_ms()) > 0 &&
+	deadline = it_mono_ms() + WAIT_MS;
+	while (!(got_a && got_b) && (left = deadline - it_mono_ms()) > 0 &&
 	    it_sse_next(&s, (int)left, &e) == 1) {
 		if (e.json != NULL && strcmp(e.event, "counters") == 0) {
 			if (strcmp(str(e.json, "id"), a) == 0)
@@ -871,14 +862,14 @@ heard_up_to_date(struct it_sse *s, const struct itfx_user *w, char *why,
 {
 	struct copy	*probe;
 	json_object	*o;
-	long long	 deadline = mono_ms() + 30000;
+	long long	 deadline = it_mono_ms() + 30000;
 	int		 ok = 0;
 
 	probe = calloc(1, sizeof(*probe));
 	pull(w, probe);
-	while (!ok && mono_ms() < deadline) {
+	while (!ok && it_mono_ms() < deadline) {
 		o = wait_for(s, "sync", NULL, NULL, 0,
-		    (int)(deadline - mono_ms()), NULL, why, whysz);
+		    (int)(deadline - it_mono_ms()), NULL, why, whysz);
 		if (o == NULL)
 			break;
 		ok = strcmp(str(o, "cursor"), probe->cursor) == 0;

@@ -218,6 +218,27 @@ itfx_claims(const struct itfx_user *u, long long ver, const char *extra)
 	return buf_detach(&b);
 }
 
+long long
+itfx_token_exp(const char *token)
+{
+	const char	*p = strchr(token, '.');
+	char		 json[2048];
+	size_t		 n;
+	json_object	*o;
+	long long	 exp;
+
+	cr_assert_not_null(p, "not a JWT: %s", token);
+	p++;
+	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
+	    p, strcspn(p, "."), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	json[n] = '\0';
+	o = json_tokener_parse(json);
+	exp = it_int(o, "exp");
+	json_object_put(o);
+	return exp;
+}
+
 /* ---- requests ------------------------------------------------------ */
 
 /* Send with the header lines auth (or NULL) then extra (or NULL). */

@@ -65,6 +65,9 @@ char	*itfx_craft_raw(const char *header, const char *payload);
 char	*itfx_claims(const struct itfx_user *, long long ver,
 	    const char *extra);
 
+/* The exp claim of a token (its payload decoded, not verified). */
+long long itfx_token_exp(const char *token);
+
 /* ---- requests ------------------------------------------------------ */
 
 /*

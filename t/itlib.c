@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -73,8 +74,12 @@ it_unmount(const char *path)
 	return path;
 }
 
-static int
-connect_stack(void)
+/*
+ * A connection to the stack (MP_TEST_URL), from the address it_source
+ * chose; reads time out after a minute.  -1 when it cannot be made.
+ */
+int
+it_connect(void)
 {
 	struct sockaddr_in	 sa;
 	struct timeval		 tv = { 60, 0 };
@@ -90,7 +95,7 @@ connect_stack(void)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (source_addr[0] != '\0') {
@@ -303,7 +308,7 @@ it_request_raw(const char *raw, size_t len, struct it_resp *r)
 	int		 fd, rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((fd = connect_stack()) < 0)
+	if ((fd = it_connect()) < 0)
 		return -1;
 	if (write_all(fd, raw, len) != 0) {
 		close(fd);
@@ -560,4 +565,13 @@ it_slurp_or_empty(const char *path)
 	char	*s = it_slurp(path);
 
 	return s != NULL ? s : xstrdup("");
+}
+
+long long
+it_mono_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

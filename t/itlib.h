@@ -35,6 +35,10 @@ int		 it_request(const char *method, const char *path,
 		    const char *const *headers, const char *body,
 		    struct it_resp *);
 int		 it_request_raw(const char *raw, size_t len, struct it_resp *);
+/* A socket connected to the stack (from it_source's address), or -1. */
+int		 it_connect(void);
+/* Milliseconds of CLOCK_MONOTONIC. */
+long long	 it_mono_ms(void);
 /*
  * The front end's mount point, from MP_TEST_URL's path ("" at the
  * root): it_request puts it before every path, and it_unmount takes it
