@@ -66,6 +66,20 @@ make_loop(const struct itfx_user *w, const char *name, char *id, size_t sz)
 	it_resp_free(&r);
 }
 
+/* POST body to /api/auth/login (200): w with the new token into out. */
+static void
+log_in(const struct itfx_user *w, const char *body, struct itfx_user *out)
+{
+	struct it_resp	 r;
+
+	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(it_str(r.json, "token"), "%s", r.body);
+	*out = *w;
+	itfx_use_token(out, it_str(r.json, "token"));
+	it_resp_free(&r);
+}
+
 Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 {
 	struct it_resp r;
@@ -163,13 +177,7 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 
 	snprintf(body, sizeof(body), "{\"email\":\"%s\","
 	    "\"password\":\"battery staple horse\"}", w.username);
-	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	again = w;
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
+	log_in(&w, body, &again);
 	itfx_req("POST", "/api/auth/logout", &again, NULL, NULL, &r);
 	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
 	    r.body);
@@ -178,12 +186,7 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 	cr_assert_eq(r.status, 401, "a token still works after its logout");
 	it_resp_free(&r);
 
-	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
+	log_in(&w, body, &again);
 	itfx_req("POST", "/api/auth/logout-all", &again, NULL, NULL, &r);
 	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
 	    r.body);
@@ -192,12 +195,7 @@ Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_throug
 	cr_assert_eq(r.status, 401, "a token still works after logout-all");
 	it_resp_free(&r);
 
-	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
+	log_in(&w, body, &again);
 	itfx_req("DELETE", "/api/users/me", &again, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	it_resp_free(&r);

@@ -575,3 +575,15 @@ it_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
+
+char *
+it_padded_object(size_t n)
+{
+	char	*body = xmalloc(n + 1);
+
+	memset(body, ' ', n);
+	body[0] = '{';
+	body[n - 1] = '}';
+	body[n] = '\0';
+	return body;
+}

@@ -71,6 +71,9 @@ void		 it_unique(char *out, size_t sz, const char *prefix);
 char		*it_slurp(const char *path);
 char		*it_slurp_or_empty(const char *path);
 
+/* "{", n - 2 spaces and "}" (n >= 2; caller frees): a body of n bytes. */
+char		*it_padded_object(size_t n);
+
 /* "Authorization: Bearer <token>" into out. */
 void		 it_bearer(char *out, size_t sz, const char *token);
 
