@@ -94,7 +94,7 @@ assert_recreated_continues(const char *kind, const char *key,
 	char		*name;
 	int		 v;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	new_id(id, sizeof(id));
 	create_edit_delete(&u, kind, id, body1, top);
 	snprintf(path, sizeof(path), "/api/%s/%s", kind, id);
@@ -145,7 +145,7 @@ Test(versions, a_song_deleted_and_created_again_continues_and_a_stale_if_match_i
 	struct itfx_user	 u;
 	char		 loop[40], b1[512];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("public loop", 1), loop, sizeof(loop));
 	snprintf(b1, sizeof(b1), "%s", song_body("first", loop, 0));
 	assert_recreated_continues("songs", "song", b1,
@@ -161,8 +161,8 @@ Test(versions, the_version_continues_after_the_tombstone_is_purged_and_for_anoth
 	struct it_resp	 r;
 	char		 id[40], path[128], sql[256];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	new_id(id, sizeof(id));
 	create_edit_delete(&a, "loops", id, itfx_loop_body("old", 1), 3);
 	/* The deletion is older than MP_TOMBSTONE_DAYS: purge forgets it. */
@@ -186,7 +186,7 @@ Test(versions, a_new_item_at_a_server_minted_id_starts_at_v1)
 	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_req("POST", "/api/loops", &u, NULL, itfx_loop_body("fresh", 0), &r);
 	cr_assert_eq(r.status, 201);
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
@@ -236,8 +236,8 @@ Test(likes_list, liked_loops_come_newest_like_first_in_keyset_pages_with_link)
 	const char	*link;
 	int		 i;
 
-	itfx_user(&u);
-	itfx_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	for (i = 0; i < 4; i++)
 		itfx_loop(&owner, itfx_loop_body("likeable", 1), l[i], sizeof(l[i]));
 	/* Liked in the order 2, 0, 3, 1: listed 1, 3, 0, 2. */
@@ -281,8 +281,8 @@ Test(likes_list, unliked_and_no_longer_visible_items_are_left_out_and_songs_list
 	char		 kept[40], unliked[40], hidden[40], mine[40], song[40];
 	char		 path[128];
 
-	itfx_user(&u);
-	itfx_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	itfx_loop(&owner, itfx_loop_body("kept", 1), kept, sizeof(kept));
 	itfx_loop(&owner, itfx_loop_body("unliked", 1), unliked, sizeof(unliked));
 	itfx_loop(&owner, itfx_loop_body("hidden", 1), hidden, sizeof(hidden));
@@ -329,9 +329,9 @@ Test(likes_list, a_missing_or_bad_type_a_foreign_cursor_or_an_unknown_parameter_
 	struct it_resp	 r;
 	char		 l[2][40], path[1024], *cursor;
 
-	itfx_user(&u);
-	itfx_user(&other);
-	itfx_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&other);
+	itfx_db_user(&owner);
 	itfx_loop(&owner, itfx_loop_body("a", 1), l[0], sizeof(l[0]));
 	itfx_loop(&owner, itfx_loop_body("b", 1), l[1], sizeof(l[1]));
 	like(&u, "loops", l[0], 1);
@@ -385,7 +385,7 @@ Test(paging, an_offset_page_links_to_the_next_offset_page_and_a_cursor_page_to_t
 	size_t		 n;
 	int		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	for (i = 0; i < 3; i++)
 		itfx_loop(&u, itfx_loop_body("paged", 0), id[i], sizeof(id[i]));
 	itfx_req("GET", "/api/loops?sort=new&limit=2&offset=0", &u, NULL, NULL,
@@ -435,7 +435,7 @@ Test(paging, the_old_clients_public_limit_and_offset_page_through_public_loops)
 	char		 id[40];
 	const char	*link;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("old client", 1), id, sizeof(id));
 	itfx_loop(&u, itfx_loop_body("old client", 1), id, sizeof(id));
 	itfx_req("GET", "/api/loops?public&limit=1&offset=0", NULL, NULL, NULL,
@@ -468,7 +468,7 @@ Test(paging, an_unknown_query_parameter_on_a_list_is_400_naming_it)
 	struct it_resp	 r;
 	char		 id[40];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("one", 0), id, sizeof(id));
 	assert_unknown(&u, "/api/loops?liked=true", "liked");
 	assert_unknown(&u, "/api/loops?public=true&sortt=top", "sortt");
@@ -540,8 +540,8 @@ Test(refused_writes, a_write_refused_by_validation_spends_no_budget_for_any_meth
 	char		 loop[40], priv[40], song[40], path[128], key[96];
 	long long	 used;
 
-	itfx_user(&u);
-	itfx_user(&other);
+	itfx_db_user(&u);
+	itfx_db_user(&other);
 	itfx_loop(&u, itfx_loop_body("mine", 0), loop, sizeof(loop));
 	itfx_loop(&other, itfx_loop_body("not usable", 0), priv, sizeof(priv));
 	itfx_req("POST", "/api/songs", &u, NULL, song_body("s", loop, 0), &r);
@@ -611,8 +611,8 @@ Test(refused_writes, other_refusals_still_count)
 	char		 theirs[40], path[128];
 	long long	 used;
 
-	itfx_user(&u);
-	itfx_user(&other);
+	itfx_db_user(&u);
+	itfx_db_user(&other);
 	itfx_loop(&other, itfx_loop_body("public", 1), theirs, sizeof(theirs));
 	used = budget_used(&u);
 	snprintf(path, sizeof(path), "/api/loops/%s", theirs);

@@ -231,7 +231,7 @@ Test(crash, every_create_answered_201_survives_a_postgres_crash_under_load,
 	expect_setting("full_page_writes", "on");
 	expect_setting("synchronous_commit", sync_commit_wanted());
 	for (i = 0; i < CLIENTS; i++) {
-		itfx_user(&clients[i].u);
+		itfx_db_user(&clients[i].u);
 	}
 	for (i = 0; i < CLIENTS; i++)
 		cr_assert_eq(pthread_create(&clients[i].thread, NULL,

@@ -52,7 +52,7 @@ Test(db_retry, a_read_after_postgres_restarted_between_requests_is_answered,
 	char		 id[64], path[128];
 	int		 i, workers;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("before the restart", 0), id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	workers = getenv("MP_WORKERS") ? atoi(getenv("MP_WORKERS")) : 4;
@@ -129,7 +129,7 @@ Test(db_retry, a_patch_whose_connection_dies_inside_its_transaction_is_503_and_w
 	const char	*kp[2];
 	long long	 pid;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("original", 0), id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	it_unique(key, sizeof(key), "dies-");
@@ -306,7 +306,7 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	char		 key[64], *pid;
 	int		 v;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	db = handle(1);
 	memset(fp, 7, sizeof(fp));
 	it_unique(key, sizeof(key), "dispatch-");

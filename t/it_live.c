@@ -299,9 +299,9 @@ Test(live, a_subscriber_hears_another_users_like_with_the_new_count,
 	char		 loop[64], pubchan[128], chan[128], why[512] = "";
 	long long	 t0;
 
-	itfx_user(&owner);
-	itfx_user(&fan);
-	itfx_user(&fan2);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
+	itfx_db_user(&fan2);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(pubchan, sizeof(pubchan), "loop:%s", loop);
 	subscribe(&anon, pubchan, NULL, NULL);
@@ -355,8 +355,8 @@ Test(live, a_websocket_subscriber_gets_the_same_messages, .timeout = 60)
 	char		 loop[64], target[160], *text = NULL;
 	long long	 deadline;
 
-	itfx_user(&owner);
-	itfx_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(target, sizeof(target), "/api/live?channels=loop:%s", loop);
 	cr_assert_eq(it_ws_open(&ws, target), 0);
@@ -407,8 +407,8 @@ Test(live, a_subscription_to_another_users_channel_is_refused, .timeout = 60)
 	struct it_resp	 r;
 	char		 t[1600], type[160], bad[1200];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", b.id);
 	cr_assert_eq(refused(t, a.auth, type, sizeof(type)), 403);
 	cr_assert_str_eq(type, PROBLEM("forbidden"));
@@ -427,7 +427,7 @@ Test(live, a_subscription_to_another_users_channel_is_refused, .timeout = 60)
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", b.id);
 	cr_assert_eq(refused(t, bad, type, sizeof(type)), 401);
 	cr_assert_str_eq(type, PROBLEM("invalid-token"));
-	itfx_user(&gone);
+	itfx_db_user(&gone);
 	cr_assert_eq(call(&gone, "POST", "/api/auth/logout", NULL, &r), 204);
 	it_resp_free(&r);
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", gone.id);
@@ -461,7 +461,7 @@ Test(live, a_malformed_channel_list_is_refused_with_400, .timeout = 60)
 		NULL
 	};
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; bad[i] != NULL; i++) {
 		cr_assert_eq(refused(bad[i], NULL, type, sizeof(type)), 400,
 		    "%s", bad[i]);
@@ -507,8 +507,8 @@ Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 	cr_assert_eq(it_db_exec("CREATE CONSTRAINT TRIGGER it_live_refuse "
 	    "AFTER UPDATE ON loops DEFERRABLE INITIALLY DEFERRED "
 	    "FOR EACH ROW EXECUTE FUNCTION it_live_refuse()"), 0);
-	itfx_user(&owner);
-	itfx_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);
@@ -560,7 +560,7 @@ Test(live, a_private_loops_changes_never_reach_a_public_channel,
 	char		 loop[64], chan[128], path[160], why[512] = "";
 	int		 others = 0;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	new_loop(&owner, 0, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);	/* anyone may listen there */
@@ -620,8 +620,8 @@ Test(live, songs_publish_like_loops_and_a_deleted_one_is_removed,
 	json_object	*o;
 	char		 loop[64], song[64], chan[128], path[160];
 
-	itfx_user(&owner);
-	itfx_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	new_song(&owner, 1, loop, song, sizeof(song));
 	snprintf(chan, sizeof(chan), "song:%s", song);
@@ -663,9 +663,9 @@ Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
 	pid_t		 relay;
 	int		 i, others = 0;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < 30; i++)
-		itfx_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);
@@ -708,9 +708,9 @@ Test(live, a_subscriber_that_reconnects_with_last_event_id_gets_what_it_missed,
 	long long	 deadline, left;
 	int		 i, got_a = 0, got_b = 0;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < 3; i++)
-		itfx_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	new_loop(&owner, 1, a, sizeof(a));
 	new_loop(&owner, 1, b, sizeof(b));
 	snprintf(chans, sizeof(chans), "loop:%s,loop:%s", a, b);
@@ -898,7 +898,7 @@ Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restart
 	pid_t		 killed, now;
 	int		 i;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	device = calloc(1, sizeof(*device));
 	new_loop(&owner, 0, first, sizeof(first));
 	pull(&owner, device);
@@ -975,7 +975,7 @@ Test(live, after_nginx_restarts_subscribers_reconnect_and_the_relay_publishes_ag
 	double		 reconnects;
 	int		 i, r;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	device = calloc(1, sizeof(*device));
 	pull(&owner, device);
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
@@ -1041,7 +1041,7 @@ Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60,
 	char		 old[24], young[24];
 	pid_t		 relay;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	p[0] = owner.id;
 	cr_assert_gt(relay = relay_pid(), 1);
 	hold(relay);

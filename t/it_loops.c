@@ -37,7 +37,7 @@ Test(loops, create_answers_201_with_location_etag_and_defaults_filled_in)
 	struct it_resp	 r;
 	char		 want[128];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"Groove\","
 	    "\"bars\":\"4\",\"iconSequence\":[{\"bar\":0,\"row\":0,"
 	    "\"soundId\":\"kick\",\"pitch\":36}]}", &r);
@@ -73,7 +73,7 @@ Test(loops, numbers_round_trip_exactly_through_the_database)
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"n\",\"bars\":4,\"bpm\":1e2,\"iconSequence\":["
 	    "{\"bar\":0,\"row\":0,\"soundId\":\"a\",\"pitch\":1,\"velocity\":0.123},"
 	    "{\"bar\":1,\"row\":0,\"soundId\":\"b\",\"pitch\":1,\"velocity\":2.5E-1},"
@@ -98,7 +98,7 @@ Test(loops, get_answers_with_an_etag_and_304_when_if_none_match_names_it)
 	const char	*h3[] = { "If-None-Match: \"v2\"", NULL };
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("etag", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("GET", p, NULL, NULL, NULL, &r);
@@ -124,8 +124,8 @@ Test(loops, a_private_loop_is_404_to_another_user_and_to_anonymous)
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("GET", p, &b, NULL, NULL, &r);
@@ -147,8 +147,8 @@ Test(loops, a_private_loop_cannot_be_liked_remixed_played_changed_or_deleted_by_
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/like");
 	itfx_req("PUT", p, &b, NULL, NULL, &r);
@@ -193,8 +193,8 @@ Test(loops, only_the_owner_changes_a_public_loop_others_get_403)
 	struct it_resp	 r;
 	char		 id[40], p[80], *name;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("public", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &b, NULL, itfx_loop_body("taken", 1), &r);
@@ -225,7 +225,7 @@ Test(loops, malformed_ids_in_paths_are_404_never_500)
 	char		 p[128];
 	size_t		 i, j;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		for (j = 0; j < sizeof(ops) / sizeof(ops[0]); j++) {
 			snprintf(p, sizeof(p), "/api/loops/%s%s", ids[i],
@@ -247,7 +247,7 @@ Test(loops, a_missing_loop_is_404_loop_not_found_for_every_route)
 	const char	*id = "7d0c6c6b-63d4-4f43-9a73-2d4ff59a0c1e";
 	char		 p[96];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, NULL, itfx_loop_body("x", 0), &r);
 	itfx_assert_problem(&r, 404, NULL, NULL);
@@ -269,7 +269,7 @@ Test(loops, put_replaces_the_loop_ignoring_the_old_clients_id_and_updated_at)
 	struct it_resp	 r;
 	char		 id[40], p[80], body[512];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("before", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	snprintf(body, sizeof(body), "{\"id\":\"something-else\","
@@ -302,8 +302,8 @@ Test(loops, put_with_if_none_match_star_creates_at_the_clients_id_once)
 	const char	*h[] = { "If-None-Match: *", NULL };
 	char		 id[40], p[80], want[96];
 
-	itfx_user(&u);
-	itfx_user(&v);
+	itfx_db_user(&u);
+	itfx_db_user(&v);
 	snprintf(id, sizeof(id), "%s", "5b0a2f4e-8d7c-4e1a-9b3f-");
 	snprintf(id + 24, sizeof(id) - 24, "%.12s", u.id + 24);
 	path_of(p, sizeof(p), id, NULL);
@@ -337,7 +337,7 @@ Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
 	    NULL };
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"p\",\"bars\":8,\"color\":\"#123456\","
 	    "\"bpm\":100,\"iconSequence\":[{\"bar\":100,\"row\":0,"
 	    "\"soundId\":\"s\",\"pitch\":1,\"velocity\":0.5}]}", id,
@@ -376,7 +376,7 @@ Test(loops, patch_with_a_stale_if_match_is_412_and_changes_nothing)
 	const char	*fresh[] = { "If-Match: \"v7\", \"v1\"", NULL };
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("pm", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PATCH", p, &u, stale, "{\"name\":\"x\"}", &r);
@@ -404,7 +404,7 @@ Test(loops, a_stale_if_match_on_put_or_delete_is_412_with_the_current_loop)
 	const char	*star[] = { "If-Match: *", NULL };
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("locked", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, stale, itfx_loop_body("lost update", 0), &r);
@@ -432,7 +432,7 @@ Test(loops, a_stale_version_in_the_body_is_409_with_the_current_loop)
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("v", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("PUT", p, &u, NULL, "{\"name\":\"first\",\"bars\":4,"
@@ -460,8 +460,8 @@ Test(loops, likes_plays_and_remixes_by_others_never_fail_the_owners_if_match)
 	const char	*h[] = { "If-Match: \"v1\"", NULL };
 	char		 id[40], p[96], etag[32];
 
-	itfx_user(&owner);
-	itfx_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	itfx_loop(&owner, itfx_loop_body("shared", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	itfx_req("GET", p, &owner, NULL, NULL, &r);
@@ -496,8 +496,8 @@ Test(loops, delete_answers_204_and_its_remixes_stay_with_a_null_parent)
 	struct it_resp	 r;
 	char		 id[40], rid[40], p[96];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("parent", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/remix");
 	itfx_req("POST", p, &b, NULL, NULL, &r);
@@ -533,8 +533,8 @@ Test(loops, remix_copies_the_loop_for_the_caller_and_counts_on_the_parent)
 	struct it_resp	 r;
 	char		 id[40], p[96], want[96];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("Sunset", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/remix");
 	itfx_req("POST", p, &b, NULL, NULL, &r);
@@ -574,7 +574,7 @@ Test(loops, a_remix_of_a_long_name_is_cut_to_100_characters)
 	struct it_resp	 r;
 	char		 id[40], p[96], name[128], body[256];
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	memset(name, 'x', 100);
 	name[100] = '\0';
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"bars\":1}", name);
@@ -594,8 +594,8 @@ Test(loops, likes_are_idempotent_and_shown_as_liked_by_me)
 	char		 id[40], p[96];
 	int		 i;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("likeable", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/like");
 	for (i = 0; i < 2; i++) {
@@ -640,8 +640,8 @@ Test(loops, plays_count_once_per_listener_per_minute)
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("playable", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/plays");
 	itfx_req("POST", p, NULL, NULL, NULL, &r);
@@ -694,8 +694,8 @@ Test(loops, lists_follow_the_visibility_rules)
 	struct it_resp	 r;
 	char		 pub[40], priv[40], bpub[40], p[128];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	itfx_loop(&a, itfx_loop_body("a public", 1), pub, sizeof(pub));
 	itfx_loop(&a, itfx_loop_body("a private", 0), priv, sizeof(priv));
 	itfx_loop(&b, itfx_loop_body("b public", 1), bpub, sizeof(bpub));
@@ -745,7 +745,7 @@ Test(loops, lists_filter_by_chord_sound_bars_bpm_name_and_parent)
 	struct it_resp	 r;
 	char		 l1[40], l2[40], l3[40], rx[40], p[160], ids[256];
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	itfx_loop(&a, "{\"name\":\"Night drive\",\"bars\":4,\"bpm\":90,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"Fmaj7\"}],"
 	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"pad\","
@@ -805,9 +805,9 @@ Test(loops, parent_lists_public_remixes_and_the_callers_own)
 	struct it_resp	 r;
 	char		 id[40], p[128];
 
-	itfx_user(&a);
-	itfx_user(&b);
-	itfx_user(&c);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_db_user(&c);
 	itfx_loop(&a, itfx_loop_body("origin", 1), id, sizeof(id));
 	snprintf(p, sizeof(p), "/api/loops/%s/remix", id);
 	itfx_req("POST", p, &b, NULL, "{\"isPublic\":true}", &r);
@@ -832,9 +832,9 @@ Test(loops, lists_sort_by_likes_plays_and_updates)
 	struct it_resp	 r;
 	char		 x[40], y[40], z[40], p[128], ids[256], want[128];
 
-	itfx_user(&a);
-	itfx_user(&f1);
-	itfx_user(&f2);
+	itfx_db_user(&a);
+	itfx_db_user(&f1);
+	itfx_db_user(&f2);
 	itfx_loop(&a, itfx_loop_body("x", 0), x, sizeof(x));
 	itfx_loop(&a, itfx_loop_body("y", 0), y, sizeof(y));
 	itfx_loop(&a, itfx_loop_body("z", 0), z, sizeof(z));
@@ -918,7 +918,7 @@ Test(loops, keyset_pages_walk_the_whole_list_without_gaps_or_repeats)
 	char		 id[40], p[96], *ids, *tok, *save;
 	int		 i;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 4; i++)
 		itfx_loop(&a, itfx_loop_body("paged", 0), id, sizeof(id));
 	/* Three more sharing one created_at: ties are broken by id. */
@@ -953,8 +953,8 @@ Test(loops, a_forged_garbled_or_foreign_cursor_is_400_naming_cursor)
 	char		 id[40], cur[256], p[512];
 	int		 i;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	for (i = 0; i < 3; i++)
 		itfx_loop(&a, itfx_loop_body("c", 0), id, sizeof(id));
 	itfx_req("GET", "/api/loops?limit=1", &a, NULL, NULL, &r);
@@ -1010,7 +1010,7 @@ Test(loops, bad_list_parameters_are_400_naming_the_parameter)
 	char		 p[256];
 	size_t		 i;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(p, sizeof(p), "/api/loops?%s", cases[i][0]);
 		itfx_req("GET", p, &a, NULL, NULL, &r);
@@ -1026,7 +1026,7 @@ Test(loops, the_old_clients_offset_still_pages_and_a_stale_one_is_empty)
 	char		 id[40], first[1024], second[1024];
 	int		 i;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 3; i++)
 		itfx_loop(&a, itfx_loop_body("o", 0), id, sizeof(id));
 	itfx_req("GET", "/api/loops?limit=2&offset=0", &a, NULL, NULL, &r);
@@ -1133,7 +1133,7 @@ Test(loops, every_bad_field_on_create_is_400_naming_it_and_writes_nothing)
 	struct it_resp	 r;
 	size_t		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
 		itfx_req("POST", "/api/loops", &u, NULL, bad_bodies[i][0], &r);
 		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
@@ -1152,7 +1152,7 @@ Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 	char		 id[40], p[80], *before, *after;
 	size_t		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("keep me", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	before = itfx_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
@@ -1184,7 +1184,7 @@ Test(loops, all_problems_of_a_body_are_listed_at_once)
 	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"\",\"bars\":3,"
 	    "\"bpm\":301,\"color\":\"red\",\"iconSequence\":[{\"bar\":64,\"row\":0,"
 	    "\"soundId\":\"s\",\"pitch\":128}]}", &r);
@@ -1206,7 +1206,7 @@ Test(loops, a_2000_step_sequence_is_400_naming_icon_sequence)
 	struct buf	 b = BUF_INIT;
 	int		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	buf_puts(&b, "{\"name\":\"long\",\"bars\":4,\"iconSequence\":[");
 	for (i = 0; i < 2000; i++)
 		buf_printf(&b, "%s" S_OK, i ? "," : "");
@@ -1225,7 +1225,7 @@ Test(loops, deeply_nested_json_is_400_and_writes_nothing)
 	struct buf	 b = BUF_INIT;
 	int		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	buf_puts(&b, "{\"name\":\"deep\",\"bars\":4,\"iconSequence\":");
 	for (i = 0; i < 10000; i++)
 		buf_putc(&b, '[');
@@ -1249,7 +1249,7 @@ Test(loops, a_2_mb_body_is_413_and_writes_nothing)
 	char		*body;
 	size_t		 n = 2 * 1024 * 1024, len;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	body = malloc(n + 1);
 	len = (size_t)snprintf(body, n, "{\"bars\":4,\"name\":\"");
 	memset(body + len, 'x', n - len - 2);
@@ -1270,7 +1270,7 @@ Test(loops, sql_looking_strings_are_stored_and_returned_literally)
 	char		 id[40], p[160], *name;
 	const char	*evil = "x'); DROP TABLE loops; --";
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"x'); DROP TABLE loops; --\",\"bars\":4,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"' OR 1=1 --\"}],"
 	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"\\\"; --\","
@@ -1303,7 +1303,7 @@ Test(loops, a_body_that_is_not_json_is_415_or_400)
 	const char	*text[] = { "Content-Type: text/plain", NULL };
 	char		 id[40], p[80];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_req("POST", "/api/loops", &u, text, "{\"name\":\"n\",\"bars\":4}",
 	    &r);
 	itfx_assert_problem(&r, 415, NULL, NULL);
@@ -1333,8 +1333,8 @@ Test(loops, a_token_of_a_deleted_or_revoked_account_is_401_on_every_route)
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itfx_user(&u);
-	itfx_user(&v);
+	itfx_db_user(&u);
+	itfx_db_user(&v);
 	itfx_loop(&v, itfx_loop_body("pub", 1), id, sizeof(id));
 	cr_assert_eq(itfx_count1("UPDATE users SET token_version = 2 WHERE "
 	    "id = $1 RETURNING 1", u.id), 1);
@@ -1376,7 +1376,7 @@ Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)
 	char		 rare[3][40], p[512], ids[256], want[160], *cur, secs[8];
 	int		 i;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	/* 1200 ordinary loops, straight into the table (triggers run). */
 	cr_assert_eq(itfx_count1("WITH i AS (INSERT INTO loops (user_id, name, "
 	    "bars, chord_progression, created_at) SELECT $1, 'common ' || g, "

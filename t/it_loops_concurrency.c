@@ -73,7 +73,7 @@ Test(loops_concurrency, twenty_concurrent_puts_with_the_same_if_match_have_one_w
 	pid_t		 pids[20];
 	int		 i, st, ok = 0, failed = 0, other = 0, winner = -1;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, itfx_loop_body("contested", 0), id, sizeof(id));
 	snprintf(p, sizeof(p), "/api/loops/%s", id);
 	gate_open();
@@ -117,10 +117,10 @@ Test(loops_concurrency, n_users_liking_at_once_make_exactly_n_likes)
 	pid_t		 pids[16];
 	int		 i, st;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	itfx_loop(&owner, itfx_loop_body("popular", 1), id, sizeof(id));
 	for (i = 0; i < 16; i++)
-		itfx_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	snprintf(p, sizeof(p), "/api/loops/%s/like", id);
 	gate_open();
 	for (i = 0; i < 16; i++) {
@@ -217,11 +217,11 @@ Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remix
 	pid_t		 pids[WORKERS + 1];
 	int		 i, st, n;
 
-	itfx_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < TARGETS; i++)
 		itfx_loop(&owner, itfx_loop_body("target", 1), targets[i], 40);
 	for (i = 0; i < WORKERS; i++)
-		itfx_user(&w[i]);
+		itfx_db_user(&w[i]);
 	gate_open();
 	for (i = 0; i < WORKERS; i++)
 		if ((pids[i] = fork()) == 0) {
@@ -288,7 +288,7 @@ Test(loops_concurrency, concurrent_create_only_puts_of_one_id_create_it_once)
 	pid_t		 pids[10];
 	int		 i, st, created = 0, refused = 0;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	snprintf(id, sizeof(id), "%.24s%.12s", "0c4f2a6e-1b3d-4c5e-8f70-",
 	    u.id + 24);
 	snprintf(p, sizeof(p), "/api/loops/%s", id);

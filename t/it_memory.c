@@ -155,7 +155,7 @@ Test(memory, a_worker_gives_back_what_a_large_request_took,
 	size_t		 n, i;
 	int		 k, tries;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	big_song(&u, 130, song, sizeof(song));
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops", song);
 	n = workers(pids);
@@ -203,7 +203,7 @@ Test(expand, a_loop_used_by_many_blocks_is_listed_once)
 	json_object	*loops;
 	int		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"a\",\"bars\":8}", a, sizeof(a));
 	itfx_loop(&u, "{\"name\":\"c\",\"bars\":8}", c, sizeof(c));
 	buf_puts(&b, "{\"name\":\"many blocks\",\"bpm\":120,\"timeline\":[");
@@ -252,7 +252,7 @@ Test(expand, loops_past_the_ceiling_are_listed_by_id_in_omitted_loops,
 	long long	 total = 0;
 	size_t		 nl, no, i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	big_song(&u, 40, song, sizeof(song));
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops", song);
 	itfx_req("GET", path, &u, NULL, NULL, &r);

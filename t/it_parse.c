@@ -78,7 +78,7 @@ Test(not_json, every_form_json_c_accepted_is_400_malformed_json_and_stores_nothi
 	size_t		 i;
 	int		 keyed;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	for (keyed = 0; keyed < 2; keyed++)
 		for (i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
 			send("POST", "/api/loops", &u, keyed, not_json[i], &r);
@@ -102,7 +102,7 @@ Test(not_json, a_single_quoted_patch_of_the_profile_changes_nothing)
 	struct it_resp	 r;
 	char		*name;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	send("PATCH", "/api/users/me", &u, 0, "{'displayName':\"x\"}", &r);
 	assert_malformed(&r, "profile");
 	it_resp_free(&r);
@@ -121,7 +121,7 @@ Test(not_json, a_loop_edit_that_is_not_json_leaves_the_loop_as_it_was)
 	struct it_resp	 r;
 	char		 id[64], path[128], *v;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"kept\",\"bars\":1}", id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	send("PATCH", path, &u, 0, "{\"name\":\"tab\there\"}", &r);
@@ -142,7 +142,7 @@ Test(not_json, valid_edge_cases_are_still_accepted_as_sent)
 	struct it_resp	 r;
 	char		*name;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	send("POST", "/api/loops", &u, 0, "\r\n {\"name\" : \"tab\\there "
 	    "\\ud83c\\udfb5 \\u00e9\\/\",\"bars\":1.0e0,\"bpm\":1.2E+2,"
 	    "\"unknown\":[null,true,-0,1e99999]}\t", &r);
@@ -258,7 +258,7 @@ Test(numbers, out_of_postgresql_range_in_any_loop_field_is_400_naming_it_and_spe
 	size_t		 f, i;
 	int		 keyed;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	for (f = 0; f < sizeof(loop_numbers) / sizeof(loop_numbers[0]); f++)
 		for (i = 0; i < OUT_OF_RANGE_FORMS; i++) {
 			n = out_of_range(i);
@@ -281,7 +281,7 @@ Test(numbers, out_of_postgresql_range_in_any_song_field_is_400_naming_it_and_spe
 	char		 loop[64], *n, *body;
 	size_t		 f, i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"l\",\"bars\":1}", loop, sizeof(loop));
 	cr_assert_eq(budget_used(&u), 1);
 	for (f = 0; f < sizeof(song_numbers) / sizeof(song_numbers[0]); f++)
@@ -305,7 +305,7 @@ Test(numbers, an_edit_with_an_out_of_range_number_changes_nothing)
 	char		 id[64], path[128], *v;
 	long long	 spent;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	itfx_loop(&u, "{\"name\":\"kept\",\"bars\":1,\"iconSequence\":[{\"bar\":0,"
 	    "\"row\":0,\"soundId\":\"k\",\"pitch\":60}]}", id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
@@ -346,7 +346,7 @@ Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 	struct it_resp	 r;
 	char		 body[512];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	/* Read through a double these were 1 and 0: exactly, neither. */
 	snprintf(body, sizeof(body), STEP, "1.0000000000000000001");
 	send("POST", "/api/loops", &u, 0, body, &r);
@@ -386,7 +386,7 @@ Test(numbers, integers_are_read_exactly_from_their_text)
 	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	/* Through a double these were 120 and 0. */
 	send("POST", "/api/loops", &u, 0, "{\"name\":\"i\",\"bars\":1,"
 	    "\"bpm\":120.0000000000000001}", &r);

@@ -58,7 +58,7 @@ Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 	struct itfx_user	 u;
 	struct it_resp	 a, b;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "retry-1", "first", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	cr_assert_null(it_header(&a, "idempotent-replayed"));
@@ -116,7 +116,7 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 	char		 key[64];
 	int		 i, tries, fresh = 0, busy = 0;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	it_unique(key, sizeof(key), "race-");
 	x = calloc(RACERS, sizeof(*x));
 	for (i = 0; i < RACERS; i++) {
@@ -166,7 +166,7 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	char		 lock[128];
 	PGconn		*c;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	/* Hold the key's lock as the first request would. */
 	snprintf(lock, sizeof(lock), "%s:inflight-1", u.id);
 	p[0] = lock;
@@ -195,7 +195,7 @@ Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "reused", "one", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
@@ -217,8 +217,8 @@ Test(idempotency, different_users_with_the_same_key_get_two_loops)
 	struct itfx_user	 a, b;
 	struct it_resp	 ra, rb;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	post_loop(&a, "shared-key", "same", &ra);
 	post_loop(&b, "shared-key", "same", &rb);
 	cr_assert_eq(ra.status, 201, "%s", ra.body);
@@ -237,7 +237,7 @@ Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 	struct it_resp	 r;
 	char		 longkey[300];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	memset(longkey, 'k', 256);
 	longkey[256] = '\0';
 	post_loop(&u, longkey, "x", &r);
@@ -268,7 +268,7 @@ Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 	struct it_resp	 r;
 	const char	*h[3];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	h[0] = u.auth;
 	h[1] = "Idempotency-Key: fix-and-retry";
 	h[2] = NULL;
@@ -298,7 +298,7 @@ Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
 	struct it_resp	 r;
 	int		 i;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	cr_assert_eq(it_ctl("pg-stop"), 0);
 	post_loop(&u, "outage", "x", &r);
 	cr_assert_eq(r.status, 503, "%s", r.body);
@@ -327,7 +327,7 @@ Test(idempotency, a_revoked_token_gets_no_replay)
 	struct it_resp	 r;
 	const char	*p[1];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "revoked", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
@@ -347,7 +347,7 @@ Test(idempotency, an_expired_key_is_ignored_and_replaced)
 	struct it_resp	 a, b;
 	const char	*p[1];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "old-key", "x", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	p[0] = u.id;
@@ -386,7 +386,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 	pid_t		 child, worker;
 	int		 i, st;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	p[0] = u.id;
 	cr_assert_not_null(c = itfx_conn());
 	cr_assert_eq(itfx_exec(c, "BEGIN", 0, NULL), 0);
@@ -510,8 +510,8 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 	const char	*p[1];
 	int		 i;
 
-	itfx_user(&u);
-	itfx_user(&other);
+	itfx_db_user(&u);
+	itfx_db_user(&other);
 	for (i = 1; i <= 600; i++) {
 		post_loop(&u, NULL, "budget", &r);
 		cr_assert_eq(r.status, 201, "write %d: %d %s", i, r.status,
@@ -569,7 +569,7 @@ Test(budget, reads_never_write_to_the_budget)
 	const char	*h[2];
 	const char	*p[1];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	h[0] = u.auth;
 	h[1] = NULL;
 	cr_assert_eq(it_request("GET", "/api/sync", h, NULL, &r), 0);
@@ -586,7 +586,7 @@ Test(budget, replays_and_refusals_do_not_spend_the_budget)
 	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "cheap", "x", &r);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 599);
 	it_resp_free(&r);
@@ -656,7 +656,7 @@ Test(purge, deletes_expired_keys_and_keeps_live_ones)
 	struct it_resp	 r;
 	const char	*p[1];
 
-	itfx_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "will-expire", "x", &r);
 	it_resp_free(&r);
 	post_loop(&u, "stays", "y", &r);

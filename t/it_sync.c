@@ -83,8 +83,8 @@ Test(sync, a_first_pull_returns_every_loop_and_song_of_the_caller_only)
 	struct it_resp	 r;
 	char		*l1, *l2, *s1, *other;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	l1 = itfx_db_loop(a.id, "one", 1, -1);
 	l2 = itfx_db_loop(a.id, "two", 1, -1);
 	s1 = itfx_db_song(a.id, "song", 100, -1);
@@ -121,7 +121,7 @@ Test(sync, items_have_the_shape_of_a_single_get)
 	json_object	*l, *s;
 	size_t		 i;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	free(itfx_db_loop(a.id, "shape", 1, -1));
 	free(itfx_db_song(a.id, "shape", 100, -1));
 	pull(&a, "", 200, &r);
@@ -148,7 +148,7 @@ Test(sync, pages_follow_the_order_of_changes_and_end_with_has_more_false)
 	size_t		 i, seen = 0;
 	int		 pages = 0, more;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "l%zu", i);
 		ids[i] = itfx_db_loop(a.id, name, 1, -1);
@@ -191,7 +191,7 @@ Test(sync, edits_and_deletions_after_the_cursor_come_in_the_next_pull)
 	char		*keep, *edit, *gone, *song, q[512], *cursor;
 	json_object	*d;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	keep = itfx_db_loop(a.id, "keep", 1, -1);
 	edit = itfx_db_loop(a.id, "edit", 1, -1);
 	gone = itfx_db_loop(a.id, "gone", 1, -1);
@@ -232,8 +232,8 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 	char		*loop, q[512], *cursor;
 	const char	*p[2];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	loop = itfx_db_loop(a.id, "liked", 1, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
@@ -321,7 +321,7 @@ Test(sync, a_loop_deleted_and_created_again_comes_as_its_tombstone_then_the_item
 	struct it_resp	 r;
 	char		*loop, *cursor, path[128];
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	loop = api_loop(&a, "phoenix", 0);
 	cursor = cursor_now(&a);
 	snprintf(path, sizeof(path), "/api/loops/%s", loop);
@@ -370,7 +370,7 @@ Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song
 	struct it_resp	 r;
 	char		*song, *cursor, path[128];
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	song = itfx_db_song(a.id, "verse", 100, -1);
 	cursor = cursor_now(&a);
 	snprintf(path, sizeof(path), "/api/songs/%s", song);
@@ -400,8 +400,8 @@ Test(sync, a_remix_whose_parent_is_deleted_comes_again_with_parent_loop_id_null_
 	struct it_resp	 r;
 	char		*parent, *cursor, path[128], remix[40], etag[32], h[64];
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	parent = api_loop(&a, "original", 1);
 	snprintf(path, sizeof(path), "/api/loops/%s/remix", parent);
 	api(&b, "POST", path, NULL, NULL, 201, &r);
@@ -457,8 +457,8 @@ Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
 	json_object	*e;
 	const char	*p[2];
 
-	itfx_user(&u);
-	itfx_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	l1 = api_loop(&owner, "one", 1);
 	l2 = api_loop(&owner, "two", 1);
 	l3 = api_loop(&owner, "three", 1);
@@ -548,8 +548,8 @@ Test(sync, unlike_marks_are_purged_with_the_tombstones_and_older_cursors_get_410
 	struct it_resp	 r;
 	char		*l1, *cursor, path[128], q[512];
 
-	itfx_user(&u);
-	itfx_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	l1 = api_loop(&owner, "one", 1);
 	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
 	api(&u, "PUT", path, NULL, NULL, 200, &r);
@@ -591,9 +591,9 @@ Test(sync, another_users_loop_used_by_the_callers_song_going_private_or_deleted_
 	char		*l1, *l2, *song, *cursor, *cursor_c, path[128];
 	json_object	*e;
 
-	itfx_user(&u);
-	itfx_user(&a);
-	itfx_user(&c);
+	itfx_db_user(&u);
+	itfx_db_user(&a);
+	itfx_db_user(&c);
 	l1 = api_loop(&a, "goes private", 1);
 	l2 = api_loop(&a, "goes away", 1);
 	song = db_song_using(&u, l1);
@@ -668,8 +668,8 @@ Test(sync, a_loop_created_again_at_its_id_public_comes_in_available)
 	struct it_resp	 r;
 	char		*l1, *cursor, path[128];
 
-	itfx_user(&u);
-	itfx_user(&a);
+	itfx_db_user(&u);
+	itfx_db_user(&a);
 	l1 = api_loop(&a, "comes back", 1);
 	free(db_song_using(&u, l1));
 	snprintf(path, sizeof(path), "/api/loops/%s", l1);
@@ -707,8 +707,8 @@ Test(sync, a_garbled_forged_or_foreign_cursor_or_a_bad_limit_is_400)
 	char		 q[512], *cursor;
 	size_t		 n;
 
-	itfx_user(&a);
-	itfx_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	pull(&b, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -734,7 +734,7 @@ Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
 	struct it_resp	 r;
 	char		*l1, *l2, q[512], *cursor;
 
-	itfx_user(&a);
+	itfx_db_user(&a);
 	l1 = itfx_db_loop(a.id, "old", 1, -1);
 	l2 = itfx_db_loop(a.id, "kept", 1, -1);
 	pull(&a, "", 200, &r);
@@ -1069,8 +1069,8 @@ converge_rounds(int rounds, void *(*writer_fn)(void *), int *orphans,
 
 	rp = calloc(1, sizeof(*rp));
 	for (round = 0; round < rounds; round++) {
-		itfx_user(&u);
-		itfx_user(&o);
+		itfx_db_user(&u);
+		itfx_db_user(&o);
 		for (i = 0; i < 10; i++) {
 			snprintf(name, sizeof(name), "pre%d", i);
 			free(itfx_db_loop(u.id, name, 1, -1));

@@ -44,7 +44,7 @@ itfx_use_token(struct itfx_user *u, const char *token)
 }
 
 void
-itfx_user(struct itfx_user *u)
+itfx_db_user(struct itfx_user *u)
 {
 	const struct config *cfg = stack_config();
 	const char	*p[2];
@@ -70,23 +70,18 @@ itfx_user(struct itfx_user *u)
 void
 itfx_signup(struct itfx_user *u)
 {
-	struct it_resp	 r;
-	char		 body[512];
+	char	 token[sizeof(u->token)];
+	int	 status;
 
 	memset(u, 0, sizeof(*u));
 	it_unique(u->username, sizeof(u->username), "su");
 	snprintf(u->email, sizeof(u->email), "%s@example.com", u->username);
 	snprintf(u->password, sizeof(u->password), "pw-%s-Secret!",
 	    u->username);
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"username\":\"%s\","
-	    "\"password\":\"%s\"}", u->email, u->username, u->password);
-	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
-	cr_assert_eq(r.status, 201, "signup: %d %s", r.status, r.body);
-	cr_assert_not_null(it_str(r.json, "token"), "%s", r.body);
-	cr_assert_not_null(it_str(r.json, "user.id"), "%s", r.body);
-	itfx_use_token(u, it_str(r.json, "token"));
-	snprintf(u->id, sizeof(u->id), "%s", it_str(r.json, "user.id"));
-	it_resp_free(&r);
+	status = it_signup_as(u->email, u->username, u->password, token,
+	    sizeof(token), u->id, sizeof(u->id));
+	cr_assert_eq(status, 201, "signup of %s: %d", u->username, status);
+	itfx_use_token(u, token);
 }
 
 void
@@ -509,4 +504,15 @@ itfx_exec(PGconn *c, const char *sql, int n, const char *const *p)
 		fprintf(stderr, "itfx_exec: %s", PQresultErrorMessage(res));
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+int
+itfx_user(char *token, size_t tsz, char *id, size_t isz)
+{
+	struct itfx_user u;
+
+	itfx_db_user(&u);
+	snprintf(token, tsz, "%s", u.token);
+	snprintf(id, isz, "%s", u.id);
+	return 0;
 }

@@ -587,3 +587,52 @@ it_padded_object(size_t n)
 	body[n] = '\0';
 	return body;
 }
+
+int
+it_signup_as(const char *email, const char *username, const char *password,
+    char *token, size_t tsz, char *id, size_t isz)
+{
+	struct it_resp	 r;
+	struct buf	 b = BUF_INIT;
+	int		 status;
+
+	buf_puts(&b, "{\"email\":");
+	buf_json_str(&b, email, strlen(email));
+	buf_puts(&b, ",\"username\":");
+	buf_json_str(&b, username, strlen(username));
+	buf_puts(&b, ",\"password\":");
+	buf_json_str(&b, password, strlen(password));
+	buf_putc(&b, '}');
+	if (it_request("POST", "/api/auth/signup", NULL, b.data, &r) != 0) {
+		buf_release(&b);
+		return -1;
+	}
+	buf_release(&b);
+	status = r.status;
+	if (status == 201 && (it_str(r.json, "token") == NULL ||
+	    it_str(r.json, "user.id") == NULL))
+		status = 0;	/* a 201 without them is no signup */
+	if (status == 201) {
+		snprintf(token, tsz, "%s", it_str(r.json, "token"));
+		if (id != NULL)
+			snprintf(id, isz, "%s", it_str(r.json, "user.id"));
+	}
+	it_resp_free(&r);
+	return status;
+}
+
+int
+it_signup(char *token, size_t tsz, char *id, size_t isz, char *username,
+    size_t usz)
+{
+	char	 name[32], email[64];
+
+	it_unique(name, sizeof(name), "u");
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	if (it_signup_as(email, name, "correct horse battery", token, tsz, id,
+	    isz) != 201)
+		return -1;
+	if (username != NULL)
+		snprintf(username, usz, "%s", name);
+	return 0;
+}

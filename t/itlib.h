@@ -74,6 +74,23 @@ char		*it_slurp_or_empty(const char *path);
 /* "{", n - 2 spaces and "}" (n >= 2; caller frees): a body of n bytes. */
 char		*it_padded_object(size_t n);
 
+/*
+ * POST /api/auth/signup with these values; the token and id of the
+ * account into token and id.  Returns the status, or -1 when no
+ * answer came.  (t/itfixture.h's itfx_signup asserts on it.)
+ */
+int		 it_signup_as(const char *email, const char *username,
+		    const char *password, char *token, size_t tsz, char *id,
+		    size_t isz);
+/*
+ * A fresh user through signup; 0 and its token, id and name (id and
+ * username may be NULL), or -1.  An old name kept only while a test
+ * written against it in another branch lands (it_pgbouncer); new
+ * tests use itfx_signup.
+ */
+int		 it_signup(char *token, size_t tsz, char *id, size_t isz,
+		    char *username, size_t usz);
+
 /* "Authorization: Bearer <token>" into out. */
 void		 it_bearer(char *out, size_t sz, const char *token);
 
