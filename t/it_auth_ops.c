@@ -17,7 +17,7 @@
 #include <criterion/criterion.h>
 #include <crypt.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itfixture.h"
 
 TestSuite(load, .init = itfx_init, .timeout = 120);

@@ -12,7 +12,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itfixture.h"
 
 TestSuite(loops, .timeout = 60);

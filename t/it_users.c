@@ -13,7 +13,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itfixture.h"
 
 TestSuite(profile, .init = itfx_init);

@@ -11,7 +11,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "handlers/handlers.h"
 #include "t/itfixture.h"
 

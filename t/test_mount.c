@@ -15,7 +15,7 @@
 #include <criterion/parameterized.h>
 
 #include "fcgi/http.h"
-#include "fcgi/settings.h"
+#include "base/settings.h"
 
 static char *const *
 envp(const char *const *a)

@@ -12,19 +12,32 @@
 
 #include "fcgi/http.h"
 
-static void h(struct ctx *c) { (void)c; }
+/* The router is generic: any table, read through a pattern function. */
+struct troute {
+	enum http_method	 method;
+	const char		*pattern;
+};
 
-static const struct route table[] = {
-	{ HTTP_GET,	"/health",		h, 0 },	/* 0 */
-	{ HTTP_GET,	"/api/loops",		h, 0 },	/* 1 */
-	{ HTTP_POST,	"/api/loops",		h, 0 },	/* 2 */
-	{ HTTP_GET,	"/api/loops/:id",	h, 0 },	/* 3 */
-	{ HTTP_PUT,	"/api/loops/:id",	h, 0 },	/* 4 */
-	{ HTTP_DELETE,	"/api/loops/:id",	h, 0 },	/* 5 */
-	{ HTTP_PUT,	"/api/loops/:id/like",	h, 0 },	/* 6 */
-	{ HTTP_GET,	"/api/users/:username",	h, 0 },	/* 7 */
+static const struct troute table[] = {
+	{ HTTP_GET,	"/health" },			/* 0 */
+	{ HTTP_GET,	"/api/loops" },			/* 1 */
+	{ HTTP_POST,	"/api/loops" },			/* 2 */
+	{ HTTP_GET,	"/api/loops/:id" },		/* 3 */
+	{ HTTP_PUT,	"/api/loops/:id" },		/* 4 */
+	{ HTTP_DELETE,	"/api/loops/:id" },		/* 5 */
+	{ HTTP_PUT,	"/api/loops/:id/like" },	/* 6 */
+	{ HTTP_GET,	"/api/users/:username" },	/* 7 */
 };
 #define N (sizeof(table) / sizeof(table[0]))
+
+static const char *
+pattern_of(const void *t, size_t i, enum http_method *method)
+{
+	const struct troute	*r = (const struct troute *)t + i;
+
+	*method = r->method;
+	return r->pattern;
+}
 
 /* Anything but ROUTE_FOUND (the row does not say which refusal). */
 #define NOT_FOUND_ANYHOW	(-1)
@@ -113,8 +126,8 @@ ParameterizedTest(size_t *i, router, every_row_gets_the_answer_it_names)
 
 	memset(params, 0, sizeof(params));
 	buf_init(&allow);
-	r = route_match(table, N, c->method, c->path, &idx, params, &np,
-	    &allow);
+	r = route_match(table, N, pattern_of, c->method, c->path, &idx,
+	    params, &np, &allow);
 	if (c->want == NOT_FOUND_ANYHOW)
 		cr_assert_neq(r, ROUTE_FOUND, "%s: %s", c->what, c->path);
 	else
