@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "base/buf.h"
-#include "t/itauth.h"
+#include "t/itfixture.h"
 
 #define CURRENT_ARGON2	"$argon2id$v=19$m=19456,t=2,p=1$"
 
@@ -42,10 +42,10 @@ hash_of(const char *id)
  * nginx's per-address limit on /api/auth/login (a separate feature)
  * never meets the application's per-account throttling tested here.
  */
-TestSuite(signup, .init = ia_init);
-TestSuite(login, .init = ia_init);
-TestSuite(tokens, .init = ia_init);
-TestSuite(password, .init = ia_init);
+TestSuite(signup, .init = itfx_init);
+TestSuite(login, .init = itfx_init);
+TestSuite(tokens, .init = itfx_init);
+TestSuite(password, .init = itfx_init);
 
 /* Signup: the good path. */
 
@@ -58,7 +58,7 @@ Test(signup, creates_the_account_and_answers_201_with_user_and_token)
 	it_unique(name, sizeof(name), "su");
 	snprintf(email, sizeof(email), "%s@Example.com", name);
 	signup_body(body, sizeof(body), email, name, "correct horse battery");
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_eq(it_header(&r, "content-type"), "application/json");
 	snprintf(loc, sizeof(loc), "%s/api/users/%s", it_mount(), name);
@@ -67,13 +67,13 @@ Test(signup, creates_the_account_and_answers_201_with_user_and_token)
 	cr_assert_str_eq(it_str(r.json, "user.email"), email);
 	cr_assert_str_eq(it_str(r.json, "user.username"), name);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), name);
-	cr_assert(ia_is_null(r.json, "user", "avatarUrl"), "%s", r.body);
+	cr_assert(itfx_is_null(r.json, "user", "avatarUrl"), "%s", r.body);
 	cr_assert_eq(strlen(it_str(r.json, "user.createdAt")), 24);
 	cr_assert(strstr(r.body, "correct horse") == NULL);
 	cr_assert(strstr(r.body, "argon2") == NULL);
 	cr_assert_not_null(it_str(r.json, "token"));
 
-	ia_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL, &me);
+	itfx_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL, &me);
 	cr_assert_eq(me.status, 200, "%s", me.body);
 	cr_assert_str_eq(it_str(me.json, "user.id"), it_str(r.json, "user.id"));
 	cr_assert_str_eq(it_str(me.json, "user.email"), email);
@@ -105,7 +105,7 @@ Test(signup, boundary_lengths_are_accepted)
 	    "_____________________________");
 	name[30] = '\0';
 	signup_body(pw, sizeof(pw), email, name, "8chars!!");
-	ia_send("POST", "/api/auth/signup", NULL, pw, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, pw, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
 
@@ -116,7 +116,7 @@ Test(signup, boundary_lengths_are_accepted)
 	for (i = 0; i < 1024; i++)
 		buf_puts(&b, "\xc3\xa9");
 	buf_puts(&b, "\"}");
-	ia_send("POST", "/api/auth/signup", NULL, b.data, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, b.data, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
 	buf_release(&b);
@@ -130,11 +130,11 @@ assert_signup_refused(const char *body, const char *name, int status,
 {
 	struct it_resp	 r;
 
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
-	ia_assert_problem(&r, status, type, field);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_assert_problem(&r, status, type, field);
 	cr_assert(strstr(r.body, "Secret") == NULL, "password echoed");
 	it_resp_free(&r);
-	cr_assert_eq(ia_count_users(name), 0, "a row was written: %s", body);
+	cr_assert_eq(itfx_count_users(name), 0, "a row was written: %s", body);
 }
 
 Test(signup, malformed_json_is_400_and_writes_nothing)
@@ -189,16 +189,16 @@ Test(signup, missing_fields_are_400_naming_each_of_them)
 	struct it_resp	 r;
 	char		 name[32], body[256];
 
-	ia_send("POST", "/api/auth/signup", NULL, "{}", &r);
-	ia_assert_problem(&r, 400, "validation", "email");
-	ia_assert_problem(&r, 400, "validation", "username");
-	ia_assert_problem(&r, 400, "validation", "password");
+	itfx_send("POST", "/api/auth/signup", NULL, "{}", &r);
+	itfx_assert_problem(&r, 400, "validation", "email");
+	itfx_assert_problem(&r, 400, "validation", "username");
+	itfx_assert_problem(&r, 400, "validation", "password");
 	cr_assert_str_eq(it_str(r.json, "error"), "Validation failed");
 	it_resp_free(&r);
 
 	/* No body at all is the same as an empty object. */
-	ia_send("POST", "/api/auth/signup", NULL, NULL, &r);
-	ia_assert_problem(&r, 400, "validation", "password");
+	itfx_send("POST", "/api/auth/signup", NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, "validation", "password");
 	it_resp_free(&r);
 
 	it_unique(name, sizeof(name), "mf");
@@ -255,7 +255,7 @@ Test(signup, bad_emails_are_400_naming_email)
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"username\":\"%s\","
 	    "\"password\":\"Secret123\"}", longmail, name);
 	assert_signup_refused(body, name, 400, "validation", "email");
-	cr_assert_eq(ia_count_users(longmail), 0);
+	cr_assert_eq(itfx_count_users(longmail), 0);
 }
 
 Test(signup, passwords_of_7_and_1025_characters_are_400)
@@ -286,24 +286,24 @@ Test(signup, passwords_of_7_and_1025_characters_are_400)
 
 Test(signup, a_taken_email_or_username_differing_only_in_case_is_409)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 body[256], upper[64], other[32];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	for (i = 0; u.email[i] != '\0'; i++)
 		upper[i] = (char)(u.email[i] >= 'a' && u.email[i] <= 'z' ?
 		    u.email[i] - 32 : u.email[i]);
 	upper[i] = '\0';
 	it_unique(other, sizeof(other), "ot");
 	signup_body(body, sizeof(body), upper, other, "Secret1234");
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
-	ia_assert_problem(&r, 409, "already-exists", "email");
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_assert_problem(&r, 409, "already-exists", "email");
 	cr_assert_str_eq(it_str(r.json, "error"), "Email already registered");
 	it_resp_free(&r);
-	cr_assert_eq(ia_count_users(other), 0);
-	cr_assert_eq(ia_count_users(u.email), 1);
+	cr_assert_eq(itfx_count_users(other), 0);
+	cr_assert_eq(itfx_count_users(u.email), 1);
 
 	for (i = 0; u.username[i] != '\0'; i++)
 		upper[i] = (char)(u.username[i] >= 'a' && u.username[i] <= 'z' ?
@@ -311,12 +311,12 @@ Test(signup, a_taken_email_or_username_differing_only_in_case_is_409)
 	upper[i] = '\0';
 	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
 	    "\"username\":\"%s\",\"password\":\"Secret1234\"}", other, upper);
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
-	ia_assert_problem(&r, 409, "already-exists", "username");
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_assert_problem(&r, 409, "already-exists", "username");
 	cr_assert_str_eq(it_str(r.json, "error"), "Username already taken");
 	it_resp_free(&r);
-	cr_assert_eq(ia_count_users(other), 0);
-	cr_assert_eq(ia_count_users(u.username), 1);
+	cr_assert_eq(itfx_count_users(other), 0);
+	cr_assert_eq(itfx_count_users(u.username), 1);
 }
 
 Test(signup, nul_characters_in_any_string_are_400_naming_the_field)
@@ -350,12 +350,12 @@ Test(signup, invalid_utf8_in_any_string_is_400)
 	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
 	    "\"username\":\"%s\",\"password\":\"Secret\xff\xfe" "123\"}",
 	    name, name);
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
-	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_assert_problem(&r, 400, "malformed-json", NULL);
 	cr_assert(strstr(it_str(r.json, "detail"), "utf-8") != NULL ||
 	    strstr(it_str(r.json, "detail"), "UTF-8") != NULL, "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(ia_count_users(name), 0);
+	cr_assert_eq(itfx_count_users(name), 0);
 	snprintf(body, sizeof(body), "{\"email\":\"%s@exa\xc3mple.com\","
 	    "\"username\":\"%s\",\"password\":\"Secret123\"}", name, name);
 	assert_signup_refused(body, name, 400, "malformed-json", NULL);
@@ -394,14 +394,14 @@ Test(signup, a_10_mb_body_is_413_and_writes_nothing)
 	    "\"username\":\"%s\",\"password\":\"", name, name);
 	memset(body + k, 'p', n - k - 2);
 	memcpy(body + n - 2, "\"}", 3);
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 413, "%d", r.status);
 	cr_assert_str_eq(it_header(&r, "content-type"),
 	    "application/problem+json");
 	cr_assert_eq(it_int(r.json, "status"), 413);
 	it_resp_free(&r);
 	free(body);
-	cr_assert_eq(ia_count_users(name), 0);
+	cr_assert_eq(itfx_count_users(name), 0);
 }
 
 Test(signup, a_body_that_is_not_json_is_415)
@@ -413,22 +413,22 @@ Test(signup, a_body_that_is_not_json_is_415)
 	it_unique(name, sizeof(name), "ct");
 	signup_body(body, sizeof(body), "x@example.com", name, "Secret123");
 	cr_assert_eq(it_request("POST", "/api/auth/signup", h, body, &r), 0);
-	ia_assert_problem(&r, 415, "unsupported-media-type", NULL);
+	itfx_assert_problem(&r, 415, "unsupported-media-type", NULL);
 	it_resp_free(&r);
-	cr_assert_eq(ia_count_users(name), 0);
+	cr_assert_eq(itfx_count_users(name), 0);
 }
 
 /* Login. */
 
 Test(login, by_email_or_username_in_any_case_answers_200_with_user_and_token)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r, me;
 	char		 upper[64];
 	const char	*idents[3];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	for (i = 0; u.email[i] != '\0'; i++)
 		upper[i] = (char)(u.email[i] >= 'a' && u.email[i] <= 'z' ?
 		    u.email[i] - 32 : u.email[i]);
@@ -437,7 +437,7 @@ Test(login, by_email_or_username_in_any_case_answers_200_with_user_and_token)
 	idents[1] = u.username;
 	idents[2] = upper;
 	for (i = 0; i < 3; i++) {
-		ia_login(idents[i], u.password, &r);
+		itfx_login(idents[i], u.password, &r);
 		cr_assert_eq(r.status, 200, "%s: %s", idents[i], r.body);
 		cr_assert_str_eq(it_str(r.json, "user.id"), u.id);
 		cr_assert_str_eq(it_str(r.json, "user.email"), u.email);
@@ -445,7 +445,7 @@ Test(login, by_email_or_username_in_any_case_answers_200_with_user_and_token)
 		cr_assert_not_null(it_str(r.json, "user.createdAt"));
 		cr_assert_not_null(it_str(r.json, "token"));
 		cr_assert(strstr(r.body, u.password) == NULL);
-		ia_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL,
+		itfx_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL,
 		    &me);
 		cr_assert_eq(me.status, 200);
 		cr_assert(json_object_equal(it_get(r.json, "user"),
@@ -458,17 +458,17 @@ Test(login, by_email_or_username_in_any_case_answers_200_with_user_and_token)
 
 Test(login, a_wrong_password_and_an_unknown_account_get_the_same_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 	char		 ghost[64];
 
-	ia_new_user(&u);
-	ia_login(u.email, "wrong password!", &a);
+	itfx_signup(&u);
+	itfx_login(u.email, "wrong password!", &a);
 	it_unique(ghost, sizeof(ghost), "gh");
 	strcat(ghost, "@example.com");
-	ia_login(ghost, "wrong password!", &b);
-	ia_assert_problem(&a, 401, "invalid-credentials", NULL);
-	ia_assert_problem(&b, 401, "invalid-credentials", NULL);
+	itfx_login(ghost, "wrong password!", &b);
+	itfx_assert_problem(&a, 401, "invalid-credentials", NULL);
+	itfx_assert_problem(&b, 401, "invalid-credentials", NULL);
 	cr_assert_str_eq(it_str(a.json, "error"), "Invalid email or password");
 	cr_assert_str_eq(it_str(a.json, "error"), it_str(b.json, "error"));
 	cr_assert_str_eq(it_str(a.json, "detail"), it_str(b.json, "detail"));
@@ -481,45 +481,45 @@ Test(login, a_wrong_password_and_an_unknown_account_get_the_same_401)
 
 Test(login, bad_input_is_400_naming_the_field_and_counts_no_attempt)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	const char	*p[1];
 	char		 body[256];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	p[0] = u.email;
 	snprintf(body, sizeof(body), "{\"email\":\"%s\"}", u.email);
-	ia_send("POST", "/api/auth/login", NULL, body, &r);
-	ia_assert_problem(&r, 400, "validation", "password");
+	itfx_send("POST", "/api/auth/login", NULL, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "password");
 	it_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":123}",
 	    u.email);
-	ia_send("POST", "/api/auth/login", NULL, body, &r);
-	ia_assert_problem(&r, 400, "validation", "password");
+	itfx_send("POST", "/api/auth/login", NULL, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "password");
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/login", NULL, "{\"password\":\"x\"}", &r);
-	ia_assert_problem(&r, 400, "validation", "email");
+	itfx_send("POST", "/api/auth/login", NULL, "{\"password\":\"x\"}", &r);
+	itfx_assert_problem(&r, 400, "validation", "email");
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/login", NULL,
+	itfx_send("POST", "/api/auth/login", NULL,
 	    "{\"email\":\"has space\",\"password\":\"x\"}", &r);
-	ia_assert_problem(&r, 400, "validation", "email");
+	itfx_assert_problem(&r, 400, "validation", "email");
 	it_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"email\":\"%s\\u0000\","
 	    "\"password\":\"x\"}", u.email);
-	ia_send("POST", "/api/auth/login", NULL, body, &r);
-	ia_assert_problem(&r, 400, "validation", "email");
+	itfx_send("POST", "/api/auth/login", NULL, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "email");
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/login", NULL, "{\"email\":", &r);
-	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	itfx_send("POST", "/api/auth/login", NULL, "{\"email\":", &r);
+	itfx_assert_problem(&r, 400, "malformed-json", NULL);
 	it_resp_free(&r);
 	buf_printf(&b, "{\"email\":\"%s\",\"password\":\"", u.email);
 	for (i = 0; i < 1025; i++)
 		buf_putc(&b, 'x');
 	buf_puts(&b, "\"}");
-	ia_send("POST", "/api/auth/login", NULL, b.data, &r);
-	ia_assert_problem(&r, 400, "validation", "password");
+	itfx_send("POST", "/api/auth/login", NULL, b.data, &r);
+	itfx_assert_problem(&r, 400, "validation", "password");
 	it_resp_free(&r);
 	buf_release(&b);
 	cr_assert_eq(it_db_count("SELECT count(*) FROM auth_failures "
@@ -561,21 +561,21 @@ retry_after(const struct it_resp *r)
  */
 Test(login, ten_failures_from_one_address_never_lock_out_the_owner_from_another)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 thief[32], owner[32];
 	int		 i, ra;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(owner, sizeof(owner), "%s", from(2));
 	snprintf(thief, sizeof(thief), "%s", from(1));
 	for (i = 0; i < 10; i++) {
-		ia_login(u.email, "wrong password!", &r);
-		ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+		itfx_login(u.email, "wrong password!", &r);
+		itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 		it_resp_free(&r);
 	}
-	ia_login(u.email, u.password, &r);	/* right, and still refused */
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_login(u.email, u.password, &r);	/* right, and still refused */
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	ra = retry_after(&r);
 	cr_assert(ra >= 1 && ra <= 2, "the first delay is 1 s: %d", ra);
 	cr_assert_null(it_get(r.json, "token"));
@@ -583,11 +583,11 @@ Test(login, ten_failures_from_one_address_never_lock_out_the_owner_from_another)
 	cr_assert_eq(failures(u.email, thief), 10);
 
 	from(2);			/* the owner, elsewhere */
-	ia_login(u.email, u.password, &r);
+	itfx_login(u.email, u.password, &r);
 	cr_assert_eq(r.status, 200, "the owner is not locked out: %s", r.body);
 	it_resp_free(&r);
-	ia_login(u.username, "wrong password!", &r);
-	ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+	itfx_login(u.username, "wrong password!", &r);
+	itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 	it_resp_free(&r);
 	cr_assert_eq(failures(u.email, thief), 10,
 	    "the attacker's address still waits");
@@ -606,21 +606,21 @@ Test(login, ten_failures_from_one_address_never_lock_out_the_owner_from_another)
 Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
     .timeout = 60)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 here[32];
 	int		 i, ra, prev = 0;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(here, sizeof(here), "%s", from(3));
 	for (i = 0; i < 10; i++) {
-		ia_login(u.username, "wrong password!", &r);
+		itfx_login(u.username, "wrong password!", &r);
 		cr_assert_eq(r.status, 401);
 		it_resp_free(&r);
 	}
 	for (i = 0; i < 3; i++) {
-		ia_login(u.username, "wrong password!", &r);
-		ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+		itfx_login(u.username, "wrong password!", &r);
+		itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 		ra = retry_after(&r);
 		it_resp_free(&r);
 		cr_assert(ra > prev, "the delay grows: %d after %d", ra, prev);
@@ -630,7 +630,7 @@ Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
 		    "a refused attempt is not counted");
 		prev = ra;
 		sleep((unsigned)ra);
-		ia_login(u.username, "wrong password!", &r);
+		itfx_login(u.username, "wrong password!", &r);
 		cr_assert_eq(r.status, 401, "after the wait: %s", r.body);
 		it_resp_free(&r);
 	}
@@ -642,8 +642,8 @@ Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
 		    "scope = 'login ' || lower($1) AND source <> '*' "
 		    "RETURNING 1", 1, p);
 	}
-	ia_login(u.username, u.password, &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_login(u.username, u.password, &r);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	ra = retry_after(&r);
 	cr_assert(ra > 800 && ra <= 900, "capped at the window: %d", ra);
 	it_resp_free(&r);
@@ -655,7 +655,7 @@ Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
 		    "scope = 'login ' || lower($1) AND source <> '*' "
 		    "RETURNING 1", 1, p);
 	}
-	ia_login(u.username, u.password, &r);
+	itfx_login(u.username, u.password, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 }
@@ -668,31 +668,31 @@ Test(login, each_failure_past_the_tenth_doubles_the_delay_of_that_address,
 Test(login, a_hundred_failures_from_many_addresses_reach_the_ceiling_of_the_identifier,
     .timeout = 120)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r, known;
 	char		 ghost[64];
 	int		 i, ra;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	it_unique(ghost, sizeof(ghost), "gh");
 	strcat(ghost, "@example.com");
 	for (i = 0; i < 100; i++) {
 		from(100 + i % 20);	/* 5 failures from each of 20 */
-		ia_login(u.email, "wrong password!", &known);
+		itfx_login(u.email, "wrong password!", &known);
 		cr_assert_eq(known.status, 401, "%d: %s", i, known.body);
 		it_resp_free(&known);
-		ia_login(ghost, "wrong password!", &r);
+		itfx_login(ghost, "wrong password!", &r);
 		cr_assert_eq(r.status, 401, "%d: %s", i, r.body);
 		it_resp_free(&r);
 	}
 	cr_assert_eq(failures(u.email, "*"), 100);
 	from(199);			/* a fresh address */
-	ia_login(u.email, u.password, &known);
-	ia_assert_problem(&known, 429, "too-many-attempts", NULL);
+	itfx_login(u.email, u.password, &known);
+	itfx_assert_problem(&known, 429, "too-many-attempts", NULL);
 	ra = retry_after(&known);
 	cr_assert(ra > 3000 && ra <= 3600, "until the hour ends: %d", ra);
-	ia_login(ghost, "wrong password!", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_login(ghost, "wrong password!", &r);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	cr_assert_str_eq(it_str(known.json, "error"), it_str(r.json, "error"),
 	    "an unknown account gets the same answer");
 	cr_assert_str_eq(it_str(known.json, "detail"), it_str(r.json, "detail"));
@@ -700,7 +700,7 @@ Test(login, a_hundred_failures_from_many_addresses_reach_the_ceiling_of_the_iden
 	it_resp_free(&r);
 
 	/* The username is another identifier (see doc/API.md). */
-	ia_login(u.username, u.password, &r);
+	itfx_login(u.username, u.password, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 }
@@ -708,7 +708,7 @@ Test(login, a_hundred_failures_from_many_addresses_reach_the_ceiling_of_the_iden
 Test(login, an_unknown_account_is_delayed_the_same_way)
 {
 	struct it_resp	 r, known;
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	char		 ghost[64];
 	int		 i;
 
@@ -716,21 +716,21 @@ Test(login, an_unknown_account_is_delayed_the_same_way)
 	strcat(ghost, "@example.com");
 	from(40);
 	for (i = 0; i < 10; i++) {
-		ia_login(ghost, "wrong password!", &r);
-		ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+		itfx_login(ghost, "wrong password!", &r);
+		itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 		it_resp_free(&r);
 	}
-	ia_login(ghost, "wrong password!", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_login(ghost, "wrong password!", &r);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	cr_assert_not_null(it_header(&r, "retry-after"));
 
 	/* The same answer a known, delayed account gets. */
-	ia_new_user(&u);
+	itfx_signup(&u);
 	for (i = 0; i < 10; i++) {
-		ia_login(u.username, "wrong password!", &known);
+		itfx_login(u.username, "wrong password!", &known);
 		it_resp_free(&known);
 	}
-	ia_login(u.username, "wrong password!", &known);
+	itfx_login(u.username, "wrong password!", &known);
 	cr_assert_eq(known.status, 429);
 	cr_assert_str_eq(it_str(known.json, "error"), it_str(r.json, "error"));
 	cr_assert_str_eq(it_str(known.json, "detail"), it_str(r.json, "detail"));
@@ -740,20 +740,20 @@ Test(login, an_unknown_account_is_delayed_the_same_way)
 
 Test(login, a_success_clears_the_failures_of_its_address_and_is_not_counted)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 here[32];
 	int		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(here, sizeof(here), "%s", from(50));
 	for (i = 0; i < 3; i++) {
-		ia_login(u.username, "wrong password!", &r);
+		itfx_login(u.username, "wrong password!", &r);
 		it_resp_free(&r);
 	}
 	cr_assert_eq(failures(u.username, here), 3);
 	cr_assert_eq(failures(u.username, "*"), 3);
-	ia_login(u.username, u.password, &r);
+	itfx_login(u.username, u.password, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 	cr_assert_eq(failures(u.username, here), 0);
@@ -763,7 +763,7 @@ Test(login, a_success_clears_the_failures_of_its_address_and_is_not_counted)
 
 /* An account as the old system left it: a bcrypt hash. */
 static void
-old_account(struct ia_user *u, const char *prefix, unsigned long cost)
+old_account(struct itfx_user *u, const char *prefix, unsigned long cost)
 {
 	char			 setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data	*cd;
@@ -791,7 +791,7 @@ old_account(struct ia_user *u, const char *prefix, unsigned long cost)
 
 Test(login, a_bcrypt_account_logs_in_and_is_rehashed_to_argon2id)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*prefixes[] = { "$2b$", "$2a$", "$2y$" };
 	char		*h;
@@ -799,21 +799,21 @@ Test(login, a_bcrypt_account_logs_in_and_is_rehashed_to_argon2id)
 
 	for (i = 0; i < 3; i++) {
 		old_account(&u, prefixes[i], i == 0 ? 10 : 4);
-		ia_login(u.email, "not the password", &r);
-		ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+		itfx_login(u.email, "not the password", &r);
+		itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 		it_resp_free(&r);
 		h = hash_of(u.id);
 		cr_assert(strncmp(h, prefixes[i], 4) == 0, "unchanged: %s", h);
 		free(h);
 
-		ia_login(u.email, u.password, &r);
+		itfx_login(u.email, u.password, &r);
 		cr_assert_eq(r.status, 200, "%s %s", prefixes[i], r.body);
 		it_resp_free(&r);
 		h = hash_of(u.id);
 		cr_assert(strncmp(h, CURRENT_ARGON2, strlen(CURRENT_ARGON2)) == 0,
 		    "rehashed: %s", h);
 		free(h);
-		ia_login(u.username, u.password, &r);
+		itfx_login(u.username, u.password, &r);
 		cr_assert_eq(r.status, 200, "after rehash: %s", r.body);
 		it_resp_free(&r);
 	}
@@ -821,12 +821,12 @@ Test(login, a_bcrypt_account_logs_in_and_is_rehashed_to_argon2id)
 
 Test(login, an_argon2id_hash_of_another_cost_is_upgraded_on_login)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[2];
 	char		 weak[crypto_pwhash_STRBYTES], *h;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	cr_assert(sodium_init() >= 0);
 	cr_assert_eq(crypto_pwhash_str(weak, u.password, strlen(u.password),
 	    1, 8192 * 1024), 0);
@@ -834,7 +834,7 @@ Test(login, an_argon2id_hash_of_another_cost_is_upgraded_on_login)
 	p[1] = weak;
 	cr_assert_eq(it_db_count("UPDATE users SET password_hash = $2 "
 	    "WHERE id = $1::uuid RETURNING 1", 2, p), 1);
-	ia_login(u.email, u.password, &r);
+	itfx_login(u.email, u.password, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 	h = hash_of(u.id);
@@ -849,8 +849,8 @@ Test(tokens, no_token_is_401_no_token_provided_with_the_realm)
 {
 	struct it_resp	 r;
 
-	ia_send("GET", "/api/auth/me", NULL, NULL, &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_send("GET", "/api/auth/me", NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	cr_assert_str_eq(it_header(&r, "www-authenticate"), "Bearer realm=\"api\"");
 	it_resp_free(&r);
@@ -858,13 +858,13 @@ Test(tokens, no_token_is_401_no_token_provided_with_the_realm)
 
 Test(tokens, a_crafted_token_with_the_right_key_and_claims_is_accepted)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*t;
 
-	ia_new_user(&u);
-	t = ia_craft("HS256", NULL, &u, 1, -10, 3600, NULL, NULL);
-	ia_send("GET", "/api/auth/me", t, NULL, &r);
+	itfx_signup(&u);
+	t = itfx_craft("HS256", NULL, &u, 1, -10, 3600, NULL, NULL);
+	itfx_send("GET", "/api/auth/me", t, NULL, &r);
 	cr_assert_eq(r.status, 200, "the crafting works: %s", r.body);
 	it_resp_free(&r);
 	free(t);
@@ -875,44 +875,44 @@ assert_refused_token(const char *token)
 {
 	struct it_resp	 r;
 
-	ia_send("GET", "/api/auth/me", token, NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("GET", "/api/auth/me", token, NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 }
 
 Test(tokens, other_authorization_schemes_are_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 h[1200];
 	const char	*schemes[] = { "Basic", "Token", "JWT", "Digest" };
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	for (i = 0; i < 4; i++) {
 		snprintf(h, sizeof(h), "Authorization: %s %s", schemes[i],
 		    u.token);
-		ia_send_h("GET", "/api/auth/me", NULL, h, NULL, &r);
-		ia_assert_invalid_token(&r);
+		itfx_send_h("GET", "/api/auth/me", NULL, h, NULL, &r);
+		itfx_assert_invalid_token(&r);
 		it_resp_free(&r);
 	}
-	ia_send_h("GET", "/api/auth/me", NULL,
+	itfx_send_h("GET", "/api/auth/me", NULL,
 	    "Authorization: Basic YWxpY2U6c2VjcmV0", NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
-	ia_send_h("GET", "/api/auth/me", NULL, "Authorization: Bearer", NULL,
+	itfx_send_h("GET", "/api/auth/me", NULL, "Authorization: Bearer", NULL,
 	    &r);
-	ia_assert_invalid_token(&r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 }
 
 Test(tokens, cut_and_padded_tokens_are_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	char		 t[1200];
 	size_t		 n;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	n = strlen(u.token);
 	snprintf(t, sizeof(t), "%.*s", (int)(n - 1), u.token);
 	assert_refused_token(t);
@@ -933,41 +933,41 @@ Test(tokens, cut_and_padded_tokens_are_401)
 
 Test(tokens, resigned_none_hs512_and_expired_tokens_are_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	char		*t;
 
-	ia_new_user(&u);
-	t = ia_craft("HS256", "another-secret-of-at-least-32-bytes!!", &u, 1,
+	itfx_signup(&u);
+	t = itfx_craft("HS256", "another-secret-of-at-least-32-bytes!!", &u, 1,
 	    -10, 3600, NULL, NULL);
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("none", NULL, &u, 1, -10, 3600, NULL, NULL);
+	t = itfx_craft("none", NULL, &u, 1, -10, 3600, NULL, NULL);
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("HS512", NULL, &u, 1, -10, 3600, NULL, NULL);
+	t = itfx_craft("HS512", NULL, &u, 1, -10, 3600, NULL, NULL);
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("HS256", NULL, &u, 1, -100, -1, NULL, NULL);
+	t = itfx_craft("HS256", NULL, &u, 1, -100, -1, NULL, NULL);
 	assert_refused_token(t);	/* expired by one second */
 	free(t);
 }
 
 Test(tokens, a_future_iat_a_wrong_issuer_or_audience_or_version_is_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	char		*t;
 
-	ia_new_user(&u);
-	t = ia_craft("HS256", NULL, &u, 1, 3600, 7200, NULL, NULL);
+	itfx_signup(&u);
+	t = itfx_craft("HS256", NULL, &u, 1, 3600, 7200, NULL, NULL);
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("HS256", NULL, &u, 1, -10, 3600, "someone-else", NULL);
+	t = itfx_craft("HS256", NULL, &u, 1, -10, 3600, "someone-else", NULL);
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("HS256", NULL, &u, 1, -10, 3600, NULL, "another-app");
+	t = itfx_craft("HS256", NULL, &u, 1, -10, 3600, NULL, "another-app");
 	assert_refused_token(t);
 	free(t);
-	t = ia_craft("HS256", NULL, &u, 2, -10, 3600, NULL, NULL);
+	t = itfx_craft("HS256", NULL, &u, 2, -10, 3600, NULL, NULL);
 	assert_refused_token(t);	/* a version the account never had */
 	free(t);
 }
@@ -979,7 +979,7 @@ Test(tokens, a_future_iat_a_wrong_issuer_or_audience_or_version_is_401)
  */
 Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*c, *t;
 	const char	*p[1];
@@ -1002,11 +1002,11 @@ Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
 	char		 extra[64];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	p[0] = u.id;
-	t = ia_craft_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
-	    c = ia_claims(&u, 1, NULL));
-	ia_send("GET", "/api/auth/me", t, NULL, &r);
+	t = itfx_craft_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+	    c = itfx_claims(&u, 1, NULL));
+	itfx_send("GET", "/api/auth/me", t, NULL, &r);
 	cr_assert_eq(r.status, 200, "the crafting works: %s", r.body);
 	it_resp_free(&r);
 	free(c);
@@ -1015,18 +1015,18 @@ Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
 		if (bad[i].extra != NULL)
 			snprintf(extra, sizeof(extra), "\"nbf\":%lld",
 			    (long long)time(NULL) + 30);
-		c = ia_claims(&u, bad[i].ver, bad[i].extra ? extra : NULL);
-		t = ia_craft_raw(bad[i].header, c);
-		ia_send("GET", "/api/auth/me", t, NULL, &r);
+		c = itfx_claims(&u, bad[i].ver, bad[i].extra ? extra : NULL);
+		t = itfx_craft_raw(bad[i].header, c);
+		itfx_send("GET", "/api/auth/me", t, NULL, &r);
 		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
 		    r.body);
-		ia_assert_invalid_token(&r);
+		itfx_assert_invalid_token(&r);
 		it_resp_free(&r);
-		ia_send("POST", "/api/loops", t, "{\"name\":\"x\",\"bars\":1}",
+		itfx_send("POST", "/api/loops", t, "{\"name\":\"x\",\"bars\":1}",
 		    &r);
 		cr_assert_eq(r.status, 401, "%s: %d %s", bad[i].why, r.status,
 		    r.body);
-		ia_assert_invalid_token(&r);
+		itfx_assert_invalid_token(&r);
 		it_resp_free(&r);
 		free(c);
 		free(t);
@@ -1042,7 +1042,7 @@ Test(tokens, edge_case_tokens_signed_with_the_right_key_are_401)
  */
 Test(tokens, a_body_is_not_read_before_the_token_is_checked)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 big = BUF_INIT;
 	const char	*garbage = "not.a.token";
@@ -1050,36 +1050,36 @@ Test(tokens, a_body_is_not_read_before_the_token_is_checked)
 	const char	*p[1];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	p[0] = u.id;
-	ia_send("POST", "/api/loops", NULL, "{", &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_send("POST", "/api/loops", NULL, "{", &r);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
-	ia_send("POST", "/api/loops", garbage, "{", &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("POST", "/api/loops", garbage, "{", &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 
 	/* Nearly 1 MiB of malformed JSON behind a made-up token. */
 	buf_putc(&big, '[');
 	for (i = 0; i < 1000000 / 2; i++)
 		buf_puts(&big, "1,");
-	ia_send("POST", "/api/loops", garbage, big.data, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("POST", "/api/loops", garbage, big.data, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
-	ia_send("PUT", "/api/loops/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
+	itfx_send("PUT", "/api/loops/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
 	    garbage, big.data, &r);
-	ia_assert_invalid_token(&r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	buf_release(&big);
 
 	/* A body of another type: 401 before 415. */
 	cr_assert_eq(it_request("POST", "/api/loops", xml, "<loop/>", &r), 0);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
 
 	/* With a good token the same body is read and refused. */
-	ia_send("POST", "/api/loops", u.token, "{", &r);
-	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	itfx_send("POST", "/api/loops", u.token, "{", &r);
+	itfx_assert_problem(&r, 400, "malformed-json", NULL);
 	it_resp_free(&r);
 	cr_assert_eq(it_db_count("SELECT count(*) FROM loops "
 	    "WHERE user_id = $1::uuid", 1, p), 0);
@@ -1098,7 +1098,7 @@ change_password(const char *token, const char *cur, const char *next,
 	buf_puts(&b, ",\"newPassword\":");
 	buf_json_str(&b, next, strlen(next));
 	buf_putc(&b, '}');
-	ia_send("POST", "/api/auth/password", token, b.data, r);
+	itfx_send("POST", "/api/auth/password", token, b.data, r);
 	buf_release(&b);
 }
 
@@ -1117,35 +1117,15 @@ rfc3339_ms(const char *s)
 	return timegm(&tm);
 }
 
-/* The exp claim of a token (its payload, decoded). */
-static long long
-exp_of(const char *token)
-{
-	const char	*p = strchr(token, '.') + 1;
-	char		 json[2048];
-	size_t		 n;
-	json_object	*o;
-	long long	 exp;
-
-	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
-	    p, strcspn(p, "."), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
-	json[n] = '\0';
-	o = json_tokener_parse(json);
-	exp = it_int(o, "exp");
-	json_object_put(o);
-	return exp;
-}
-
 Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r, r2;
 	char		*older, *fresh, *h1, *h2;
 	time_t		 expires;
 
-	ia_new_user(&u);
-	ia_login(u.email, u.password, &r2);	/* a second session */
+	itfx_signup(&u);
+	itfx_login(u.email, u.password, &r2);	/* a second session */
 	cr_assert_eq(r2.status, 200);
 	older = strdup(it_str(r2.json, "token"));
 	it_resp_free(&r2);
@@ -1158,7 +1138,7 @@ Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 	cr_assert_null(it_get(r.json, "user"), "only the token: %s", r.body);
 	fresh = strdup(it_str(r.json, "token"));
 	expires = rfc3339_ms(it_str(r.json, "expiresAt"));
-	cr_assert_eq((long long)expires, exp_of(fresh));
+	cr_assert_eq((long long)expires, itfx_token_exp(fresh));
 	cr_assert(expires > time(NULL) + 604800 - 60 &&
 	    expires <= time(NULL) + 604800 + 1, "7 days");
 	it_resp_free(&r);
@@ -1168,16 +1148,16 @@ Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 
 	assert_refused_token(u.token);
 	assert_refused_token(older);
-	ia_send("GET", "/api/auth/me", fresh, NULL, &r);
+	itfx_send("GET", "/api/auth/me", fresh, NULL, &r);
 	cr_assert_eq(r.status, 200, "the device that changed it stays signed "
 	    "in: %s", r.body);
 	it_resp_free(&r);
-	ia_login(u.email, u.password, &r);
-	ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+	itfx_login(u.email, u.password, &r);
+	itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 	it_resp_free(&r);
-	ia_login(u.email, "a brand new passphrase", &r);
+	itfx_login(u.email, "a brand new passphrase", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	ia_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL, &r2);
+	itfx_send("GET", "/api/auth/me", it_str(r.json, "token"), NULL, &r2);
 	cr_assert_eq(r2.status, 200, "a new token works: %s", r2.body);
 	it_resp_free(&r2);
 	it_resp_free(&r);
@@ -1189,19 +1169,19 @@ Test(password, a_change_is_200_with_a_fresh_token_and_refuses_every_older_token)
 
 Test(password, a_wrong_current_password_is_403_and_changes_nothing)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*h1, *h2;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	h1 = hash_of(u.id);
 	change_password(u.token, "not my password", "a brand new passphrase",
 	    &r);
-	ia_assert_problem(&r, 403, "wrong-password", "currentPassword");
+	itfx_assert_problem(&r, 403, "wrong-password", "currentPassword");
 	it_resp_free(&r);
 	h2 = hash_of(u.id);
 	cr_assert_str_eq(h1, h2);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_eq(r.status, 200, "the token still works");
 	it_resp_free(&r);
 	free(h1);
@@ -1210,45 +1190,45 @@ Test(password, a_wrong_current_password_is_403_and_changes_nothing)
 
 Test(password, bad_input_is_400_naming_the_field_and_changes_nothing)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	char		*h1, *h2, body[256];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	h1 = hash_of(u.id);
 	change_password(u.token, u.password, "Short7!", &r);
-	ia_assert_problem(&r, 400, "validation", "newPassword");
+	itfx_assert_problem(&r, 400, "validation", "newPassword");
 	it_resp_free(&r);
 	buf_puts(&b, "x");
 	for (i = 0; i < 1024; i++)
 		buf_putc(&b, 'y');
 	change_password(u.token, u.password, b.data, &r);
-	ia_assert_problem(&r, 400, "validation", "newPassword");
+	itfx_assert_problem(&r, 400, "validation", "newPassword");
 	it_resp_free(&r);
 	buf_release(&b);
 	snprintf(body, sizeof(body), "{\"newPassword\":\"a brand new one\"}");
-	ia_send("POST", "/api/auth/password", u.token, body, &r);
-	ia_assert_problem(&r, 400, "validation", "currentPassword");
+	itfx_send("POST", "/api/auth/password", u.token, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "currentPassword");
 	it_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"currentPassword\":\"%s\","
 	    "\"newPassword\":12345678}", u.password);
-	ia_send("POST", "/api/auth/password", u.token, body, &r);
-	ia_assert_problem(&r, 400, "validation", "newPassword");
+	itfx_send("POST", "/api/auth/password", u.token, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "newPassword");
 	it_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"currentPassword\":\"%s\","
 	    "\"newPassword\":\"nul\\u0000inside\"}", u.password);
-	ia_send("POST", "/api/auth/password", u.token, body, &r);
-	ia_assert_problem(&r, 400, "validation", "newPassword");
+	itfx_send("POST", "/api/auth/password", u.token, body, &r);
+	itfx_assert_problem(&r, 400, "validation", "newPassword");
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/password", u.token, "{\"currentPassword\"",
+	itfx_send("POST", "/api/auth/password", u.token, "{\"currentPassword\"",
 	    &r);
-	ia_assert_problem(&r, 400, "malformed-json", NULL);
+	itfx_assert_problem(&r, 400, "malformed-json", NULL);
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/password", NULL,
+	itfx_send("POST", "/api/auth/password", NULL,
 	    "{\"currentPassword\":\"x\",\"newPassword\":\"yyyyyyyy\"}", &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
 	h2 = hash_of(u.id);
 	cr_assert_str_eq(h1, h2);
@@ -1264,15 +1244,15 @@ Test(password, bad_input_is_400_naming_the_field_and_changes_nothing)
  */
 Test(password, ten_wrong_attempts_with_a_stolen_token_never_block_the_owners_change)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*stolen, *owners;
 	int		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	stolen = strdup(u.token);
 	from(300);
-	ia_login(u.email, u.password, &r);	/* the owner's other device */
+	itfx_login(u.email, u.password, &r);	/* the owner's other device */
 	cr_assert_eq(r.status, 200);
 	owners = strdup(it_str(r.json, "token"));
 	it_resp_free(&r);
@@ -1284,15 +1264,15 @@ Test(password, ten_wrong_attempts_with_a_stolen_token_never_block_the_owners_cha
 	for (i = 0; i < 10; i++) {
 		change_password(stolen, "not my password", "whatever new one",
 		    &r);
-		ia_assert_problem(&r, 403, "wrong-password", NULL);
+		itfx_assert_problem(&r, 403, "wrong-password", NULL);
 		it_resp_free(&r);
 	}
 	change_password(stolen, "not my password", "whatever new one", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	cr_assert_not_null(it_header(&r, "retry-after"));
 	it_resp_free(&r);
 	change_password(stolen, u.password, "whatever new one", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	it_resp_free(&r);
 
 	from(300);				/* the owner */
@@ -1300,7 +1280,7 @@ Test(password, ten_wrong_attempts_with_a_stolen_token_never_block_the_owners_cha
 	cr_assert_eq(r.status, 200, "the owner is never blocked: %s", r.body);
 	it_resp_free(&r);
 	assert_refused_token(stolen);
-	ia_login(u.email, "the owner's new one", &r);
+	itfx_login(u.email, "the owner's new one", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 	free(stolen);
@@ -1310,13 +1290,13 @@ Test(password, ten_wrong_attempts_with_a_stolen_token_never_block_the_owners_cha
 /* Even from the thief's own address, a token of the owner's still works. */
 Test(password, a_spent_token_does_not_stop_another_token_from_the_same_address)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*other;
 	int		 i;
 
-	ia_new_user(&u);
-	ia_login(u.email, u.password, &r);
+	itfx_signup(&u);
+	itfx_login(u.email, u.password, &r);
 	cr_assert_eq(r.status, 200);
 	other = strdup(it_str(r.json, "token"));
 	it_resp_free(&r);
@@ -1326,15 +1306,15 @@ Test(password, a_spent_token_does_not_stop_another_token_from_the_same_address)
 		it_resp_free(&r);
 	}
 	change_password(u.token, u.password, "whatever new one", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	it_resp_free(&r);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_eq(r.status, 200, "nothing changed");
 	it_resp_free(&r);
 	change_password(other, u.password, "whatever new one", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
-	ia_login(u.email, "whatever new one", &r);
+	itfx_login(u.email, "whatever new one", &r);
 	cr_assert_eq(r.status, 200, "logins are counted apart");
 	it_resp_free(&r);
 	free(other);
@@ -1344,19 +1324,19 @@ Test(password, a_spent_token_does_not_stop_another_token_from_the_same_address)
  * One address guessing with many tokens (of accounts it signed into)
  * meets the per-address ceiling (MP_LOGIN_ACCOUNT_MAX failures per
  * MP_LOGIN_ACCOUNT_WINDOW); other addresses do not.  This test sends
- * from its own address (ia_init), so no other test shares the count.
+ * from its own address (itfx_init), so no other test shares the count.
  */
 Test(password, a_hundred_wrong_attempts_from_one_address_reach_its_ceiling,
     .timeout = 120)
 {
-	struct ia_user	 u, v;
+	struct itfx_user	 u, v;
 	struct it_resp	 r;
 	char		 tokens[11][1024];
 	int		 i, j, ra;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	for (i = 0; i < 11; i++) {
-		ia_login(u.email, u.password, &r);
+		itfx_login(u.email, u.password, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		snprintf(tokens[i], sizeof(tokens[i]), "%s",
 		    it_str(r.json, "token"));
@@ -1366,17 +1346,17 @@ Test(password, a_hundred_wrong_attempts_from_one_address_reach_its_ceiling,
 		for (j = 0; j < 10; j++) {
 			change_password(tokens[i], "not my password",
 			    "whatever new one", &r);
-			ia_assert_problem(&r, 403, "wrong-password", NULL);
+			itfx_assert_problem(&r, 403, "wrong-password", NULL);
 			it_resp_free(&r);
 		}
 	change_password(tokens[10], u.password, "whatever new one", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	ra = retry_after(&r);
 	cr_assert(ra > 3000 && ra <= 3600, "%d", ra);
 	it_resp_free(&r);
-	ia_new_user(&v);
+	itfx_signup(&v);
 	change_password(v.token, v.password, "whatever new one", &r);
-	ia_assert_problem(&r, 429, "too-many-attempts", NULL);
+	itfx_assert_problem(&r, 429, "too-many-attempts", NULL);
 	it_resp_free(&r);
 
 	from(302);

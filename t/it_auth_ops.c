@@ -18,11 +18,11 @@
 #include <crypt.h>
 
 #include "base/buf.h"
-#include "t/itauth.h"
+#include "t/itfixture.h"
 
-TestSuite(load, .init = ia_init, .timeout = 120);
-TestSuite(logs, .init = ia_init, .timeout = 120);
-TestSuite(import, .init = ia_init, .timeout = 120);
+TestSuite(load, .init = itfx_init, .timeout = 120);
+TestSuite(logs, .init = itfx_init, .timeout = 120);
+TestSuite(import, .init = itfx_init, .timeout = 120);
 
 /*
  * Reads keep being served while logins hash.  Each login holds a
@@ -46,7 +46,7 @@ struct shared {
 };
 
 static void
-loginer(struct shared *sh, int i, const struct ia_user *u)
+loginer(struct shared *sh, int i, const struct itfx_user *u)
 {
 	struct it_resp	 r;
 	char		 ip[32];
@@ -59,7 +59,7 @@ loginer(struct shared *sh, int i, const struct ia_user *u)
 		__atomic_add_fetch(&sh->seq[i], 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&sh->inflight[i], 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&sh->started[i], 1, __ATOMIC_SEQ_CST);
-		ia_login(u->email, u->password, &r);
+		itfx_login(u->email, u->password, &r);
 		__atomic_store_n(&sh->inflight[i], 0, __ATOMIC_SEQ_CST);
 		if (r.status != 200)
 			bad++;
@@ -84,7 +84,7 @@ all_in_flight(struct shared *sh, int n, long *seq)
 Test(load, reads_are_served_while_every_other_worker_is_hashing_a_login)
 {
 	struct shared	*sh;
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*w, *paths[3];
 	char		 profile[96];
@@ -98,7 +98,7 @@ Test(load, reads_are_served_while_every_other_worker_is_hashing_a_login)
 	if (n > MAX_LOGINERS)
 		n = MAX_LOGINERS;
 	cr_assert_geq(n, 1, "needs at least two workers");
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(profile, sizeof(profile), "/api/users/%s", u.username);
 	paths[0] = "/health";
 	paths[1] = "/ready";
@@ -193,26 +193,6 @@ needle_hash(struct needles *nd, const char *id)
 	free(h);
 }
 
-static char *
-slurp(const char *path, int required)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[65536];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		cr_assert(!required, "cannot read %s", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
 static void
 send_rid(const char *method, const char *path, const char *token,
     const char *rid, const char *body, struct it_resp *r)
@@ -220,13 +200,13 @@ send_rid(const char *method, const char *path, const char *token,
 	char	 h[128];
 
 	snprintf(h, sizeof(h), "X-Request-Id: %s", rid);
-	ia_send_h(method, path, token, h, body, r);
+	itfx_send_h(method, path, token, h, body, r);
 }
 
 Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 {
 	struct needles	 nd;
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	const char	*dir, *logs[] = { "mpapi.log", "nginx-access.log",
@@ -349,7 +329,7 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 	/* the secret, as the file holds it */
-	secret = ia_secret(&slen);
+	secret = itfx_secret(&slen);
 	needle(&nd, secret);
 	sec_b64 = strndup(secret, 16);	/* a prefix of it too */
 	needle(&nd, sec_b64);
@@ -359,7 +339,8 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 
 	for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, logs[i]);
-		text = slurp(path, i < 2);
+		text = it_slurp(path);
+		cr_assert(text != NULL || i >= 2, "cannot read %s", path);
 		if (text == NULL)
 			continue;
 		if (i < 2)
@@ -453,10 +434,10 @@ Test(import, old_accounts_load_keep_their_bcrypt_password_and_a_rerun_is_a_no_op
 	p[0] = bb;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM users WHERE username = "
 	    "$1 AND avatar_url IS NULL", 1, p), 1, "a bad avatar is dropped");
-	cr_assert_eq(ia_count_users(bad), 0, "the bad row is refused");
+	cr_assert_eq(itfx_count_users(bad), 0, "the bad row is refused");
 
 	/* The old password logs in and is re-hashed. */
-	ia_login(a, "old password A", &r);
+	itfx_login(a, "old password A", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), "Old, A");
 	it_resp_free(&r);
@@ -465,7 +446,7 @@ Test(import, old_accounts_load_keep_their_bcrypt_password_and_a_rerun_is_a_no_op
 	    1, p);
 	cr_assert(strncmp(h, "$argon2id$", 10) == 0, "%s", h);
 	free(h);
-	ia_login(bb, "not B's password", &r);
+	itfx_login(bb, "not B's password", &r);
 	cr_assert_eq(r.status, 401);
 	it_resp_free(&r);
 
@@ -485,13 +466,13 @@ Test(import, old_accounts_load_keep_their_bcrypt_password_and_a_rerun_is_a_no_op
 
 Test(import, an_account_clashing_with_an_existing_one_is_refused)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	char		 file[] = "/tmp/mpapi-import-XXXXXX", *hb, *h;
 	const char	*p[1];
 	FILE		*f;
 	int		 fd;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	hb = bcrypt_of("whatever");
 	fd = mkstemp(file);
 	cr_assert_geq(fd, 0);
@@ -507,7 +488,7 @@ Test(import, an_account_clashing_with_an_existing_one_is_refused)
 	    1, p);
 	cr_assert(strncmp(h, "$argon2id$", 10) == 0, "untouched: %s", h);
 	free(h);
-	cr_assert_eq(ia_count_users(u.email), 1);
+	cr_assert_eq(itfx_count_users(u.email), 1);
 	unlink(file);
 	free(hb);
 }
@@ -534,7 +515,8 @@ Test(secret, serve_refuses_to_start_in_production_without_a_32_byte_secret)
 	 * unit does not restart on. */
 	cr_assert_eq(WEXITSTATUS(st), 78, "exit %d (124: it started)",
 	    WEXITSTATUS(st));
-	text = slurp(out, 1);
+	text = it_slurp(out);
+	cr_assert_not_null(text, "cannot read %s", out);
 	cr_assert(strstr(text, "JWT_SECRET") != NULL, "%s", text);
 	free(text);
 	buf_reset(&cmd);

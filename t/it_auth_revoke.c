@@ -18,11 +18,11 @@
 #include <sodium.h>
 
 #include "base/buf.h"
-#include "t/itauth.h"
+#include "t/itfixture.h"
 
-TestSuite(revocation, .init = ia_init, .timeout = 120);
-TestSuite(hashing, .init = ia_init, .timeout = 120);
-TestSuite(me, .init = ia_init);
+TestSuite(revocation, .init = itfx_init, .timeout = 120);
+TestSuite(hashing, .init = itfx_init, .timeout = 120);
+TestSuite(me, .init = itfx_init);
 
 static void
 send_key(const char *method, const char *path, const char *token,
@@ -31,7 +31,7 @@ send_key(const char *method, const char *path, const char *token,
 	char	 h[300];
 
 	snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
-	ia_send_h(method, path, token, h, body, r);
+	itfx_send_h(method, path, token, h, body, r);
 }
 
 static void
@@ -48,17 +48,17 @@ change_password_k(const char *token, const char *key, const char *cur,
 	if (key != NULL)
 		send_key("POST", "/api/auth/password", token, key, b.data, r);
 	else
-		ia_send("POST", "/api/auth/password", token, b.data, r);
+		itfx_send("POST", "/api/auth/password", token, b.data, r);
 	buf_release(&b);
 }
 
 static char *
-login_token(const struct ia_user *u)
+login_token(const struct itfx_user *u)
 {
 	struct it_resp	 r;
 	char		*t;
 
-	ia_login(u->email, u->password, &r);
+	itfx_login(u->email, u->password, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	t = strdup(it_str(r.json, "token"));
 	it_resp_free(&r);
@@ -72,10 +72,10 @@ status_of(const char *method, const char *path, const char *token,
 	struct it_resp	 r;
 	int		 st;
 
-	ia_send(method, path, token, body, &r);
+	itfx_send(method, path, token, body, &r);
 	st = r.status;
 	if (st == 401)
-		ia_assert_invalid_token(&r);
+		itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	return st;
 }
@@ -91,12 +91,12 @@ header_num(const struct it_resp *r, const char *name)
 
 /* A loop of u's; returns its id (caller frees). */
 static char *
-new_loop(const struct ia_user *u)
+new_loop(const struct itfx_user *u)
 {
 	struct it_resp	 r;
 	char		*id;
 
-	ia_send("POST", "/api/loops", u->token,
+	itfx_send("POST", "/api/loops", u->token,
 	    "{\"name\":\"revocation\",\"bars\":1}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	id = strdup(it_str(r.json, "loop.id"));
@@ -108,17 +108,17 @@ new_loop(const struct ia_user *u)
 
 Test(revocation, logout_signs_out_the_token_it_is_called_with_and_no_other)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*other, *loop, path[128];
 	const char	*p[1];
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	other = login_token(&u);
 	loop = new_loop(&u);
 	p[0] = u.id;
 
-	ia_send("POST", "/api/auth/logout", u.token, NULL, &r);
+	itfx_send("POST", "/api/auth/logout", u.token, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
@@ -138,7 +138,7 @@ Test(revocation, logout_signs_out_the_token_it_is_called_with_and_no_other)
 	    "a second logout of it");
 	send_key("POST", "/api/loops", u.token, "after-logout",
 	    "{\"name\":\"keyed after logout\",\"bars\":1}", &r);
-	ia_assert_invalid_token(&r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	{
 		struct buf	 b = BUF_INIT;
@@ -166,18 +166,18 @@ Test(revocation, logout_signs_out_the_token_it_is_called_with_and_no_other)
 
 Test(revocation, logout_all_signs_out_every_token_and_keeps_the_password)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*a, *b, *c;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	a = login_token(&u);
 	b = login_token(&u);
-	ia_send("POST", "/api/auth/logout", b, NULL, &r);
+	itfx_send("POST", "/api/auth/logout", b, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 
-	ia_send("POST", "/api/auth/logout-all", a, NULL, &r);
+	itfx_send("POST", "/api/auth/logout-all", a, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	it_resp_free(&r);
 	cr_assert_eq(status_of("GET", "/api/auth/me", u.token, NULL), 401);
@@ -200,17 +200,17 @@ Test(revocation, logout_all_signs_out_every_token_and_keeps_the_password)
 
 Test(revocation, logout_needs_a_token_and_a_keyed_logout_is_never_replayed)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	ia_new_user(&u);
-	ia_send("POST", "/api/auth/logout", NULL, NULL, &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_signup(&u);
+	itfx_send("POST", "/api/auth/logout", NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
-	ia_send("POST", "/api/auth/logout-all", "not.a.token", NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("POST", "/api/auth/logout-all", "not.a.token", NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
-	ia_send("GET", "/api/auth/logout", u.token, NULL, &r);
+	itfx_send("GET", "/api/auth/logout", u.token, NULL, &r);
 	cr_assert_eq(r.status, 405);
 	it_resp_free(&r);
 
@@ -219,17 +219,17 @@ Test(revocation, logout_needs_a_token_and_a_keyed_logout_is_never_replayed)
 	it_resp_free(&r);
 	/* Only live tokens get replays. */
 	send_key("POST", "/api/auth/logout", u.token, "bye", NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_assert_invalid_token(&r);
 	cr_assert_null(it_header(&r, "idempotent-replayed"));
 	it_resp_free(&r);
 }
 
 Test(revocation, purge_forgets_signed_out_tokens_once_they_have_expired)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	const char	*p[1];
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	p[0] = u.id;
 	free(it_db_text("INSERT INTO revoked_tokens (user_id, token_id, "
 	    "expires_at) VALUES ($1::uuid, 'expired-one', now() - "
@@ -250,23 +250,23 @@ Test(revocation, purge_forgets_signed_out_tokens_once_they_have_expired)
 Test(revocation, a_spent_write_budget_never_blocks_a_password_change_or_deletion,
     .timeout = 300)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*loop, path[128], *fresh, *stolen;
 	const char	*p[1];
 	int		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	stolen = strdup(u.token);
 	loop = new_loop(&u);			/* write 1 */
 	snprintf(path, sizeof(path), "/api/loops/%s/like", loop);
 	for (i = 2; i <= 600; i++) {
-		ia_send(i % 2 ? "DELETE" : "PUT", path, stolen, NULL, &r);
+		itfx_send(i % 2 ? "DELETE" : "PUT", path, stolen, NULL, &r);
 		cr_assert_eq(r.status, 200, "write %d: %s", i, r.body);
 		it_resp_free(&r);
 	}
-	ia_send("PUT", path, stolen, NULL, &r);
-	ia_assert_problem(&r, 429, "rate-limited", NULL);
+	itfx_send("PUT", path, stolen, NULL, &r);
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	it_resp_free(&r);
 
 	change_password_k(u.token, NULL, u.password, "the owner's new one",
@@ -278,21 +278,21 @@ Test(revocation, a_spent_write_budget_never_blocks_a_password_change_or_deletion
 	fresh = strdup(it_str(r.json, "token"));
 	it_resp_free(&r);
 	cr_assert_eq(status_of("GET", "/api/auth/me", stolen, NULL), 401);
-	ia_send("POST", "/api/auth/logout", fresh, NULL, &r);
+	itfx_send("POST", "/api/auth/logout", fresh, NULL, &r);
 	cr_assert_eq(r.status, 204, "nor a logout: %s", r.body);
 	it_resp_free(&r);
 
 	free(fresh);
 	{
-		struct ia_user	 v = u;
+		struct itfx_user	 v = u;
 
 		snprintf(v.password, sizeof(v.password), "the owner's new one");
 		fresh = login_token(&v);
 	}
-	ia_send("PUT", path, fresh, NULL, &r);
-	ia_assert_problem(&r, 429, "rate-limited", NULL);
+	itfx_send("PUT", path, fresh, NULL, &r);
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	it_resp_free(&r);
-	ia_send("DELETE", "/api/users/me", fresh, NULL, &r);
+	itfx_send("DELETE", "/api/users/me", fresh, NULL, &r);
 	cr_assert_eq(r.status, 204, "the budget never blocks a deletion: %s",
 	    r.body);
 	it_resp_free(&r);
@@ -320,28 +320,9 @@ rfc3339_ms(const char *s)
 	return timegm(&tm);
 }
 
-static long long
-exp_of(const char *token)
-{
-	const char	*p = strchr(token, '.') + 1;
-	char		 json[2048];
-	size_t		 n;
-	json_object	*o;
-	long long	 exp;
-
-	cr_assert_eq(sodium_base642bin((unsigned char *)json, sizeof(json) - 1,
-	    p, strcspn(p, "."), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
-	json[n] = '\0';
-	o = json_tokener_parse(json);
-	exp = it_int(o, "exp");
-	json_object_put(o);
-	return exp;
-}
-
 Test(me, every_issued_token_comes_with_its_expiry)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 body[512];
 
@@ -349,15 +330,15 @@ Test(me, every_issued_token_comes_with_its_expiry)
 	snprintf(u.email, sizeof(u.email), "%s@example.com", u.username);
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"username\":\"%s\","
 	    "\"password\":\"long enough\"}", u.email, u.username);
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq((long long)rfc3339_ms(it_str(r.json, "expiresAt")),
-	    exp_of(it_str(r.json, "token")));
+	    itfx_token_exp(it_str(r.json, "token")));
 	it_resp_free(&r);
-	ia_login(u.email, "long enough", &r);
+	itfx_login(u.email, "long enough", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq((long long)rfc3339_ms(it_str(r.json, "expiresAt")),
-	    exp_of(it_str(r.json, "token")));
+	    itfx_token_exp(it_str(r.json, "token")));
 	cr_assert(rfc3339_ms(it_str(r.json, "expiresAt")) >=
 	    time(NULL) + 604800 - 60);
 	it_resp_free(&r);
@@ -370,13 +351,13 @@ Test(me, every_issued_token_comes_with_its_expiry)
  */
 Test(me, me_shows_the_write_budget_without_spending_it)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	long long	 left, reset;
 	char		*loop;
 
-	ia_new_user(&u);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
+	itfx_signup(&u);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(header_num(&r, "ratelimit-limit"), 600);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 600,
@@ -385,14 +366,14 @@ Test(me, me_shows_the_write_budget_without_spending_it)
 	    "no window running: a full one starts with the next write");
 	it_resp_free(&r);
 	loop = new_loop(&u);
-	ia_send("GET", "/api/users/me", u.token, NULL, &r);
+	itfx_send("GET", "/api/users/me", u.token, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	left = header_num(&r, "ratelimit-remaining");
 	reset = header_num(&r, "ratelimit-reset");
 	cr_assert_eq(left, 599);
 	cr_assert(reset >= 1 && reset <= 3600);
 	it_resp_free(&r);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), left,
 	    "reading it spends nothing");
 	it_resp_free(&r);
@@ -420,12 +401,12 @@ Test(me, me_shows_the_write_budget_without_spending_it)
 #define SLOW_OPS	48
 
 static void
-slow_account(struct ia_user *u)
+slow_account(struct itfx_user *u)
 {
 	char		 h[crypto_pwhash_STRBYTES];
 	const char	*p[2];
 
-	ia_new_user(u);
+	itfx_signup(u);
 	cr_assert(sodium_init() >= 0);
 	cr_assert_eq(crypto_pwhash_str(h, u->password, strlen(u->password),
 	    SLOW_OPS, 19922944), 0);
@@ -487,7 +468,7 @@ watch_request(void (*fn)(const void *), const void *arg,
 }
 
 struct keyed {
-	const struct ia_user	*u;
+	const struct itfx_user	*u;
 	const char		*key;
 	const char		*password;
 	int			 expect;
@@ -529,7 +510,7 @@ keyed_password(const void *arg)
 
 Test(hashing, a_keyed_login_hashes_with_no_transaction_open)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct watch	 w;
 	struct keyed	 k;
 	char		 key[64], lock[128];
@@ -559,7 +540,7 @@ Test(hashing, a_keyed_login_hashes_with_no_transaction_open)
 
 Test(hashing, a_keyed_password_change_hashes_with_no_transaction_open)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct watch	 w;
 	struct keyed	 k;
 	char		 key[64], lock[128];
@@ -589,7 +570,7 @@ Test(hashing, a_keyed_password_change_hashes_with_no_transaction_open)
  */
 Test(hashing, a_retry_while_a_keyed_login_hashes_is_409_and_after_it_the_replay)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r, first;
 	struct keyed	 k;
 	struct buf	 b = BUF_INIT;
@@ -617,7 +598,7 @@ Test(hashing, a_retry_while_a_keyed_login_hashes_is_409_and_after_it_the_replay)
 	cr_assert_eq(sample(lock), 1, "the hashing was never seen");
 	send_key("POST", "/api/auth/login", NULL, key, b.data, &r);
 	if (r.status == 409) {
-		ia_assert_problem(&r, 409, "idempotency-key-in-use", NULL);
+		itfx_assert_problem(&r, 409, "idempotency-key-in-use", NULL);
 		saw409 = 1;
 	}
 	it_resp_free(&r);
@@ -651,7 +632,7 @@ Test(hashing, a_keyed_signup_is_stored_with_its_account_and_replayed)
 	cr_assert_str_eq(it_str(again.json, "token"), it_str(r.json, "token"));
 	cr_assert_str_eq(it_str(again.json, "expiresAt"),
 	    it_str(r.json, "expiresAt"));
-	cr_assert_eq(ia_count_users(name), 1);
+	cr_assert_eq(itfx_count_users(name), 1);
 	it_resp_free(&r);
 	it_resp_free(&again);
 }

@@ -40,9 +40,7 @@
 
 struct client {
 	pthread_t	 thread;
-	char		 token[1024];
-	char		 id[64];
-	char		 auth[1100];
+	struct itfx_user u;
 	char		*acked[MAX_ACKED];	/* ids answered 201 */
 	int		 nacked;
 	int		 unavailable;		/* 5xx or no answer */
@@ -104,7 +102,7 @@ client_main(void *arg)
 	char		 key[64], kh[100], body[200];
 	int		 n, tries, again;
 
-	h[0] = c->auth;
+	h[0] = c->u.auth;
 	h[1] = kh;
 	h[2] = NULL;
 	for (n = 0; n < MAX_ACKED && !stopping(); n++) {
@@ -233,11 +231,7 @@ Test(crash, every_create_answered_201_survives_a_postgres_crash_under_load,
 	expect_setting("full_page_writes", "on");
 	expect_setting("synchronous_commit", sync_commit_wanted());
 	for (i = 0; i < CLIENTS; i++) {
-		cr_assert_eq(itfx_user(clients[i].token,
-		    sizeof(clients[i].token), clients[i].id,
-		    sizeof(clients[i].id)), 0, "cannot make a user");
-		it_bearer(clients[i].auth, sizeof(clients[i].auth),
-		    clients[i].token);
+		itfx_db_user(&clients[i].u);
 	}
 	for (i = 0; i < CLIENTS; i++)
 		cr_assert_eq(pthread_create(&clients[i].thread, NULL,
@@ -275,7 +269,7 @@ Test(crash, every_create_answered_201_survives_a_postgres_crash_under_load,
 			buf_printf(&ids, "%s%s", j ? "," : "", c->acked[j]);
 		buf_putc(&ids, '}');
 		p[0] = ids.data;
-		p[1] = c->id;
+		p[1] = c->u.id;
 		found = it_db_count("SELECT count(*) FROM loops "
 		    "WHERE id = ANY ($1::uuid[])", 1, p);
 		if (found != c->nacked) {

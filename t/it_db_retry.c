@@ -32,7 +32,6 @@
 
 #include "db/db.h"
 #include "t/itlib.h"
-#include "t/it_loops_util.h"
 #include "t/itfixture.h"
 
 static void
@@ -48,18 +47,18 @@ pg_back(void)
 Test(db_retry, a_read_after_postgres_restarted_between_requests_is_answered,
     .fini = pg_back, .timeout = 120)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[64], path[128];
 	int		 i, workers;
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("before the restart", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("before the restart", 0), id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	workers = getenv("MP_WORKERS") ? atoi(getenv("MP_WORKERS")) : 4;
 	/* Every worker holds a connection now. */
 	for (i = 0; i < 4 * workers; i++) {
-		itl_req("GET", path, &u, NULL, NULL, &r);
+		itfx_req("GET", path, &u, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		it_resp_free(&r);
 	}
@@ -67,7 +66,7 @@ Test(db_retry, a_read_after_postgres_restarted_between_requests_is_answered,
 	cr_assert_eq(it_ctl("pg-start"), 0);
 	/* Each worker finds its connection dead on its first statement. */
 	for (i = 0; i < 4 * workers; i++) {
-		itl_req("GET", path, &u, NULL, NULL, &r);
+		itfx_req("GET", path, &u, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "request %d after the restart: "
 		    "%d %s", i, r.status, r.body);
 		cr_assert_str_eq(it_str(r.json, "loop.name"),
@@ -77,7 +76,7 @@ Test(db_retry, a_read_after_postgres_restarted_between_requests_is_answered,
 }
 
 struct patcher {
-	const struct itl_user	*u;
+	const struct itfx_user	*u;
 	const char		*path;
 	const char		*key;
 	struct it_resp		 r;
@@ -92,7 +91,7 @@ patch_main(void *arg)
 	    kh, NULL };
 
 	snprintf(kh, sizeof(kh), "Idempotency-Key: %s", p->key);
-	itl_req("PATCH", p->path, p->u, h, "{\"name\":\"patched\"}", &p->r);
+	itfx_req("PATCH", p->path, p->u, h, "{\"name\":\"patched\"}", &p->r);
 	return NULL;
 }
 
@@ -107,7 +106,7 @@ blocked_by(int holder)
 
 	snprintf(hp, sizeof(hp), "%d", holder);
 	for (i = 0; i < 200; i++) {
-		v = itl_text1("SELECT pid FROM pg_stat_activity "
+		v = itfx_text1("SELECT pid FROM pg_stat_activity "
 		    "WHERE $1::int = ANY (pg_blocking_pids(pid))", hp);
 		if (v != NULL) {
 			pid = atoll(v);
@@ -122,7 +121,7 @@ blocked_by(int holder)
 Test(db_retry, a_patch_whose_connection_dies_inside_its_transaction_is_503_and_writes_nothing,
     .timeout = 120)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct patcher	 p;
 	pthread_t	 t;
 	PGconn		*lock;
@@ -130,8 +129,8 @@ Test(db_retry, a_patch_whose_connection_dies_inside_its_transaction_is_503_and_w
 	const char	*kp[2];
 	long long	 pid;
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("original", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("original", 0), id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	it_unique(key, sizeof(key), "dies-");
 
@@ -151,10 +150,10 @@ Test(db_retry, a_patch_whose_connection_dies_inside_its_transaction_is_503_and_w
 	cr_assert_gt(pid, 0, "the PATCH never waited for the lock");
 	/* Its write transaction is open: BEGIN .. SAVEPOINT came first. */
 	snprintf(victim, sizeof(victim), "%lld", pid);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM pg_stat_activity "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM pg_stat_activity "
 	    "WHERE pid = $1::int AND xact_start < query_start", victim), 1,
 	    "the waiting statement is not inside a write transaction");
-	cr_assert_eq(itl_count1("SELECT count(*) FROM (SELECT "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM (SELECT "
 	    "pg_terminate_backend($1::int)) t", victim), 1);
 	cr_assert_eq(itfx_exec(lock, "ROLLBACK", 0, NULL), 0);
 	PQfinish(lock);
@@ -164,7 +163,7 @@ Test(db_retry, a_patch_whose_connection_dies_inside_its_transaction_is_503_and_w
 	    p.r.status, p.r.body);
 	cr_assert_not_null(it_header(&p.r, "retry-after"));
 	it_resp_free(&p.r);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops WHERE id = $1::uuid "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE id = $1::uuid "
 	    "AND name = 'original' AND version = 1", id), 1,
 	    "the loop was changed by a PATCH answered 503");
 	kp[0] = u.id;
@@ -189,7 +188,7 @@ backend_of_handle(void)
 	char	 app[32];
 
 	snprintf(app, sizeof(app), "mpapi-%ld", (long)getpid());
-	return itl_text1("SELECT string_agg(pid::text, ' ') FROM "
+	return itfx_text1("SELECT string_agg(pid::text, ' ') FROM "
 	    "pg_stat_activity WHERE application_name = $1", app);
 }
 
@@ -226,9 +225,9 @@ kill_backend(void)
 
 	pid = backend_of_handle();
 	cr_assert_not_null(pid, "the handle has no backend");
-	cr_assert_eq(itl_count1("SELECT count(*) FROM (SELECT "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM (SELECT "
 	    "pg_terminate_backend($1::int, 5000)) t", pid), 1);
-	for (i = 0; i < 100 && itl_count1("SELECT count(*) FROM "
+	for (i = 0; i < 100 && itfx_count1("SELECT count(*) FROM "
 	    "pg_stat_activity WHERE pid = $1::int", pid) != 0; i++)
 		usleep(50 * 1000);
 	return pid;
@@ -303,15 +302,16 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	struct db	*db;
 	struct db_write	 w;
 	unsigned char	 fp[DB_FINGERPRINT_LEN];
-	char		 key[64], tok[1024], uid[64], *pid;
+	struct itfx_user u;
+	char		 key[64], *pid;
 	int		 v;
 
-	cr_assert_eq(itfx_user(tok, sizeof(tok), uid, sizeof(uid)), 0);
+	itfx_db_user(&u);
 	db = handle(1);
 	memset(fp, 7, sizeof(fp));
 	it_unique(key, sizeof(key), "dispatch-");
 	db_write_init(&w);
-	w.user_id = uid;
+	w.user_id = u.id;
 	w.token_ver = 1;
 	w.budget = 1;
 	w.limit = 600;

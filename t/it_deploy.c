@@ -43,24 +43,6 @@ mpapi(void)
 	return p;
 }
 
-static char *
-slurp(const char *path)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[4096];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) != NULL) {
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			buf_append(&b, chunk, n);
-		fclose(f);
-	}
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
 /*
  * Run argv with exactly the environment envp (NULL-terminated), stdin
  * from in_path (or /dev/null) and in_fd when >= 0, waiting at most
@@ -114,8 +96,8 @@ run_fd(const char *const *argv, const char *const *envp, const char *in_path,
 	}
 	close(of);
 	close(ef);
-	r->out = slurp(outp);
-	r->err = slurp(errp);
+	r->out = it_slurp_or_empty(outp);
+	r->err = it_slurp_or_empty(errp);
 	unlink(outp);
 	unlink(errp);
 }
@@ -355,7 +337,7 @@ Test(deploy, a_supervisor_whose_workers_cannot_accept_stops_instead_of_respawnin
 	}
 	for (i = 0; i < 200; i++) {	/* the workers are up */
 		free(log);
-		log = slurp(errp);
+		log = it_slurp_or_empty(errp);
 		if (strstr(log, "started 2 workers") != NULL)
 			break;
 		usleep(50 * 1000);
@@ -376,7 +358,7 @@ Test(deploy, a_supervisor_whose_workers_cannot_accept_stops_instead_of_respawnin
 		waitpid(pid, &st, 0);
 	}
 	free(log);
-	log = slurp(errp);
+	log = it_slurp_or_empty(errp);
 	close(ef);
 	close(lfd);
 	unlink(errp);
@@ -435,7 +417,7 @@ Test(deploy, the_readmes_spawn_fcgi_command_line_keeps_every_log_line_in_the_log
 	run_free(&r);
 	for (i = 0; i < 50; i++) {
 		free(log);
-		log = slurp(logf);
+		log = it_slurp_or_empty(logf);
 		if (strstr(log, rid) != NULL)
 			break;
 		usleep(50 * 1000);
@@ -502,7 +484,7 @@ Test(deploy, a_cgi_run_reads_its_configuration_from_mp_env_file_and_logs_to_mp_l
 	cgi_env(env, 16, "/ready", extra);
 	run(argv, env, NULL, 30, &r);
 	unlink(file);
-	log = slurp(logf);
+	log = it_slurp_or_empty(logf);
 	unlink(logf);
 	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
 	cr_assert(strncmp(r.out, "Status: 200 OK\r\n", 16) == 0, "%s", r.out);
@@ -585,22 +567,22 @@ Test(deploy, make_install_puts_the_program_man_page_configs_and_units_under_the_
 	for (i = 0; files[i] != NULL; i++)
 		cr_assert_eq(stat(installed(files[i]), &st), 0, "not installed: "
 		    "%s", installed(files[i]));
-	unit = slurp(installed("lib/systemd/system/mpapi.service"));
+	unit = it_slurp_or_empty(installed("lib/systemd/system/mpapi.service"));
 	cr_assert_not_null(strstr(unit, "ExecStart=/usr/local/sbin/mpapi serve "
 	    "--supervise\n"), "%s", unit);
 	cr_assert_not_null(strstr(unit,
 	    "EnvironmentFile=-/usr/local/etc/mpapi/mpapi.env\n"), "%s", unit);
 	cr_assert_null(strstr(unit, "${MP_WORKERS}"));
 	free(unit);
-	unit = slurp(installed("lib/systemd/system/mpapi-relay.service"));
+	unit = it_slurp_or_empty(installed("lib/systemd/system/mpapi-relay.service"));
 	cr_assert_not_null(strstr(unit, "ExecStart=/usr/local/sbin/mpapi relay\n"),
 	    "%s", unit);
 	free(unit);
-	unit = slurp(installed("lib/tmpfiles.d/mpapi.conf"));
+	unit = it_slurp_or_empty(installed("lib/tmpfiles.d/mpapi.conf"));
 	cr_assert_not_null(strstr(unit, "d /run/mpapi-nchan 0750 root mpapi -\n"),
 	    "the folder of nchan's publisher socket: %s", unit);
 	free(unit);
-	fcgid = slurp(installed("share/mpapi/apache/mpapi-fcgid.conf"));
+	fcgid = it_slurp_or_empty(installed("share/mpapi/apache/mpapi-fcgid.conf"));
 	cr_assert_not_null(strstr(fcgid, "\"/usr/local/sbin/mpapi\""), "the "
 	    "installed Apache site does not name the installed program");
 	cr_assert_not_null(strstr(fcgid, "/usr/local/etc/mpapi/mpapi.env"));
@@ -611,7 +593,7 @@ Test(deploy, make_install_puts_the_program_man_page_configs_and_units_under_the_
 static void
 variables_of(const char *src, struct buf *names)
 {
-	char *text = slurp(src), *p, *q;
+	char *text = it_slurp_or_empty(src), *p, *q;
 	static const char *const calls[] = { "env_str(\"", "NUM(\"",
 	    "getenv(\"", "env_num(\"", NULL };
 	size_t i;
@@ -637,7 +619,7 @@ Test(deploy, the_man_page_names_every_command_option_and_variable)
 	char src[1024], *man, *line, *save = NULL, want[128];
 	size_t i;
 
-	man = slurp(installed("share/man/man8/mpapi.8"));
+	man = it_slurp_or_empty(installed("share/man/man8/mpapi.8"));
 	for (i = 0; words[i] != NULL; i++)
 		cr_assert_not_null(strstr(man, words[i]), "mpapi(8) lacks %s",
 		    words[i]);

@@ -20,14 +20,8 @@
 #include <criterion/criterion.h>
 
 #include "base/buf.h"
+#include "t/itfixture.h"
 #include "t/itlib.h"
-
-struct who {
-	char	 token[1024];
-	char	 id[64];
-	char	 name[64];
-	char	 auth[1100];		/* "Authorization: Bearer ..." */
-};
 
 static const char *
 frontend(void)
@@ -35,36 +29,6 @@ frontend(void)
 	const char	*f = getenv("MP_TEST_FRONTEND");
 
 	return f != NULL ? f : "nginx";
-}
-
-static void
-user(struct who *w)
-{
-	memset(w, 0, sizeof(*w));
-	cr_assert_eq(it_signup(w->token, sizeof(w->token), w->id,
-	    sizeof(w->id), w->name, sizeof(w->name)), 0, "signup failed "
-	    "through %s", frontend());
-	it_bearer(w->auth, sizeof(w->auth), w->token);
-}
-
-/*
- * One request as w (NULL: anonymous) with up to three extra header
- * lines (NULL-terminated, or NULL).
- */
-static void
-req(const char *method, const char *path, const struct who *w,
-    const char *const *extra, const char *body, struct it_resp *r)
-{
-	const char	*h[6];
-	size_t		 n = 0;
-
-	if (w != NULL)
-		h[n++] = w->auth;
-	while (extra != NULL && *extra != NULL && n < 5)
-		h[n++] = *extra++;
-	h[n] = NULL;
-	cr_assert_eq(it_request(method, path, h, body, r), 0,
-	    "no response for %s %s through %s", method, path, frontend());
 }
 
 /* The mount point followed by path, for comparing with Location. */
@@ -92,13 +56,27 @@ loop_body(const char *name, int is_public)
 
 /* Create a loop as w; its id into id. */
 static void
-make_loop(const struct who *w, const char *name, char *id, size_t sz)
+make_loop(const struct itfx_user *w, const char *name, char *id, size_t sz)
 {
 	struct it_resp	 r;
 
-	req("POST", "/api/loops", w, NULL, loop_body(name, 1), &r);
+	itfx_req("POST", "/api/loops", w, NULL, loop_body(name, 1), &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	snprintf(id, sz, "%s", it_str(r.json, "loop.id"));
+	it_resp_free(&r);
+}
+
+/* POST body to /api/auth/login (200): w with the new token into out. */
+static void
+log_in(const struct itfx_user *w, const char *body, struct itfx_user *out)
+{
+	struct it_resp	 r;
+
+	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(it_str(r.json, "token"), "%s", r.body);
+	*out = *w;
+	itfx_use_token(out, it_str(r.json, "token"));
 	it_resp_free(&r);
 }
 
@@ -106,30 +84,30 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 {
 	struct it_resp r;
 
-	req("GET", "/health", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/health", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "status"), "ok");
 	cr_assert_not_null(it_header(&r, "x-request-id"));
 	it_resp_free(&r);
-	req("GET", "/api/health", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/api/health", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
-	req("HEAD", "/health", NULL, NULL, NULL, &r);
+	itfx_req("HEAD", "/health", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
-	req("GET", "/ready", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/ready", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "status"), "ready");
 	cr_assert_geq(it_int(r.json, "schemaVersion"),
 	    it_int(r.json, "expectedSchemaVersion"));
 	it_resp_free(&r);
-	req("GET", "/metrics", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/metrics", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_not_null(strstr(r.body, "mpapi_schema_version "));
 	it_resp_free(&r);
 	it_source("127.0.0.2");
-	req("GET", "/metrics", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/metrics", NULL, NULL, NULL, &r);
 	it_source(NULL);
 	cr_assert_eq(r.status, 403, "/metrics from another address: %d",
 	    r.status);
@@ -145,96 +123,80 @@ Test(front, the_operations_routes_answer_and_metrics_are_for_localhost_only)
 Test(front, accounts_sign_up_log_in_out_and_pass_the_authorization_header_through)
 {
 	struct it_resp r;
-	struct who w, again;
+	struct itfx_user w, again;
 	char body[256], path[128];
 	const char *bad[] = { "Authorization: Bearer not.a.token", NULL };
 
-	user(&w);
-	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
-	    "\"password\":\"correct horse battery\"}", w.name);
-	req("POST", "/api/auth/login", NULL, NULL, body, &r);
+	itfx_signup(&w);
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}",
+	    w.email, w.password);
+	itfx_req("POST", "/api/auth/login", NULL, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_not_null(it_str(r.json, "token"));
 	it_resp_free(&r);
 
-	req("GET", "/api/auth/me", &w, NULL, NULL, &r);
+	itfx_req("GET", "/api/auth/me", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "the token did not reach the program "
 	    "through %s: %d %s", frontend(), r.status, r.body);
-	cr_assert_str_eq(it_str(r.json, "user.username"), w.name);
+	cr_assert_str_eq(it_str(r.json, "user.username"), w.username);
 	it_resp_free(&r);
-	req("GET", "/api/auth/me", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/api/auth/me", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	cr_assert_not_null(it_header(&r, "www-authenticate"));
 	it_resp_free(&r);
-	req("GET", "/api/auth/me", NULL, bad, NULL, &r);
+	itfx_req("GET", "/api/auth/me", NULL, bad, NULL, &r);
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(it_str(r.json, "error"), "Invalid or expired token");
 	it_resp_free(&r);
 
-	req("GET", "/api/users/me", &w, NULL, NULL, &r);
+	itfx_req("GET", "/api/users/me", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
-	req("PATCH", "/api/users/me", &w, NULL, "{\"displayName\":\"Front\"}",
+	itfx_req("PATCH", "/api/users/me", &w, NULL, "{\"displayName\":\"Front\"}",
 	    &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), "Front");
 	it_resp_free(&r);
-	snprintf(path, sizeof(path), "/api/users/%s", w.name);
-	req("GET", path, NULL, NULL, NULL, &r);
+	snprintf(path, sizeof(path), "/api/users/%s", w.username);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), "Front");
 	it_resp_free(&r);
 
-	req("POST", "/api/auth/password", &w, NULL, "{\"currentPassword\":"
-	    "\"correct horse battery\",\"newPassword\":\"battery staple horse\"}",
-	    &r);
+	snprintf(body, sizeof(body), "{\"currentPassword\":\"%s\","
+	    "\"newPassword\":\"battery staple horse\"}", w.password);
+	itfx_req("POST", "/api/auth/password", &w, NULL, body, &r);
 	cr_assert(r.status == 200 || r.status == 204, "%d %s", r.status,
 	    r.body);
 	it_resp_free(&r);
-	req("GET", "/api/auth/me", &w, NULL, NULL, &r);
+	itfx_req("GET", "/api/auth/me", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401, "a token from before the change still "
 	    "works");
 	it_resp_free(&r);
 
 	snprintf(body, sizeof(body), "{\"email\":\"%s\","
-	    "\"password\":\"battery staple horse\"}", w.name);
-	req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	again = w;
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
-	req("POST", "/api/auth/logout", &again, NULL, NULL, &r);
+	    "\"password\":\"battery staple horse\"}", w.username);
+	log_in(&w, body, &again);
+	itfx_req("POST", "/api/auth/logout", &again, NULL, NULL, &r);
 	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
 	    r.body);
 	it_resp_free(&r);
-	req("GET", "/api/auth/me", &again, NULL, NULL, &r);
+	itfx_req("GET", "/api/auth/me", &again, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401, "a token still works after its logout");
 	it_resp_free(&r);
 
-	req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
-	req("POST", "/api/auth/logout-all", &again, NULL, NULL, &r);
+	log_in(&w, body, &again);
+	itfx_req("POST", "/api/auth/logout-all", &again, NULL, NULL, &r);
 	cr_assert(r.status == 204 || r.status == 200, "%d %s", r.status,
 	    r.body);
 	it_resp_free(&r);
-	req("GET", "/api/auth/me", &again, NULL, NULL, &r);
+	itfx_req("GET", "/api/auth/me", &again, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401, "a token still works after logout-all");
 	it_resp_free(&r);
 
-	req("POST", "/api/auth/login", NULL, NULL, body, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	snprintf(again.token, sizeof(again.token), "%s", it_str(r.json,
-	    "token"));
-	it_bearer(again.auth, sizeof(again.auth), again.token);
-	it_resp_free(&r);
-	req("DELETE", "/api/users/me", &again, NULL, NULL, &r);
+	log_in(&w, body, &again);
+	itfx_req("DELETE", "/api/users/me", &again, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	it_resp_free(&r);
 	cr_assert_eq(it_db_count("SELECT count(*) FROM users WHERE id = "
@@ -250,7 +212,7 @@ Test(front, signup_answers_201_with_a_location_under_the_mount_point)
 	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
 	    "\"username\":\"%s\",\"password\":\"correct horse battery\"}",
 	    name, name);
-	req("POST", "/api/auth/signup", NULL, NULL, body, &r);
+	itfx_req("POST", "/api/auth/signup", NULL, NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	snprintf(want, sizeof(want), "/api/users/%s", name);
 	cr_assert_str_eq(it_header(&r, "location"), mounted(want));
@@ -260,7 +222,7 @@ Test(front, signup_answers_201_with_a_location_under_the_mount_point)
 Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixed_and_deleted)
 {
 	struct it_resp r, again;
-	struct who w, other;
+	struct itfx_user w, other;
 	char key[128], id[64], path[160], etag[64], hdr[128], want[160];
 	const char *keyed[2] = { key, NULL };
 	const char *inm[2] = { hdr, NULL };
@@ -270,18 +232,18 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 	    NULL };
 	char fresh[40];
 
-	user(&w);
-	user(&other);
+	itfx_signup(&w);
+	itfx_signup(&other);
 	it_unique(fresh, sizeof(fresh), "k");
 	snprintf(key, sizeof(key), "Idempotency-Key: front-%s", fresh);
-	req("POST", "/api/loops", &w, keyed, loop_body("Front loop", 1), &r);
+	itfx_req("POST", "/api/loops", &w, keyed, loop_body("Front loop", 1), &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	snprintf(id, sizeof(id), "%s", it_str(r.json, "loop.id"));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	cr_assert_str_eq(it_header(&r, "location"), mounted(path));
 	cr_assert_not_null(it_header(&r, "etag"));
 	cr_assert_not_null(it_header(&r, "ratelimit-limit"));
-	req("POST", "/api/loops", &w, keyed, loop_body("Front loop", 1),
+	itfx_req("POST", "/api/loops", &w, keyed, loop_body("Front loop", 1),
 	    &again);
 	cr_assert_eq(again.status, 201);
 	cr_assert_str_eq(it_header(&again, "idempotent-replayed"), "true");
@@ -293,55 +255,55 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 	    "$1::uuid", 1, (const char *const[]){ w.id }), 1,
 	    "a replayed POST created a second loop");
 
-	req("GET", path, NULL, NULL, NULL, &r);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	snprintf(etag, sizeof(etag), "%s", it_header(&r, "etag"));
 	it_resp_free(&r);
 	snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
-	req("GET", path, NULL, inm, NULL, &r);
+	itfx_req("GET", path, NULL, inm, NULL, &r);
 	cr_assert_eq(r.status, 304, "%d", r.status);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
 
-	req("PUT", path, &w, stale, loop_body("Stale edit", 1), &r);
+	itfx_req("PUT", path, &w, stale, loop_body("Stale edit", 1), &r);
 	cr_assert_eq(r.status, 412, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "Front loop");
 	it_resp_free(&r);
 	snprintf(hdr, sizeof(hdr), "If-Match: %s", etag);
-	req("PUT", path, &w, inm, loop_body("Replaced", 1), &r);
+	itfx_req("PUT", path, &w, inm, loop_body("Replaced", 1), &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "loop.version"), 2);
 	it_resp_free(&r);
-	req("PATCH", path, &w, mp, "{\"bpm\":140}", &r);
+	itfx_req("PATCH", path, &w, mp, "{\"bpm\":140}", &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "loop.bpm"), 140);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "Replaced");
 	it_resp_free(&r);
-	req("PATCH", path, &other, NULL, "{\"bpm\":100}", &r);
+	itfx_req("PATCH", path, &other, NULL, "{\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 403, "%d %s", r.status, r.body);
 	it_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/loops/%s/like", id);
-	req("PUT", path, &other, NULL, NULL, &r);
+	itfx_req("PUT", path, &other, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "likesCount"), 1);
 	it_resp_free(&r);
-	req("DELETE", path, &other, NULL, NULL, &r);
+	itfx_req("DELETE", path, &other, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(it_int(r.json, "likesCount"), 0);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/loops/%s/plays", id);
-	req("POST", path, NULL, NULL, NULL, &r);
+	itfx_req("POST", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "playsCount"), 1);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/loops/%s/remix", id);
-	req("POST", path, &other, NULL, NULL, &r);
+	itfx_req("POST", path, &other, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "loop.parentLoopId"), id);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/loops/%s/duplicate", id);
-	req("POST", path, &other, NULL, "{\"name\":\"Old client copy\"}", &r);
+	itfx_req("POST", path, &other, NULL, "{\"name\":\"Old client copy\"}", &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "Old client copy");
 	it_resp_free(&r);
@@ -354,19 +316,19 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 		snprintf(path, sizeof(path), "/api/loops/%s", uuid);
 		free(uuid);
 	}
-	req("PUT", path, &w, create_only, loop_body("Offline id", 0), &r);
+	itfx_req("PUT", path, &w, create_only, loop_body("Offline id", 0), &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_header(&r, "location"), mounted(path));
 	it_resp_free(&r);
-	req("PUT", path, &w, create_only, loop_body("Offline id", 0), &r);
+	itfx_req("PUT", path, &w, create_only, loop_body("Offline id", 0), &r);
 	cr_assert_eq(r.status, 412);
 	it_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
-	req("DELETE", path, &w, NULL, NULL, &r);
+	itfx_req("DELETE", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
 	it_resp_free(&r);
-	req("GET", path, &w, NULL, NULL, &r);
+	itfx_req("GET", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
@@ -377,7 +339,7 @@ Test(front, a_loop_is_created_once_read_conditionally_edited_liked_played_remixe
 
 /* Walk a list by its Link headers; returns the number of items seen. */
 static int
-walk(const char *first, const struct who *w, const char *plural,
+walk(const char *first, const struct itfx_user *w, const char *plural,
     int *pages)
 {
 	struct it_resp r;
@@ -390,7 +352,7 @@ walk(const char *first, const struct who *w, const char *plural,
 	snprintf(base, sizeof(base), "<%s/api/%s?", it_mount(), plural);
 	*pages = 0;
 	for (;;) {
-		req("GET", path, w, NULL, NULL, &r);
+		itfx_req("GET", path, w, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s: %d %s", path, r.status, r.body);
 		items = it_get(r.json, plural);
 		cr_assert_not_null(items);
@@ -414,16 +376,16 @@ walk(const char *first, const struct who *w, const char *plural,
 Test(front, lists_page_by_links_that_carry_the_mount_point)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	char id[64], body[512];
 	int i, pages;
 
-	user(&w);
+	itfx_signup(&w);
 	for (i = 0; i < 3; i++)
 		make_loop(&w, "Paged", id, sizeof(id));
 	cr_assert_eq(walk("/api/loops?limit=2", &w, "loops", &pages), 3);
 	cr_assert_eq(pages, 2);
-	req("GET", "/api/loops?public=true&limit=1&sort=top", NULL, NULL,
+	itfx_req("GET", "/api/loops?public=true&limit=1&sort=top", NULL, NULL,
 	    NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
@@ -432,7 +394,7 @@ Test(front, lists_page_by_links_that_carry_the_mount_point)
 		snprintf(body, sizeof(body), "{\"name\":\"Paged song\","
 		    "\"bpm\":100,\"timeline\":[{\"id\":\"b\",\"loopId\":\"%s\","
 		    "\"startBar\":0,\"bars\":4}]}", id);
-		req("POST", "/api/songs", &w, NULL, body, &r);
+		itfx_req("POST", "/api/songs", &w, NULL, body, &r);
 		cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 		it_resp_free(&r);
 	}
@@ -443,18 +405,18 @@ Test(front, lists_page_by_links_that_carry_the_mount_point)
 Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 {
 	struct it_resp r;
-	struct who w, other;
+	struct itfx_user w, other;
 	char loop[64], id[64], path[160], body[512], hdr[128];
 	const char *im[2] = { hdr, NULL };
 	const char *keyed[] = { "Idempotency-Key: song-play-1", NULL };
 
-	user(&w);
-	user(&other);
+	itfx_signup(&w);
+	itfx_signup(&other);
 	make_loop(&w, "For a song", loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"Front song\",\"bpm\":110,"
 	    "\"isPublic\":true,\"timeline\":[{\"id\":\"b1\",\"loopId\":\"%s\","
 	    "\"startBar\":0,\"bars\":4}]}", loop);
-	req("POST", "/api/songs", &w, NULL, body, &r);
+	itfx_req("POST", "/api/songs", &w, NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	snprintf(id, sizeof(id), "%s", it_str(r.json, "song.id"));
 	snprintf(path, sizeof(path), "/api/songs/%s", id);
@@ -464,7 +426,7 @@ Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 	it_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops", id);
-	req("GET", path, NULL, NULL, NULL, &r);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "loops.0.id"), loop);
 	it_resp_free(&r);
@@ -472,34 +434,34 @@ Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 	snprintf(body, sizeof(body), "{\"name\":\"Replaced song\",\"bpm\":120,"
 	    "\"isPublic\":true,\"timeline\":[{\"id\":\"b1\",\"loopId\":\"%s\","
 	    "\"startBar\":2,\"bars\":4}]}", loop);
-	req("PUT", path, &w, im, body, &r);
+	itfx_req("PUT", path, &w, im, body, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "song.totalBars"), 6);
 	it_resp_free(&r);
-	req("PATCH", path, &w, NULL, "{\"timeSignature\":\"3/4\"}", &r);
+	itfx_req("PATCH", path, &w, NULL, "{\"timeSignature\":\"3/4\"}", &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "song.timeSignature"), "3/4");
 	it_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/songs/%s/like", id);
-	req("PUT", path, &other, NULL, NULL, &r);
+	itfx_req("PUT", path, &other, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_eq(it_int(r.json, "likesCount"), 1);
 	it_resp_free(&r);
-	req("DELETE", path, &other, NULL, NULL, &r);
+	itfx_req("DELETE", path, &other, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(it_int(r.json, "likesCount"), 0);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/songs/%s/plays", id);
-	req("POST", path, &other, keyed, NULL, &r);
+	itfx_req("POST", path, &other, keyed, NULL, &r);
 	cr_assert_eq(r.status, 202, "%d %s", r.status, r.body);
 	it_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/songs/%s", id);
-	req("DELETE", path, &w, NULL, NULL, &r);
+	itfx_req("DELETE", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
 	it_resp_free(&r);
-	req("GET", path, &w, NULL, NULL, &r);
+	itfx_req("GET", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
 }
@@ -507,22 +469,22 @@ Test(front, a_song_is_created_expanded_edited_liked_played_and_deleted)
 Test(front, the_sync_feed_returns_own_changes_and_tombstones)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	char id[64], path[512], cursor[256];
 
-	user(&w);
+	itfx_signup(&w);
 	make_loop(&w, "Synced", id, sizeof(id));
-	req("GET", "/api/sync", &w, NULL, NULL, &r);
+	itfx_req("GET", "/api/sync", &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "loops.0.id"), id);
 	snprintf(cursor, sizeof(cursor), "%s", it_str(r.json, "cursor"));
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
-	req("DELETE", path, &w, NULL, NULL, &r);
+	itfx_req("DELETE", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/sync?since=%s", cursor);
-	req("GET", path, &w, NULL, NULL, &r);
+	itfx_req("GET", path, &w, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_str(r.json, "deleted.0.id"), id);
 	it_resp_free(&r);
@@ -531,35 +493,35 @@ Test(front, the_sync_feed_returns_own_changes_and_tombstones)
 Test(front, bad_requests_get_the_same_problem_answers_and_write_nothing)
 {
 	struct it_resp r;
-	struct who w;
+	struct itfx_user w;
 	const char *text[] = { "Content-Type: text/plain", NULL };
 	const char *pre[] = { "Origin: http://localhost:5173",
 	    "Access-Control-Request-Method: PUT", NULL };
 
-	user(&w);
-	req("GET", "/api/no-such-route", NULL, NULL, NULL, &r);
+	itfx_signup(&w);
+	itfx_req("GET", "/api/no-such-route", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_header(&r, "content-type"),
 	    "application/problem+json");
 	cr_assert_str_eq(it_str(r.json, "error"), "Route not found");
 	it_resp_free(&r);
-	req("DELETE", "/health", NULL, NULL, NULL, &r);
+	itfx_req("DELETE", "/health", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 405);
 	cr_assert_str_eq(it_header(&r, "allow"), "GET, HEAD, OPTIONS");
 	it_resp_free(&r);
-	req("OPTIONS", "/api/loops", NULL, pre, NULL, &r);
+	itfx_req("OPTIONS", "/api/loops", NULL, pre, NULL, &r);
 	cr_assert_eq(r.status, 204, "%d", r.status);
 	cr_assert_str_eq(it_header(&r, "access-control-allow-origin"),
 	    "http://localhost:5173");
 	it_resp_free(&r);
-	req("POST", "/api/loops", &w, NULL, "{\"name\":", &r);
+	itfx_req("POST", "/api/loops", &w, NULL, "{\"name\":", &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert_not_null(strstr(it_str(r.json, "type"), "malformed-json"));
 	it_resp_free(&r);
-	req("POST", "/api/loops", &w, text, loop_body("Text", 1), &r);
+	itfx_req("POST", "/api/loops", &w, text, loop_body("Text", 1), &r);
 	cr_assert_eq(r.status, 415, "%d %s", r.status, r.body);
 	it_resp_free(&r);
-	req("POST", "/api/loops", &w, NULL, "{\"name\":\"\",\"bars\":3}", &r);
+	itfx_req("POST", "/api/loops", &w, NULL, "{\"name\":\"\",\"bars\":3}", &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert_not_null(it_get(r.json, "errors.0.field"));
 	it_resp_free(&r);
@@ -614,7 +576,7 @@ Test(front, each_request_leaves_its_json_log_line_in_the_front_ends_log)
 
 	it_unique(rid, sizeof(rid), "front-log-");
 	snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid);
-	req("GET", "/api/loops/00000000-0000-4000-8000-000000000000", NULL, h,
+	itfx_req("GET", "/api/loops/00000000-0000-4000-8000-000000000000", NULL, h,
 	    NULL, &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_header(&r, "x-request-id"), rid);
@@ -643,7 +605,7 @@ Test(front, plain_cgi_serves_each_request_in_a_process_of_its_own)
 	for (i = 0; i < 3; i++) {
 		it_unique(rid[i], sizeof(rid[i]), "front-cgi-");
 		snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid[i]);
-		req("GET", "/health", NULL, h, NULL, &r);
+		itfx_req("GET", "/health", NULL, h, NULL, &r);
 		cr_assert_eq(r.status, 200);
 		it_resp_free(&r);
 	}

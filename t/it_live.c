@@ -26,36 +26,13 @@
 #define WAIT_MS		15000	/* what must come, comes within this */
 #define QUIET_MS	1500	/* what must not come: looked for this long */
 
-struct who {
-	char	 token[1024];
-	char	 id[64];
-	char	 auth[1100];
-};
-
-static void
-new_user(struct who *w)
-{
-	cr_assert_eq(itfx_user(w->token, sizeof(w->token), w->id,
-	    sizeof(w->id)), 0, "cannot make a user (MP_TEST_JWT_SECRET_FILE?)");
-	it_bearer(w->auth, sizeof(w->auth), w->token);
-}
-
-static long long
-mono_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /*
  * A request as w (NULL: anonymous), sent again while it gets no answer
  * or a 5xx (the stack is being restarted), for at most a minute; POSTs
  * carry one Idempotency-Key for all tries.  Returns the last status.
  */
 static int
-call(const struct who *w, const char *method, const char *path,
+call(const struct itfx_user *w, const char *method, const char *path,
     const char *body, struct it_resp *out)
 {
 	struct it_resp	 r;
@@ -88,7 +65,7 @@ call(const struct who *w, const char *method, const char *path,
 
 /* A loop of w; its id into id. */
 static void
-new_loop(const struct who *w, int public, char *id, size_t sz)
+new_loop(const struct itfx_user *w, int public, char *id, size_t sz)
 {
 	struct it_resp	 r;
 	char		 body[160];
@@ -102,7 +79,7 @@ new_loop(const struct who *w, int public, char *id, size_t sz)
 }
 
 static void
-new_song(const struct who *w, int public, const char *loop, char *id,
+new_song(const struct itfx_user *w, int public, const char *loop, char *id,
     size_t sz)
 {
 	struct it_resp	 r;
@@ -119,7 +96,7 @@ new_song(const struct who *w, int public, const char *loop, char *id,
 
 /* kind "loops" or "songs"; verb "PUT" (like) or "DELETE" (unlike). */
 static void
-like(const struct who *w, const char *kind, const char *id, const char *verb)
+like(const struct itfx_user *w, const char *kind, const char *id, const char *verb)
 {
 	struct it_resp	 r;
 	char		 path[160];
@@ -131,7 +108,7 @@ like(const struct who *w, const char *kind, const char *id, const char *verb)
 }
 
 static void
-patch(const struct who *w, const char *kind, const char *id,
+patch(const struct itfx_user *w, const char *kind, const char *id,
     const char *body, int want)
 {
 	struct it_resp	 r;
@@ -148,7 +125,7 @@ patch(const struct who *w, const char *kind, const char *id,
  * asserts 200 and waits until nchan says it subscribed (its ": hi").
  */
 static void
-subscribe(struct it_sse *s, const char *channels, const struct who *w,
+subscribe(struct it_sse *s, const char *channels, const struct itfx_user *w,
     const char *last_id)
 {
 	struct buf	 target = BUF_INIT, resume = BUF_INIT;
@@ -203,9 +180,9 @@ wait_for(struct it_sse *s, const char *ev, const char *item, const char *key,
 {
 	struct it_sse_event	 e;
 	json_object		*o;
-	long long		 deadline = mono_ms() + timeout_ms, left;
+	long long		 deadline = it_mono_ms() + timeout_ms, left;
 
-	while ((left = deadline - mono_ms()) > 0) {
+	while ((left = deadline - it_mono_ms()) > 0) {
 		if (it_sse_next(s, (int)left, &e) != 1)
 			return NULL;
 		if (strcmp(e.event, "ping") == 0 && strcmp(ev, "ping") != 0) {
@@ -316,28 +293,28 @@ metric_at_least(const char *name, double want)
 Test(live, a_subscriber_hears_another_users_like_with_the_new_count,
     .timeout = 120)
 {
-	struct who	 owner, fan, fan2;
+	struct itfx_user	 owner, fan, fan2;
 	struct it_sse	 anon, mine;
 	json_object	*o;
 	char		 loop[64], pubchan[128], chan[128], why[512] = "";
 	long long	 t0;
 
-	new_user(&owner);
-	new_user(&fan);
-	new_user(&fan2);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
+	itfx_db_user(&fan2);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(pubchan, sizeof(pubchan), "loop:%s", loop);
 	subscribe(&anon, pubchan, NULL, NULL);
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
 	subscribe(&mine, chan, &owner, NULL);
 
-	t0 = mono_ms();
+	t0 = it_mono_ms();
 	like(&fan, "loops", loop, "PUT");
 	o = wait_for(&anon, "counters", loop, "likesCount", 1, WAIT_MS, NULL,
 	    why, sizeof(why));
 	cr_assert_not_null(o, "no counters with likesCount 1 (saw: %s)", why);
 	cr_log_info("the like reached the subscriber %lld ms after it was "
-	    "sent", mono_ms() - t0);
+	    "sent", it_mono_ms() - t0);
 	cr_assert_str_eq(str(o, "channel"), pubchan);
 	cr_assert_str_eq(str(o, "type"), "loop");
 	cr_assert_eq(num(o, "version"), 1);
@@ -372,23 +349,23 @@ Test(live, a_subscriber_hears_another_users_like_with_the_new_count,
 
 Test(live, a_websocket_subscriber_gets_the_same_messages, .timeout = 60)
 {
-	struct who	 owner, fan;
+	struct itfx_user	 owner, fan;
 	struct it_ws	 ws;
 	json_object	*o = NULL;
 	char		 loop[64], target[160], *text = NULL;
 	long long	 deadline;
 
-	new_user(&owner);
-	new_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(target, sizeof(target), "/api/live?channels=loop:%s", loop);
 	cr_assert_eq(it_ws_open(&ws, target), 0);
 	cr_assert_eq(ws.status, 101);
 	usleep(300 * 1000);	/* no hello frame to wait for */
 	like(&fan, "loops", loop, "PUT");
-	deadline = mono_ms() + WAIT_MS;
-	while (o == NULL && mono_ms() < deadline &&
-	    it_ws_next(&ws, (int)(deadline - mono_ms()), &text) == 1) {
+	deadline = it_mono_ms() + WAIT_MS;
+	while (o == NULL && it_mono_ms() < deadline &&
+	    it_ws_next(&ws, (int)(deadline - it_mono_ms()), &text) == 1) {
 		o = json_tokener_parse(text);
 		if (o != NULL && (strcmp(str(o, "event"), "counters") != 0 ||
 		    num(o, "likesCount") != 1)) {
@@ -426,12 +403,12 @@ refused(const char *target, const char *h1, char *type, size_t tsz)
 
 Test(live, a_subscription_to_another_users_channel_is_refused, .timeout = 60)
 {
-	struct who	 a, b, gone;
+	struct itfx_user	 a, b, gone;
 	struct it_resp	 r;
 	char		 t[1600], type[160], bad[1200];
 
-	new_user(&a);
-	new_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", b.id);
 	cr_assert_eq(refused(t, a.auth, type, sizeof(type)), 403);
 	cr_assert_str_eq(type, PROBLEM("forbidden"));
@@ -450,7 +427,7 @@ Test(live, a_subscription_to_another_users_channel_is_refused, .timeout = 60)
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", b.id);
 	cr_assert_eq(refused(t, bad, type, sizeof(type)), 401);
 	cr_assert_str_eq(type, PROBLEM("invalid-token"));
-	new_user(&gone);
+	itfx_db_user(&gone);
 	cr_assert_eq(call(&gone, "POST", "/api/auth/logout", NULL, &r), 204);
 	it_resp_free(&r);
 	snprintf(t, sizeof(t), "/api/live?channels=user:%s", gone.id);
@@ -467,7 +444,7 @@ Test(live, a_subscription_to_another_users_channel_is_refused, .timeout = 60)
 
 Test(live, a_malformed_channel_list_is_refused_with_400, .timeout = 60)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct buf	 many = BUF_INIT;
 	char		 t[512], type[160];
 	int		 i;
@@ -484,7 +461,7 @@ Test(live, a_malformed_channel_list_is_refused_with_400, .timeout = 60)
 		NULL
 	};
 
-	new_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; bad[i] != NULL; i++) {
 		cr_assert_eq(refused(bad[i], NULL, type, sizeof(type)), 400,
 		    "%s", bad[i]);
@@ -513,7 +490,7 @@ Test(live, a_malformed_channel_list_is_refused_with_400, .timeout = 60)
  */
 Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 {
-	struct who	 owner, fan;
+	struct itfx_user	 owner, fan;
 	struct it_sse	 pub, mine;
 	struct it_resp	 r;
 	json_object	*o;
@@ -530,8 +507,8 @@ Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 	cr_assert_eq(it_db_exec("CREATE CONSTRAINT TRIGGER it_live_refuse "
 	    "AFTER UPDATE ON loops DEFERRABLE INITIALLY DEFERRED "
 	    "FOR EACH ROW EXECUTE FUNCTION it_live_refuse()"), 0);
-	new_user(&owner);
-	new_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);
@@ -576,14 +553,14 @@ Test(live, a_rolled_back_write_publishes_nothing, .timeout = 120)
 Test(live, a_private_loops_changes_never_reach_a_public_channel,
     .timeout = 120)
 {
-	struct who	 owner;
+	struct itfx_user	 owner;
 	struct it_sse	 pub, mine;
 	struct it_resp	 r;
 	json_object	*o;
 	char		 loop[64], chan[128], path[160], why[512] = "";
 	int		 others = 0;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	new_loop(&owner, 0, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);	/* anyone may listen there */
@@ -637,14 +614,14 @@ Test(live, a_private_loops_changes_never_reach_a_public_channel,
 Test(live, songs_publish_like_loops_and_a_deleted_one_is_removed,
     .timeout = 120)
 {
-	struct who	 owner, fan;
+	struct itfx_user	 owner, fan;
 	struct it_sse	 pub;
 	struct it_resp	 r;
 	json_object	*o;
 	char		 loop[64], song[64], chan[128], path[160];
 
-	new_user(&owner);
-	new_user(&fan);
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	new_song(&owner, 1, loop, song, sizeof(song));
 	snprintf(chan, sizeof(chan), "song:%s", song);
@@ -678,7 +655,7 @@ Test(live, songs_publish_like_loops_and_a_deleted_one_is_removed,
 Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
     .timeout = 180, .fini = release)
 {
-	struct who	 owner, fans[30];
+	struct itfx_user	 owner, fans[30];
 	struct it_sse	 pub, mine;
 	json_object	*o;
 	char		 loop[64], chan[128], why[512] = "";
@@ -686,9 +663,9 @@ Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
 	pid_t		 relay;
 	int		 i, others = 0;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < 30; i++)
-		new_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	new_loop(&owner, 1, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "loop:%s", loop);
 	subscribe(&pub, chan, NULL, NULL);
@@ -723,7 +700,7 @@ Test(live, a_burst_of_likes_is_coalesced_into_one_message_with_the_last_count,
 Test(live, a_subscriber_that_reconnects_with_last_event_id_gets_what_it_missed,
     .timeout = 120)
 {
-	struct who	 owner, fans[3];
+	struct itfx_user	 owner, fans[3];
 	struct it_sse	 s, watch;
 	struct it_sse_event e;
 	json_object	*o;
@@ -731,9 +708,9 @@ Test(live, a_subscriber_that_reconnects_with_last_event_id_gets_what_it_missed,
 	long long	 deadline, left;
 	int		 i, got_a = 0, got_b = 0;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < 3; i++)
-		new_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	new_loop(&owner, 1, a, sizeof(a));
 	new_loop(&owner, 1, b, sizeof(b));
 	snprintf(chans, sizeof(chans), "loop:%s,loop:%s", a, b);
@@ -757,8 +734,8 @@ Test(live, a_subscriber_that_reconnects_with_last_event_id_gets_what_it_missed,
 
 	/* Both come back, in whichever order nchan's two channels give. */
 	subscribe(&s, chans, NULL, last);
-	deadline = mono_ms() + WAIT_MS;
-	while (!(got_a && got_b) && (left = deadline - mono_ms()) > 0 &&
+	deadline = it_mono_ms() + WAIT_MS;
+	while (!(got_a && got_b) && (left = deadline - it_mono_ms()) > 0 &&
 	    it_sse_next(&s, (int)left, &e) == 1) {
 		if (e.json != NULL && strcmp(e.event, "counters") == 0) {
 			if (strcmp(str(e.json, "id"), a) == 0)
@@ -815,7 +792,7 @@ copy_drop(struct copy *c, const char *id)
 
 /* Pull w's feed from c's cursor to its end and apply it to c. */
 static void
-pull(const struct who *w, struct copy *c)
+pull(const struct itfx_user *w, struct copy *c)
 {
 	struct it_resp	 r;
 	json_object	*a, *x;
@@ -845,7 +822,7 @@ pull(const struct who *w, struct copy *c)
 
 /* c equals what the database holds of w's loops. */
 static void
-assert_equal_to_server(const struct who *w, const struct copy *c)
+assert_equal_to_server(const struct itfx_user *w, const struct copy *c)
 {
 	const char	*p[1] = { w->id };
 	char		*server;
@@ -880,19 +857,19 @@ assert_equal_to_server(const struct who *w, const struct copy *c)
  * w's feed gives now; returns 1 when it came.
  */
 static int
-heard_up_to_date(struct it_sse *s, const struct who *w, char *why,
+heard_up_to_date(struct it_sse *s, const struct itfx_user *w, char *why,
     size_t whysz)
 {
 	struct copy	*probe;
 	json_object	*o;
-	long long	 deadline = mono_ms() + 30000;
+	long long	 deadline = it_mono_ms() + 30000;
 	int		 ok = 0;
 
 	probe = calloc(1, sizeof(*probe));
 	pull(w, probe);
-	while (!ok && mono_ms() < deadline) {
+	while (!ok && it_mono_ms() < deadline) {
 		o = wait_for(s, "sync", NULL, NULL, 0,
-		    (int)(deadline - mono_ms()), NULL, why, whysz);
+		    (int)(deadline - it_mono_ms()), NULL, why, whysz);
 		if (o == NULL)
 			break;
 		ok = strcmp(str(o, "cursor"), probe->cursor) == 0;
@@ -912,7 +889,7 @@ heard_up_to_date(struct it_sse *s, const struct who *w, char *why,
 Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restarts,
     .timeout = 300)
 {
-	struct who	 owner;
+	struct itfx_user	 owner;
 	struct it_sse	 s;
 	struct copy	*device;
 	char		 chan[128], loop[64], first[64], path[160], why[512];
@@ -921,7 +898,7 @@ Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restart
 	pid_t		 killed, now;
 	int		 i;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	device = calloc(1, sizeof(*device));
 	new_loop(&owner, 0, first, sizeof(first));
 	pull(&owner, device);
@@ -990,7 +967,7 @@ Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restart
 Test(live, after_nginx_restarts_subscribers_reconnect_and_the_relay_publishes_again,
     .timeout = 300)
 {
-	struct who	 owner;
+	struct itfx_user	 owner;
 	struct it_sse	 s;
 	struct it_sse_event e;
 	struct copy	*device;
@@ -998,7 +975,7 @@ Test(live, after_nginx_restarts_subscribers_reconnect_and_the_relay_publishes_ag
 	double		 reconnects;
 	int		 i, r;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	device = calloc(1, sizeof(*device));
 	pull(&owner, device);
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
@@ -1059,12 +1036,12 @@ Test(live, metrics_show_the_relays_counters_and_lag, .timeout = 60)
 Test(live, purge_drops_messages_no_relay_published_for_a_day, .timeout = 60,
     .fini = release)
 {
-	struct who	 owner;
+	struct itfx_user	 owner;
 	const char	*p[1];
 	char		 old[24], young[24];
 	pid_t		 relay;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	p[0] = owner.id;
 	cr_assert_gt(relay = relay_pid(), 1);
 	hold(relay);

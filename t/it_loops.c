@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "base/buf.h"
-#include "t/it_loops_util.h"
+#include "t/itfixture.h"
 
 TestSuite(loops, .timeout = 60);
 
@@ -23,42 +23,22 @@ path_of(char *out, size_t sz, const char *id, const char *suffix)
 	snprintf(out, sz, "/api/loops/%s%s", id, suffix ? suffix : "");
 }
 
-static void
-assert_problem(const struct it_resp *r, int status, const char *field)
-{
-	cr_assert_eq(r->status, status, "status %d, want %d: %s", r->status,
-	    status, r->body);
-	cr_assert_str_eq(it_header(r, "content-type"),
-	    "application/problem+json");
-	cr_assert_eq(it_int(r->json, "status"), status);
-	if (field != NULL)
-		cr_assert(itl_names_field(r, field), "%s not named in %s",
-		    field, r->body);
-}
-
-static long long
-loops_of(const struct itl_user *u)
-{
-	return itl_count1("SELECT count(*) FROM loops WHERE user_id = $1",
-	    u->id);
-}
-
 static long long
 version_of(const char *id)
 {
-	return itl_count1("SELECT version FROM loops WHERE id = $1", id);
+	return itfx_count1("SELECT version FROM loops WHERE id = $1", id);
 }
 
 /* ------------------------------------------------------------------ */
 
 Test(loops, create_answers_201_with_location_etag_and_defaults_filled_in)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 want[128];
 
-	itl_user(&u);
-	itl_req("POST", "/api/loops", &u, NULL, "{\"name\":\"Groove\","
+	itfx_db_user(&u);
+	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"Groove\","
 	    "\"bars\":\"4\",\"iconSequence\":[{\"bar\":0,\"row\":0,"
 	    "\"soundId\":\"kick\",\"pitch\":36}]}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
@@ -76,31 +56,31 @@ Test(loops, create_answers_201_with_location_etag_and_defaults_filled_in)
 	    "loop.iconSequence.0.velocity")), 0.8);
 	cr_assert_eq(it_int(r.json, "loop.iconSequence.0.duration16"), 1);
 	cr_assert_str_eq(it_str(r.json, "loop.userId"), u.id);
-	cr_assert_str_eq(it_str(r.json, "loop.username"), u.name);
+	cr_assert_str_eq(it_str(r.json, "loop.username"), u.username);
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
 	cr_assert_eq(it_int(r.json, "loop.likesCount"), 0);
 	cr_assert_null(it_get(r.json, "loop.parentLoopId"));
 	cr_assert_eq(strlen(it_str(r.json, "loop.updatedAt")), 24);
-	cr_assert_eq(loops_of(&u), 1);
-	cr_assert_eq(itl_count1("SELECT loops_count FROM users WHERE id = $1",
+	cr_assert_eq(itfx_loops_of(&u), 1);
+	cr_assert_eq(itfx_count1("SELECT loops_count FROM users WHERE id = $1",
 	    u.id), 1);
 	it_resp_free(&r);
 }
 
 Test(loops, numbers_round_trip_exactly_through_the_database)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"n\",\"bars\":4,\"bpm\":1e2,\"iconSequence\":["
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"n\",\"bars\":4,\"bpm\":1e2,\"iconSequence\":["
 	    "{\"bar\":0,\"row\":0,\"soundId\":\"a\",\"pitch\":1,\"velocity\":0.123},"
 	    "{\"bar\":1,\"row\":0,\"soundId\":\"b\",\"pitch\":1,\"velocity\":2.5E-1},"
 	    "{\"bar\":2,\"row\":0,\"soundId\":\"c\",\"pitch\":1,\"velocity\":0.10}]}",
 	    id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &u, NULL, NULL, &r);
+	itfx_req("GET", p, &u, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "\"velocity\": 0.123") != NULL, "%s", r.body);
 	cr_assert(strstr(r.body, "\"velocity\": 0.25") != NULL, "%s", r.body);
@@ -111,122 +91,122 @@ Test(loops, numbers_round_trip_exactly_through_the_database)
 
 Test(loops, get_answers_with_an_etag_and_304_when_if_none_match_names_it)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h1[] = { "If-None-Match: \"v1\"", NULL };
 	const char	*h2[] = { "If-None-Match: W/\"v0\", W/\"v1\"", NULL };
 	const char	*h3[] = { "If-None-Match: \"v2\"", NULL };
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("etag", 1), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("etag", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, NULL, NULL, NULL, &r);
+	itfx_req("GET", p, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
-	itl_req("GET", p, &u, h1, NULL, &r);
+	itfx_req("GET", p, &u, h1, NULL, &r);
 	cr_assert_eq(r.status, 304);
 	cr_assert_eq(r.body_len, 0);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
-	itl_req("GET", p, &u, h2, NULL, &r);
+	itfx_req("GET", p, &u, h2, NULL, &r);
 	cr_assert_eq(r.status, 304, "weak comparison for If-None-Match");
 	it_resp_free(&r);
-	itl_req("GET", p, &u, h3, NULL, &r);
+	itfx_req("GET", p, &u, h3, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 }
 
 Test(loops, a_private_loop_is_404_to_another_user_and_to_anonymous)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("secret", 0), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("GET", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
-	itl_req("GET", p, NULL, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("GET", p, NULL, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 }
 
 Test(loops, a_private_loop_cannot_be_liked_remixed_played_changed_or_deleted_by_another_user)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("secret", 0), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("secret", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/like");
-	itl_req("PUT", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("PUT", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/duplicate");
-	itl_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/plays");
-	itl_req("POST", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &b, NULL, itl_body("mine now", 1), &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("PUT", p, &b, NULL, itfx_loop_body("mine now", 1), &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("PATCH", p, &b, NULL, "{\"name\":\"x\"}", &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("PATCH", p, &b, NULL, "{\"name\":\"x\"}", &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("DELETE", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("DELETE", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loop_likes WHERE loop_id "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_likes WHERE loop_id "
 	    "= $1", id), 0);
-	cr_assert_eq(loops_of(&b), 0);
-	cr_assert_eq(itl_count1("SELECT likes_count + plays_count + "
+	cr_assert_eq(itfx_loops_of(&b), 0);
+	cr_assert_eq(itfx_count1("SELECT likes_count + plays_count + "
 	    "remixes_count + version FROM loops WHERE id = $1", id), 1);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM play_marks WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM play_marks WHERE "
 	    "item_id = $1", id), 0);
 }
 
 Test(loops, only_the_owner_changes_a_public_loop_others_get_403)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[80], *name;
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("public", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("public", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &b, NULL, itl_body("taken", 1), &r);
-	assert_problem(&r, 403, NULL);
+	itfx_req("PUT", p, &b, NULL, itfx_loop_body("taken", 1), &r);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("PATCH", p, &b, NULL, "{\"name\":\"taken\"}", &r);
-	assert_problem(&r, 403, NULL);
+	itfx_req("PATCH", p, &b, NULL, "{\"name\":\"taken\"}", &r);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("DELETE", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 403, NULL);
+	itfx_req("DELETE", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 403, NULL, NULL);
 	it_resp_free(&r);
-	name = itl_text1("SELECT name || version FROM loops WHERE id = $1", id);
+	name = itfx_text1("SELECT name || version FROM loops WHERE id = $1", id);
 	cr_assert_str_eq(name, "public1");
 	free(name);
 }
@@ -240,63 +220,63 @@ Test(loops, malformed_ids_in_paths_are_404_never_500)
 	    { "PATCH", "" }, { "DELETE", "" }, { "POST", "/remix" },
 	    { "POST", "/duplicate" }, { "PUT", "/like" }, { "DELETE", "/like" },
 	    { "POST", "/plays" } };
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 p[128];
 	size_t		 i, j;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		for (j = 0; j < sizeof(ops) / sizeof(ops[0]); j++) {
 			snprintf(p, sizeof(p), "/api/loops/%s%s", ids[i],
 			    ops[j][1]);
-			itl_req(ops[j][0], p, &u, NULL,
+			itfx_req(ops[j][0], p, &u, NULL,
 			    strcmp(ops[j][0], "PUT") == 0 && *ops[j][1] == '\0' ?
-			    itl_body("x", 0) : NULL, &r);
+			    itfx_loop_body("x", 0) : NULL, &r);
 			cr_assert_eq(r.status, 404, "%s %s: %d %s", ops[j][0], p,
 			    r.status, r.body);
 			it_resp_free(&r);
 		}
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_missing_loop_is_404_loop_not_found_for_every_route)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*id = "7d0c6c6b-63d4-4f43-9a73-2d4ff59a0c1e";
 	char		 p[96];
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, NULL, itl_body("x", 0), &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("PUT", p, &u, NULL, itfx_loop_body("x", 0), &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Loop not found");
 	it_resp_free(&r);
-	itl_req("DELETE", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("DELETE", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/like");
-	itl_req("PUT", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 404, NULL);
+	itfx_req("PUT", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, put_replaces_the_loop_ignoring_the_old_clients_id_and_updated_at)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[80], body[512];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("before", 1), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("before", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	snprintf(body, sizeof(body), "{\"id\":\"something-else\","
 	    "\"updatedAt\":\"2020-01-01T00:00:00.000Z\",\"name\":\"after\","
 	    "\"bars\":2,\"color\":\"#00ff00\",\"bpm\":140,"
 	    "\"chordProgression\":[],\"iconSequence\":[],\"schemaVersion\":1}");
-	itl_req("PUT", p, &u, NULL, body, &r);
+	itfx_req("PUT", p, &u, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
@@ -311,23 +291,23 @@ Test(loops, put_replaces_the_loop_ignoring_the_old_clients_id_and_updated_at)
 	cr_assert_eq(json_object_get_boolean(it_get(r.json, "loop.isPublic")),
 	    1);
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops WHERE id = $1 AND "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE id = $1 AND "
 	    "name = 'after' AND is_public AND bpm = 140", id), 1);
 }
 
 Test(loops, put_with_if_none_match_star_creates_at_the_clients_id_once)
 {
-	struct itl_user	 u, v;
+	struct itfx_user	 u, v;
 	struct it_resp	 r;
 	const char	*h[] = { "If-None-Match: *", NULL };
 	char		 id[40], p[80], want[96];
 
-	itl_user(&u);
-	itl_user(&v);
+	itfx_db_user(&u);
+	itfx_db_user(&v);
 	snprintf(id, sizeof(id), "%s", "5b0a2f4e-8d7c-4e1a-9b3f-");
 	snprintf(id + 24, sizeof(id) - 24, "%.12s", u.id + 24);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, h, itl_body("offline", 0), &r);
+	itfx_req("PUT", p, &u, h, itfx_loop_body("offline", 0), &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	snprintf(want, sizeof(want), "%s/api/loops/%s", it_mount(), id);
 	cr_assert_str_eq(it_header(&r, "location"), want);
@@ -335,35 +315,35 @@ Test(loops, put_with_if_none_match_star_creates_at_the_clients_id_once)
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
 	it_resp_free(&r);
 	/* Again: it exists now. */
-	itl_req("PUT", p, &u, h, itl_body("offline again", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PUT", p, &u, h, itfx_loop_body("offline again", 0), &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "offline");
 	it_resp_free(&r);
 	/* Another user cannot take the id, nor see the private loop. */
-	itl_req("PUT", p, &v, h, itl_body("squatter", 1), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PUT", p, &v, h, itfx_loop_body("squatter", 1), &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_null(it_get(r.json, "loop"));
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops WHERE id = $1 AND "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE id = $1 AND "
 	    "name = 'offline' AND version = 1", id), 1);
-	cr_assert_eq(loops_of(&v), 0);
+	cr_assert_eq(itfx_loops_of(&v), 0);
 }
 
 Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*mp[] = { "Content-Type: application/merge-patch+json",
 	    NULL };
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"p\",\"bars\":8,\"color\":\"#123456\","
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"p\",\"bars\":8,\"color\":\"#123456\","
 	    "\"bpm\":100,\"iconSequence\":[{\"bar\":100,\"row\":0,"
 	    "\"soundId\":\"s\",\"pitch\":1,\"velocity\":0.5}]}", id,
 	    sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PATCH", p, &u, mp, "{\"bpm\":130,\"color\":null,\"isPublic\":true,"
+	itfx_req("PATCH", p, &u, mp, "{\"bpm\":130,\"color\":null,\"isPublic\":true,"
 	    "\"likesCount\":99}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "loop.bpm"), 130);
@@ -376,13 +356,13 @@ Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
 	    "loop.iconSequence.0.velocity")), 0.5);
 	it_resp_free(&r);
 	/* A 4-bar loop cannot keep a step on bar 100... */
-	itl_req("PATCH", p, &u, NULL, "{\"bars\":4,\"name\":\"\"}", &r);
-	assert_problem(&r, 400, "iconSequence[0].bar");
-	cr_assert(itl_names_field(&r, "name"));
+	itfx_req("PATCH", p, &u, NULL, "{\"bars\":4,\"name\":\"\"}", &r);
+	itfx_assert_problem(&r, 400, NULL, "iconSequence[0].bar");
+	cr_assert(itfx_names_field(&r, "name"));
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 2);
 	/* ...unless the same patch replaces the sequence. */
-	itl_req("PATCH", p, &u, NULL, "{\"bars\":4,\"iconSequence\":[]}", &r);
+	itfx_req("PATCH", p, &u, NULL, "{\"bars\":4,\"iconSequence\":[]}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "loop.bars"), 4);
 	it_resp_free(&r);
@@ -390,26 +370,26 @@ Test(loops, patch_merges_into_the_current_loop_and_validates_the_result)
 
 Test(loops, patch_with_a_stale_if_match_is_412_and_changes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*stale[] = { "If-Match: \"v7\"", NULL };
 	const char	*fresh[] = { "If-Match: \"v7\", \"v1\"", NULL };
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("pm", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("pm", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PATCH", p, &u, stale, "{\"name\":\"x\"}", &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PATCH", p, &u, stale, "{\"name\":\"x\"}", &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "pm");
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
-	itl_req("PATCH", p, &u, NULL, "{\"name\":\"x\",\"version\":3}", &r);
-	assert_problem(&r, 409, NULL);
+	itfx_req("PATCH", p, &u, NULL, "{\"name\":\"x\",\"version\":3}", &r);
+	itfx_assert_problem(&r, 409, NULL, NULL);
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
-	itl_req("PATCH", p, &u, fresh, "{\"name\":\"x\",\"version\":1}", &r);
+	itfx_req("PATCH", p, &u, fresh, "{\"name\":\"x\",\"version\":1}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "x");
 	it_resp_free(&r);
@@ -417,92 +397,92 @@ Test(loops, patch_with_a_stale_if_match_is_412_and_changes_nothing)
 
 Test(loops, a_stale_if_match_on_put_or_delete_is_412_with_the_current_loop)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*stale[] = { "If-Match: \"v2\"", NULL };
 	const char	*weak[] = { "If-Match: W/\"v1\"", NULL };
 	const char	*star[] = { "If-Match: *", NULL };
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("locked", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("locked", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, stale, itl_body("lost update", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PUT", p, &u, stale, itfx_loop_body("lost update", 0), &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "locked");
 	cr_assert_eq(it_int(r.json, "loop.version"), 1);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
-	itl_req("PUT", p, &u, weak, itl_body("weak", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PUT", p, &u, weak, itfx_loop_body("weak", 0), &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("DELETE", p, &u, stale, NULL, &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("DELETE", p, &u, stale, NULL, &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
-	itl_req("PUT", p, &u, star, itl_body("star", 0), &r);
+	itfx_req("PUT", p, &u, star, itfx_loop_body("star", 0), &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 }
 
 Test(loops, a_stale_version_in_the_body_is_409_with_the_current_loop)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("v", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("v", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, NULL, "{\"name\":\"first\",\"bars\":4,"
+	itfx_req("PUT", p, &u, NULL, "{\"name\":\"first\",\"bars\":4,"
 	    "\"version\":1}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
-	itl_req("PUT", p, &u, NULL, "{\"name\":\"second\",\"bars\":4,"
+	itfx_req("PUT", p, &u, NULL, "{\"name\":\"second\",\"bars\":4,"
 	    "\"version\":1}", &r);
-	assert_problem(&r, 409, NULL);
+	itfx_assert_problem(&r, 409, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "first");
 	cr_assert_eq(it_int(r.json, "loop.version"), 2);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 2);
-	itl_req("PUT", p, &u, NULL, "{\"name\":\"x\",\"bars\":4,"
+	itfx_req("PUT", p, &u, NULL, "{\"name\":\"x\",\"bars\":4,"
 	    "\"version\":\"2\"}", &r);
-	assert_problem(&r, 400, "version");
+	itfx_assert_problem(&r, 400, NULL, "version");
 	it_resp_free(&r);
 }
 
 Test(loops, likes_plays_and_remixes_by_others_never_fail_the_owners_if_match)
 {
-	struct itl_user	 owner, fan;
+	struct itfx_user	 owner, fan;
 	struct it_resp	 r;
 	const char	*h[] = { "If-Match: \"v1\"", NULL };
 	char		 id[40], p[96], etag[32];
 
-	itl_user(&owner);
-	itl_user(&fan);
-	itl_loop(&owner, itl_body("shared", 1), id, sizeof(id));
+	itfx_db_user(&owner);
+	itfx_db_user(&fan);
+	itfx_loop(&owner, itfx_loop_body("shared", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &owner, NULL, NULL, &r);
+	itfx_req("GET", p, &owner, NULL, NULL, &r);
 	snprintf(etag, sizeof(etag), "%s", it_header(&r, "etag"));
 	it_resp_free(&r);
 	cr_assert_str_eq(etag, "\"v1\"");
 	path_of(p, sizeof(p), id, "/like");
-	itl_req("PUT", p, &fan, NULL, NULL, &r);
+	itfx_req("PUT", p, &fan, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/plays");
-	itl_req("POST", p, &fan, NULL, NULL, &r);
+	itfx_req("POST", p, &fan, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &fan, NULL, NULL, &r);
+	itfx_req("POST", p, &fan, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &owner, h, itl_body("edited", 1), &r);
+	itfx_req("PUT", p, &owner, h, itfx_loop_body("edited", 1), &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "loop.likesCount"), 1);
 	cr_assert_eq(it_int(r.json, "loop.playsCount"), 1);
@@ -512,52 +492,52 @@ Test(loops, likes_plays_and_remixes_by_others_never_fail_the_owners_if_match)
 
 Test(loops, delete_answers_204_and_its_remixes_stay_with_a_null_parent)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], rid[40], p[96];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("parent", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("parent", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &b, NULL, NULL, &r);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201);
 	snprintf(rid, sizeof(rid), "%s", it_str(r.json, "loop.id"));
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("DELETE", p, &a, NULL, NULL, &r);
+	itfx_req("DELETE", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
-	itl_req("DELETE", p, &a, NULL, NULL, &r);
+	itfx_req("DELETE", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), rid, NULL);
-	itl_req("GET", p, &b, NULL, NULL, &r);
+	itfx_req("GET", p, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(it_get(r.json, "loop.parentLoopId"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&a), 0);
-	cr_assert_eq(itl_count1("SELECT loops_count FROM users WHERE id = $1",
+	cr_assert_eq(itfx_loops_of(&a), 0);
+	cr_assert_eq(itfx_count1("SELECT loops_count FROM users WHERE id = $1",
 	    a.id), 0);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM tombstones WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM tombstones WHERE "
 	    "item_id = $1", id), 1);
 }
 
 Test(loops, remix_copies_the_loop_for_the_caller_and_counts_on_the_parent)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[96], want[96];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("Sunset", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("Sunset", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &b, NULL, NULL, &r);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	snprintf(want, sizeof(want), "%s/api/loops/%s", it_mount(),
 	    it_str(r.json, "loop.id"));
@@ -571,36 +551,36 @@ Test(loops, remix_copies_the_loop_for_the_caller_and_counts_on_the_parent)
 	cr_assert_eq(json_object_get_boolean(it_get(r.json, "loop.isPublic")), 0);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/duplicate");
-	itl_req("POST", p, &b, NULL, "{\"name\":\"My take\",\"isPublic\":true}",
+	itfx_req("POST", p, &b, NULL, "{\"name\":\"My take\",\"isPublic\":true}",
 	    &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "My take");
 	cr_assert_eq(json_object_get_boolean(it_get(r.json, "loop.isPublic")), 1);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &b, NULL, "{\"name\":\"\"}", &r);
-	assert_problem(&r, 400, "name");
+	itfx_req("POST", p, &b, NULL, "{\"name\":\"\"}", &r);
+	itfx_assert_problem(&r, 400, NULL, "name");
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("SELECT remixes_count FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT remixes_count FROM loops WHERE id = $1",
 	    id), 2);
-	cr_assert_eq(loops_of(&b), 2);
-	cr_assert_eq(itl_count1("SELECT public_loops_count FROM users WHERE "
+	cr_assert_eq(itfx_loops_of(&b), 2);
+	cr_assert_eq(itfx_count1("SELECT public_loops_count FROM users WHERE "
 	    "id = $1", b.id), 1);
 }
 
 Test(loops, a_remix_of_a_long_name_is_cut_to_100_characters)
 {
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 id[40], p[96], name[128], body[256];
 
-	itl_user(&a);
+	itfx_db_user(&a);
 	memset(name, 'x', 100);
 	name[100] = '\0';
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"bars\":1}", name);
-	itl_loop(&a, body, id, sizeof(id));
+	itfx_loop(&a, body, id, sizeof(id));
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &a, NULL, NULL, &r);
+	itfx_req("POST", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq(strlen(it_str(r.json, "loop.name")), 100);
 	cr_assert(strncmp(it_str(r.json, "loop.name"), "Remix of xxx", 12) == 0);
@@ -609,17 +589,17 @@ Test(loops, a_remix_of_a_long_name_is_cut_to_100_characters)
 
 Test(loops, likes_are_idempotent_and_shown_as_liked_by_me)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[96];
 	int		 i;
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("likeable", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("likeable", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/like");
 	for (i = 0; i < 2; i++) {
-		itl_req("PUT", p, &b, NULL, NULL, &r);
+		itfx_req("PUT", p, &b, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		cr_assert_eq(it_int(r.json, "likesCount"), 1);
 		cr_assert_eq(json_object_get_boolean(it_get(r.json,
@@ -627,58 +607,58 @@ Test(loops, likes_are_idempotent_and_shown_as_liked_by_me)
 		it_resp_free(&r);
 	}
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &b, NULL, NULL, &r);
+	itfx_req("GET", p, &b, NULL, NULL, &r);
 	cr_assert_eq(json_object_get_boolean(it_get(r.json, "loop.likedByMe")), 1);
 	cr_assert_eq(it_int(r.json, "loop.likesCount"), 1);
 	it_resp_free(&r);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(json_object_get_boolean(it_get(r.json, "loop.likedByMe")), 0);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?public=true&limit=100", &b, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?public=true&limit=100", &b, NULL, NULL, &r);
 	cr_assert(strstr(r.body, "\"likedByMe\" : true") != NULL, "%s", r.body);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/like");
 	for (i = 0; i < 2; i++) {
-		itl_req("DELETE", p, &b, NULL, NULL, &r);
+		itfx_req("DELETE", p, &b, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		cr_assert_eq(it_int(r.json, "likesCount"), 0);
 		cr_assert_eq(json_object_get_boolean(it_get(r.json,
 		    "likedByMe")), 0);
 		it_resp_free(&r);
 	}
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loop_likes WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_likes WHERE "
 	    "loop_id = $1", id), 0);
-	itl_req("PUT", p, NULL, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("PUT", p, NULL, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	it_resp_free(&r);
 }
 
 Test(loops, plays_count_once_per_listener_per_minute)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("playable", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("playable", 1), id, sizeof(id));
 	path_of(p, sizeof(p), id, "/plays");
-	itl_req("POST", p, NULL, NULL, NULL, &r);
+	itfx_req("POST", p, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "playsCount"), 1);
 	it_resp_free(&r);
-	itl_req("POST", p, NULL, NULL, NULL, &r);
+	itfx_req("POST", p, NULL, NULL, NULL, &r);
 	cr_assert_eq(it_int(r.json, "playsCount"), 1);
 	it_resp_free(&r);
-	itl_req("POST", p, &b, NULL, NULL, &r);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
 	cr_assert_eq(it_int(r.json, "playsCount"), 2);
 	it_resp_free(&r);
-	itl_req("POST", p, &b, NULL, NULL, &r);
+	itfx_req("POST", p, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202);
 	cr_assert_eq(it_int(r.json, "playsCount"), 2);
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("SELECT plays_count FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT plays_count FROM loops WHERE id = $1",
 	    id), 2);
 	cr_assert_eq(version_of(id), 1);
 }
@@ -710,49 +690,49 @@ count_of(const struct it_resp *r)
 
 Test(loops, lists_follow_the_visibility_rules)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 pub[40], priv[40], bpub[40], p[128];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("a public", 1), pub, sizeof(pub));
-	itl_loop(&a, itl_body("a private", 0), priv, sizeof(priv));
-	itl_loop(&b, itl_body("b public", 1), bpub, sizeof(bpub));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("a public", 1), pub, sizeof(pub));
+	itfx_loop(&a, itfx_loop_body("a private", 0), priv, sizeof(priv));
+	itfx_loop(&b, itfx_loop_body("b public", 1), bpub, sizeof(bpub));
 	/* Authenticated, no public=true: own loops, private included. */
-	itl_req("GET", "/api/loops", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(count_of(&r), 2);
 	cr_assert(strstr(r.body, priv) && strstr(r.body, pub));
 	it_resp_free(&r);
 	/* public=true: all public loops, nobody's private ones. */
-	itl_req("GET", "/api/loops?public=true&limit=100", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?public=true&limit=100", &a, NULL, NULL, &r);
 	cr_assert(strstr(r.body, pub) && strstr(r.body, bpub));
 	cr_assert(strstr(r.body, priv) == NULL);
 	it_resp_free(&r);
 	/* Anonymous: public only. */
-	itl_req("GET", "/api/loops?limit=100", NULL, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?limit=100", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, priv) == NULL);
 	it_resp_free(&r);
 	/* user=: their public loops; all of them for the caller. */
-	snprintf(p, sizeof(p), "/api/loops?user=%s", a.name);
-	itl_req("GET", p, &b, NULL, NULL, &r);
+	snprintf(p, sizeof(p), "/api/loops?user=%s", a.username);
+	itfx_req("GET", p, &b, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 1);
 	cr_assert(strstr(r.body, pub) != NULL);
 	it_resp_free(&r);
-	itl_req("GET", p, NULL, NULL, NULL, &r);
+	itfx_req("GET", p, NULL, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 1);
 	it_resp_free(&r);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 2);
 	it_resp_free(&r);
-	snprintf(p, sizeof(p), "/api/loops?user=%s&public=true", a.name);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	snprintf(p, sizeof(p), "/api/loops?user=%s&public=true", a.username);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 1);
 	it_resp_free(&r);
 	/* The old client's bare flag. */
-	itl_req("GET", "/api/loops?public&limit=100&offset=0", &a, NULL, NULL,
+	itfx_req("GET", "/api/loops?public&limit=100&offset=0", &a, NULL, NULL,
 	    &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(strstr(r.body, bpub) != NULL);
@@ -761,59 +741,59 @@ Test(loops, lists_follow_the_visibility_rules)
 
 Test(loops, lists_filter_by_chord_sound_bars_bpm_name_and_parent)
 {
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 l1[40], l2[40], l3[40], rx[40], p[160], ids[256];
 
-	itl_user(&a);
-	itl_loop(&a, "{\"name\":\"Night drive\",\"bars\":4,\"bpm\":90,"
+	itfx_db_user(&a);
+	itfx_loop(&a, "{\"name\":\"Night drive\",\"bars\":4,\"bpm\":90,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"Fmaj7\"}],"
 	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"pad\","
 	    "\"pitch\":60}]}", l1, sizeof(l1));
-	itl_loop(&a, "{\"name\":\"Morning 100%_\",\"bars\":2,\"bpm\":120,"
+	itfx_loop(&a, "{\"name\":\"Morning 100%_\",\"bars\":2,\"bpm\":120,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"C\"}],"
 	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"kick\","
 	    "\"pitch\":36}]}", l2, sizeof(l2));
-	itl_loop(&a, "{\"name\":\"Night owl\",\"bars\":8,\"bpm\":150,"
+	itfx_loop(&a, "{\"name\":\"Night owl\",\"bars\":8,\"bpm\":150,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"C\"},"
 	    "{\"bar\":1,\"chord\":\"Fmaj7\"}]}", l3, sizeof(l3));
 	snprintf(p, sizeof(p), "/api/loops/%s/remix", l1);
-	itl_req("POST", p, &a, NULL, NULL, &r);
+	itfx_req("POST", p, &a, NULL, NULL, &r);
 	snprintf(rx, sizeof(rx), "%s", it_str(r.json, "loop.id"));
 	it_resp_free(&r);
 
-	itl_req("GET", "/api/loops?chord=Fmaj7", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?chord=Fmaj7", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_eq(count_of(&r), 3, "%s", ids);	/* l1, l3, the remix */
 	cr_assert(strstr(ids, l2) == NULL);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?sound=kick", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?sound=kick", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l2);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?bars=8", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?bars=8", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l3);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?bpmMin=100&bpmMax=130", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?bpmMin=100&bpmMax=130", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l2);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?q=NIGHT&chord=C", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?q=NIGHT&chord=C", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l3);
 	it_resp_free(&r);
 	/* LIKE wildcards in q are literal. */
-	itl_req("GET", "/api/loops?q=100%25_", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?q=100%25_", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l2);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?q=%25", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?q=%25", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, l2);
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?parent=%s", l1);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, rx);
 	it_resp_free(&r);
@@ -821,66 +801,66 @@ Test(loops, lists_filter_by_chord_sound_bars_bpm_name_and_parent)
 
 Test(loops, parent_lists_public_remixes_and_the_callers_own)
 {
-	struct itl_user	 a, b, c;
+	struct itfx_user	 a, b, c;
 	struct it_resp	 r;
 	char		 id[40], p[128];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_user(&c);
-	itl_loop(&a, itl_body("origin", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_db_user(&c);
+	itfx_loop(&a, itfx_loop_body("origin", 1), id, sizeof(id));
 	snprintf(p, sizeof(p), "/api/loops/%s/remix", id);
-	itl_req("POST", p, &b, NULL, "{\"isPublic\":true}", &r);
+	itfx_req("POST", p, &b, NULL, "{\"isPublic\":true}", &r);
 	it_resp_free(&r);
-	itl_req("POST", p, &c, NULL, NULL, &r);		/* private */
+	itfx_req("POST", p, &c, NULL, NULL, &r);		/* private */
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?parent=%s", id);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 1);
 	it_resp_free(&r);
-	itl_req("GET", p, &c, NULL, NULL, &r);
+	itfx_req("GET", p, &c, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 2);
 	it_resp_free(&r);
-	itl_req("GET", p, NULL, NULL, NULL, &r);
+	itfx_req("GET", p, NULL, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 1);
 	it_resp_free(&r);
 }
 
 Test(loops, lists_sort_by_likes_plays_and_updates)
 {
-	struct itl_user	 a, f1, f2;
+	struct itfx_user	 a, f1, f2;
 	struct it_resp	 r;
 	char		 x[40], y[40], z[40], p[128], ids[256], want[128];
 
-	itl_user(&a);
-	itl_user(&f1);
-	itl_user(&f2);
-	itl_loop(&a, itl_body("x", 0), x, sizeof(x));
-	itl_loop(&a, itl_body("y", 0), y, sizeof(y));
-	itl_loop(&a, itl_body("z", 0), z, sizeof(z));
+	itfx_db_user(&a);
+	itfx_db_user(&f1);
+	itfx_db_user(&f2);
+	itfx_loop(&a, itfx_loop_body("x", 0), x, sizeof(x));
+	itfx_loop(&a, itfx_loop_body("y", 0), y, sizeof(y));
+	itfx_loop(&a, itfx_loop_body("z", 0), z, sizeof(z));
 	snprintf(p, sizeof(p), "/api/loops/%s/like", y);
-	itl_req("PUT", p, &a, NULL, NULL, &r);
+	itfx_req("PUT", p, &a, NULL, NULL, &r);
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops/%s/plays", x);
-	itl_req("POST", p, &a, NULL, NULL, &r);
+	itfx_req("POST", p, &a, NULL, NULL, &r);
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops/%s", x);
-	itl_req("PATCH", p, &a, NULL, "{\"bpm\":91}", &r);
+	itfx_req("PATCH", p, &a, NULL, "{\"bpm\":91}", &r);
 	it_resp_free(&r);
 
-	itl_req("GET", "/api/loops?sort=top", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?sort=top", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert(strncmp(ids, y, 36) == 0, "%s", ids);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?sort=popular", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?sort=popular", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert(strncmp(ids, x, 36) == 0, "%s", ids);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?sort=updated", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?sort=updated", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert(strncmp(ids, x, 36) == 0, "%s", ids);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?sort=new", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?sort=new", &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	snprintf(want, sizeof(want), "%s,%s,%s", z, y, x);
 	cr_assert_str_eq(ids, want);
@@ -889,7 +869,7 @@ Test(loops, lists_sort_by_likes_plays_and_updates)
 
 /* Walk a list by its Link headers; every id once, in order. */
 static void
-walk(const struct itl_user *u, const char *first, int want_total,
+walk(const struct itfx_user *u, const char *first, int want_total,
     int page_size)
 {
 	struct it_resp	 r;
@@ -900,7 +880,7 @@ walk(const struct itl_user *u, const char *first, int want_total,
 	snprintf(path, sizeof(path), "%s", first);
 	seen[0] = '\0';
 	for (;;) {
-		itl_req("GET", path, u, NULL, NULL, &r);
+		itfx_req("GET", path, u, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
 		ids_of(&r, ids, sizeof(ids));
 		total += (int)count_of(&r);
@@ -933,27 +913,27 @@ walk(const struct itl_user *u, const char *first, int want_total,
 
 Test(loops, keyset_pages_walk_the_whole_list_without_gaps_or_repeats)
 {
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 id[40], p[96], *ids, *tok, *save;
 	int		 i;
 
-	itl_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 4; i++)
-		itl_loop(&a, itl_body("paged", 0), id, sizeof(id));
+		itfx_loop(&a, itfx_loop_body("paged", 0), id, sizeof(id));
 	/* Three more sharing one created_at: ties are broken by id. */
-	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	cr_assert_eq(itfx_count1("WITH i AS (INSERT INTO loops (user_id, name, "
 	    "bars, created_at) SELECT $1, 'tied', 4, "
 	    "'2026-01-01T00:00:00.123456Z' FROM generate_series(1, 3) "
 	    "RETURNING 1) SELECT count(*) FROM i", a.id), 3);
-	ids = itl_text1("SELECT string_agg(id::text, ',') FROM loops WHERE "
+	ids = itfx_text1("SELECT string_agg(id::text, ',') FROM loops WHERE "
 	    "user_id = $1", a.id);
 	for (i = 0, tok = strtok_r(ids, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save), i++) {
 		if (i % 2)
 			continue;
 		path_of(p, sizeof(p), tok, "/like");
-		itl_req("PUT", p, &a, NULL, NULL, &r);
+		itfx_req("PUT", p, &a, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200);
 		it_resp_free(&r);
 	}
@@ -968,43 +948,43 @@ Test(loops, keyset_pages_walk_the_whole_list_without_gaps_or_repeats)
 
 Test(loops, a_forged_garbled_or_foreign_cursor_is_400_naming_cursor)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], cur[256], p[512];
 	int		 i;
 
-	itl_user(&a);
-	itl_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	for (i = 0; i < 3; i++)
-		itl_loop(&a, itl_body("c", 0), id, sizeof(id));
-	itl_req("GET", "/api/loops?limit=1", &a, NULL, NULL, &r);
+		itfx_loop(&a, itfx_loop_body("c", 0), id, sizeof(id));
+	itfx_req("GET", "/api/loops?limit=1", &a, NULL, NULL, &r);
 	snprintf(cur, sizeof(cur), "%s", it_str(r.json, "nextCursor"));
 	it_resp_free(&r);
 	/* Flip one character. */
 	snprintf(p, sizeof(p), "/api/loops?limit=1&cursor=%s", cur);
 	p[strlen(p) - 3] = p[strlen(p) - 3] == 'A' ? 'B' : 'A';
-	itl_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_req("GET", p, &a, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?cursor=garbage!!", &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_req("GET", "/api/loops?cursor=garbage!!", &a, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	/* Same cursor, other sort, other filters, other caller. */
 	snprintf(p, sizeof(p), "/api/loops?limit=1&sort=top&cursor=%s", cur);
-	itl_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_req("GET", p, &a, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?limit=1&bars=4&cursor=%s", cur);
-	itl_req("GET", p, &a, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_req("GET", p, &a, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?limit=1&cursor=%s", cur);
-	itl_req("GET", p, &b, NULL, NULL, &r);
-	assert_problem(&r, 400, "cursor");
+	itfx_req("GET", p, &b, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "cursor");
 	it_resp_free(&r);
 	/* A different limit is fine. */
 	snprintf(p, sizeof(p), "/api/loops?limit=5&cursor=%s", cur);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 2);
 	it_resp_free(&r);
@@ -1025,41 +1005,41 @@ Test(loops, bad_list_parameters_are_400_naming_the_parameter)
 		{ "q=%ff%fe", "q" }, { "q=%zz", "q" },
 		{ "offset=2&cursor=abc", "offset" },
 	};
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 p[256];
 	size_t		 i;
 
-	itl_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(p, sizeof(p), "/api/loops?%s", cases[i][0]);
-		itl_req("GET", p, &a, NULL, NULL, &r);
-		assert_problem(&r, 400, cases[i][1]);
+		itfx_req("GET", p, &a, NULL, NULL, &r);
+		itfx_assert_problem(&r, 400, NULL, cases[i][1]);
 		it_resp_free(&r);
 	}
 }
 
 Test(loops, the_old_clients_offset_still_pages_and_a_stale_one_is_empty)
 {
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 id[40], first[1024], second[1024];
 	int		 i;
 
-	itl_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 3; i++)
-		itl_loop(&a, itl_body("o", 0), id, sizeof(id));
-	itl_req("GET", "/api/loops?limit=2&offset=0", &a, NULL, NULL, &r);
+		itfx_loop(&a, itfx_loop_body("o", 0), id, sizeof(id));
+	itfx_req("GET", "/api/loops?limit=2&offset=0", &a, NULL, NULL, &r);
 	ids_of(&r, first, sizeof(first));
 	cr_assert_eq(count_of(&r), 2);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?limit=2&offset=2", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?limit=2&offset=2", &a, NULL, NULL, &r);
 	ids_of(&r, second, sizeof(second));
 	cr_assert_eq(count_of(&r), 1);
 	cr_assert(strstr(first, second) == NULL);
 	cr_assert_null(it_get(r.json, "nextCursor"));
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?limit=20&offset=500", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?limit=20&offset=500", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 0);
 	cr_assert_null(it_get(r.json, "nextCursor"));
@@ -1079,18 +1059,18 @@ Test(loops, containment_filters_are_served_by_the_gin_indexes)
 	 */
 	free(it_db_text("SELECT set_config('enable_seqscan', 'off', false)",
 	    0, NULL));
-	plan = itl_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
+	plan = itfx_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
 	    "WHERE x.chord_progression @> $1::jsonb",
 	    "[{\"chord\":\"Am7\"}]");
 	cr_assert_not_null(plan);
 	cr_assert(strstr(plan, "loops_chord_progression_gin") != NULL, "%s",
 	    plan);
 	free(plan);
-	plan = itl_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
+	plan = itfx_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
 	    "WHERE x.icon_sequence @> $1::jsonb", "[{\"soundId\":\"kick\"}]");
 	cr_assert(strstr(plan, "loops_icon_sequence_gin") != NULL, "%s", plan);
 	free(plan);
-	plan = itl_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
+	plan = itfx_text1("EXPLAIN (FORMAT JSON) SELECT id FROM loops x "
 	    "WHERE x.name ILIKE $1", "%night%");
 	cr_assert(strstr(plan, "loops_name_trgm") != NULL, "%s", plan);
 	free(plan);
@@ -1149,37 +1129,37 @@ static const char *const bad_bodies[][2] = {
 
 Test(loops, every_bad_field_on_create_is_400_naming_it_and_writes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	size_t		 i;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
-		itl_req("POST", "/api/loops", &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_req("POST", "/api/loops", &u, NULL, bad_bodies[i][0], &r);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		cr_assert_str_eq(it_str(r.json, "error"), "Validation failed");
 		it_resp_free(&r);
 	}
-	cr_assert_eq(loops_of(&u), 0);
-	cr_assert_eq(itl_count1("SELECT loops_count + change_seq FROM users "
+	cr_assert_eq(itfx_loops_of(&u), 0);
+	cr_assert_eq(itfx_count1("SELECT loops_count + change_seq FROM users "
 	    "WHERE id = $1", u.id), 0);
 }
 
 Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[80], *before, *after;
 	size_t		 i;
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("keep me", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("keep me", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	before = itl_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
+	before = itfx_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
 	    "id = $1", id);
 	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
-		itl_req("PUT", p, &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_req("PUT", p, &u, NULL, bad_bodies[i][0], &r);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		it_resp_free(&r);
 		/* In a merge patch a top-level null means "remove": the
 		 * default comes back, which is no error. */
@@ -1188,11 +1168,11 @@ Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 		    strcmp(bad_bodies[i][1], "name") != 0 &&
 		    strcmp(bad_bodies[i][1], "bars") != 0)
 			continue;
-		itl_req("PATCH", p, &u, NULL, bad_bodies[i][0], &r);
-		assert_problem(&r, 400, bad_bodies[i][1]);
+		itfx_req("PATCH", p, &u, NULL, bad_bodies[i][0], &r);
+		itfx_assert_problem(&r, 400, NULL, bad_bodies[i][1]);
 		it_resp_free(&r);
 	}
-	after = itl_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
+	after = itfx_text1("SELECT row_to_json(l)::text FROM loops l WHERE "
 	    "id = $1", id);
 	cr_assert_str_eq(before, after);
 	free(before);
@@ -1201,146 +1181,146 @@ Test(loops, every_bad_field_on_put_and_patch_is_400_and_changes_nothing)
 
 Test(loops, all_problems_of_a_body_are_listed_at_once)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itl_user(&u);
-	itl_req("POST", "/api/loops", &u, NULL, "{\"name\":\"\",\"bars\":3,"
+	itfx_db_user(&u);
+	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"\",\"bars\":3,"
 	    "\"bpm\":301,\"color\":\"red\",\"iconSequence\":[{\"bar\":64,\"row\":0,"
 	    "\"soundId\":\"s\",\"pitch\":128}]}", &r);
-	assert_problem(&r, 400, "name");
-	cr_assert(itl_names_field(&r, "bars"));
-	cr_assert(itl_names_field(&r, "bpm"));
-	cr_assert(itl_names_field(&r, "color"));
-	cr_assert(itl_names_field(&r, "iconSequence[0].pitch"));
+	itfx_assert_problem(&r, 400, NULL, "name");
+	cr_assert(itfx_names_field(&r, "bars"));
+	cr_assert(itfx_names_field(&r, "bpm"));
+	cr_assert(itfx_names_field(&r, "color"));
+	cr_assert(itfx_names_field(&r, "iconSequence[0].pitch"));
 	cr_assert_eq(json_object_array_length(it_get(r.json, "errors")), 5,
 	    "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_2000_step_sequence_is_400_naming_icon_sequence)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	int		 i;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	buf_puts(&b, "{\"name\":\"long\",\"bars\":4,\"iconSequence\":[");
 	for (i = 0; i < 2000; i++)
 		buf_printf(&b, "%s" S_OK, i ? "," : "");
 	buf_puts(&b, "]}");
-	itl_req("POST", "/api/loops", &u, NULL, b.data, &r);
-	assert_problem(&r, 400, "iconSequence");
+	itfx_req("POST", "/api/loops", &u, NULL, b.data, &r);
+	itfx_assert_problem(&r, 400, NULL, "iconSequence");
 	it_resp_free(&r);
 	buf_release(&b);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, deeply_nested_json_is_400_and_writes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	int		 i;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	buf_puts(&b, "{\"name\":\"deep\",\"bars\":4,\"iconSequence\":");
 	for (i = 0; i < 10000; i++)
 		buf_putc(&b, '[');
 	for (i = 0; i < 10000; i++)
 		buf_putc(&b, ']');
 	buf_putc(&b, '}');
-	itl_req("POST", "/api/loops", &u, NULL, b.data, &r);
-	assert_problem(&r, 400, NULL);
+	itfx_req("POST", "/api/loops", &u, NULL, b.data, &r);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Malformed JSON");
 	cr_assert(strstr(it_str(r.json, "detail"), "nesting") != NULL, "%s",
 	    r.body);
 	it_resp_free(&r);
 	buf_release(&b);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_2_mb_body_is_413_and_writes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*body;
 	size_t		 n = 2 * 1024 * 1024, len;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	body = malloc(n + 1);
 	len = (size_t)snprintf(body, n, "{\"bars\":4,\"name\":\"");
 	memset(body + len, 'x', n - len - 2);
 	body[n - 2] = '"';
 	body[n - 1] = '}';
 	body[n] = '\0';
-	itl_req("POST", "/api/loops", &u, NULL, body, &r);
-	assert_problem(&r, 413, NULL);
+	itfx_req("POST", "/api/loops", &u, NULL, body, &r);
+	itfx_assert_problem(&r, 413, NULL, NULL);
 	it_resp_free(&r);
 	free(body);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, sql_looking_strings_are_stored_and_returned_literally)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[160], *name;
 	const char	*evil = "x'); DROP TABLE loops; --";
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"x'); DROP TABLE loops; --\",\"bars\":4,"
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"x'); DROP TABLE loops; --\",\"bars\":4,"
 	    "\"chordProgression\":[{\"bar\":0,\"chord\":\"' OR 1=1 --\"}],"
 	    "\"iconSequence\":[{\"bar\":0,\"row\":0,\"soundId\":\"\\\"; --\","
 	    "\"pitch\":1}]}", id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &u, NULL, NULL, &r);
+	itfx_req("GET", p, &u, NULL, NULL, &r);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), evil);
 	cr_assert_str_eq(it_str(r.json, "loop.chordProgression.0.chord"),
 	    "' OR 1=1 --");
 	cr_assert_str_eq(it_str(r.json, "loop.iconSequence.0.soundId"), "\"; --");
 	it_resp_free(&r);
-	name = itl_text1("SELECT name FROM loops WHERE id = $1", id);
+	name = itfx_text1("SELECT name FROM loops WHERE id = $1", id);
 	cr_assert_str_eq(name, evil);
 	free(name);
-	itl_req("GET", "/api/loops?q=DROP%20TABLE&chord=%27%20OR%201%3D1%20--",
+	itfx_req("GET", "/api/loops?q=DROP%20TABLE&chord=%27%20OR%201%3D1%20--",
 	    &u, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 1);
 	it_resp_free(&r);
-	snprintf(p, sizeof(p), "/api/loops?user=%s%%27--", u.name);
-	itl_req("GET", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 400, "user");
+	snprintf(p, sizeof(p), "/api/loops?user=%s%%27--", u.username);
+	itfx_req("GET", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 400, NULL, "user");
 	it_resp_free(&r);
 }
 
 Test(loops, a_body_that_is_not_json_is_415_or_400)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*text[] = { "Content-Type: text/plain", NULL };
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_req("POST", "/api/loops", &u, text, "{\"name\":\"n\",\"bars\":4}",
+	itfx_db_user(&u);
+	itfx_req("POST", "/api/loops", &u, text, "{\"name\":\"n\",\"bars\":4}",
 	    &r);
-	assert_problem(&r, 415, NULL);
+	itfx_assert_problem(&r, 415, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("POST", "/api/loops", &u, NULL, "{\"name\":\"n\",\"bars\":4,}",
+	itfx_req("POST", "/api/loops", &u, NULL, "{\"name\":\"n\",\"bars\":4,}",
 	    &r);
-	assert_problem(&r, 400, NULL);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("POST", "/api/loops", &u, NULL, "[1,2]", &r);
-	assert_problem(&r, 400, NULL);
+	itfx_req("POST", "/api/loops", &u, NULL, "[1,2]", &r);
+	itfx_assert_problem(&r, 400, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
-	itl_loop(&u, itl_body("t", 0), id, sizeof(id));
+	cr_assert_eq(itfx_loops_of(&u), 0);
+	itfx_loop(&u, itfx_loop_body("t", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, (const char *[]){ "If-Match: v1", NULL },
-	    itl_body("t2", 0), &r);
-	assert_problem(&r, 400, "If-Match");
+	itfx_req("PUT", p, &u, (const char *[]){ "If-Match: v1", NULL },
+	    itfx_loop_body("t2", 0), &r);
+	itfx_assert_problem(&r, 400, NULL, "If-Match");
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
 }
@@ -1349,62 +1329,62 @@ Test(loops, a_body_that_is_not_json_is_415_or_400)
 
 Test(loops, a_token_of_a_deleted_or_revoked_account_is_401_on_every_route)
 {
-	struct itl_user	 u, v;
+	struct itfx_user	 u, v;
 	struct it_resp	 r;
 	char		 id[40], p[96];
 
-	itl_user(&u);
-	itl_user(&v);
-	itl_loop(&v, itl_body("pub", 1), id, sizeof(id));
-	cr_assert_eq(itl_count1("UPDATE users SET token_version = 2 WHERE "
+	itfx_db_user(&u);
+	itfx_db_user(&v);
+	itfx_loop(&v, itfx_loop_body("pub", 1), id, sizeof(id));
+	cr_assert_eq(itfx_count1("UPDATE users SET token_version = 2 WHERE "
 	    "id = $1 RETURNING 1", u.id), 1);
-	itl_req("GET", "/api/loops", &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("GET", "/api/loops", &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "Invalid or expired token");
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("GET", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("GET", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("POST", "/api/loops", &u, NULL, itl_body("x", 0), &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("POST", "/api/loops", &u, NULL, itfx_loop_body("x", 0), &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/like");
-	itl_req("PUT", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("PUT", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/plays");
-	itl_req("POST", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("POST", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
 	path_of(p, sizeof(p), id, "/remix");
-	itl_req("POST", p, &u, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("POST", p, &u, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(itl_count1("DELETE FROM users WHERE id = $1 RETURNING 1",
+	cr_assert_eq(itfx_count1("DELETE FROM users WHERE id = $1 RETURNING 1",
 	    v.id), 1);
-	itl_req("GET", "/api/loops", &v, NULL, NULL, &r);
-	assert_problem(&r, 401, NULL);
+	itfx_req("GET", "/api/loops", &v, NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, NULL, NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)
 {
-	struct itl_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 rare[3][40], p[512], ids[256], want[160], *cur, secs[8];
 	int		 i;
 
-	itl_user(&a);
+	itfx_db_user(&a);
 	/* 1200 ordinary loops, straight into the table (triggers run). */
-	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	cr_assert_eq(itfx_count1("WITH i AS (INSERT INTO loops (user_id, name, "
 	    "bars, chord_progression, created_at) SELECT $1, 'common ' || g, "
 	    "4, '[{\"bar\":0,\"chord\":\"I\"}]', now() - g * interval '1 ms' "
 	    "FROM generate_series(1, 1200) g RETURNING 1) SELECT count(*) "
 	    "FROM i", a.id), 1200);
 	/* Three rare ones, older than all of them. */
-	cr_assert_eq(itl_count1("WITH i AS (INSERT INTO loops (user_id, name, "
+	cr_assert_eq(itfx_count1("WITH i AS (INSERT INTO loops (user_id, name, "
 	    "bars, chord_progression, created_at) SELECT $1, 'rare', 4, "
 	    "'[{\"bar\":0,\"chord\":\"Xsus13\"}]', now() - interval '1 day' - "
 	    "g * interval '1 s' FROM generate_series(0, 2) g RETURNING 1) "
@@ -1418,7 +1398,7 @@ Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)
 		snprintf(rare[i], sizeof(rare[i]), "%s", cur);
 		free(cur);
 	}
-	itl_req("GET", "/api/loops?chord=Xsus13&limit=2", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?chord=Xsus13&limit=2", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_eq(count_of(&r), 2, "%s", r.body);
@@ -1428,21 +1408,21 @@ Test(loops, a_rare_chord_beyond_the_walked_window_is_found_through_the_index)
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "/api/loops?chord=Xsus13&limit=2&cursor=%s", cur);
 	free(cur);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	ids_of(&r, ids, sizeof(ids));
 	cr_assert_str_eq(ids, rare[2]);
 	cr_assert_null(it_get(r.json, "nextCursor"));
 	it_resp_free(&r);
 	/* A common chord is served by the walk, deep offsets too. */
-	itl_req("GET", "/api/loops?chord=I&limit=100&offset=1100", &a, NULL,
+	itfx_req("GET", "/api/loops?chord=I&limit=100&offset=1100", &a, NULL,
 	    NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 100);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?chord=Nope&sort=top", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?chord=Nope&sort=top", &a, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 0);
 	it_resp_free(&r);
-	itl_req("GET", "/api/loops?q=rare&sort=updated", &a, NULL, NULL, &r);
+	itfx_req("GET", "/api/loops?q=rare&sort=updated", &a, NULL, NULL, &r);
 	cr_assert_eq(count_of(&r), 3);
 	it_resp_free(&r);
 }

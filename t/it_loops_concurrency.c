@@ -13,7 +13,7 @@
 
 #include <criterion/criterion.h>
 
-#include "t/it_loops_util.h"
+#include "t/itfixture.h"
 
 TestSuite(loops_concurrency, .timeout = 180);
 
@@ -45,7 +45,7 @@ gate_release(void)
 
 /* A request in a child: the status, or -1; no Criterion asserts here. */
 static int
-child_req(const char *method, const char *path, const struct itl_user *u,
+child_req(const char *method, const char *path, const struct itfx_user *u,
     const char *extra, const char *body, char *id_out)
 {
 	struct it_resp	 r;
@@ -68,13 +68,13 @@ child_req(const char *method, const char *path, const struct itl_user *u,
 
 Test(loops_concurrency, twenty_concurrent_puts_with_the_same_if_match_have_one_winner)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	char		 id[40], p[80], body[256], *name, want[32];
 	pid_t		 pids[20];
 	int		 i, st, ok = 0, failed = 0, other = 0, winner = -1;
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("contested", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("contested", 0), id, sizeof(id));
 	snprintf(p, sizeof(p), "/api/loops/%s", id);
 	gate_open();
 	for (i = 0; i < 20; i++) {
@@ -103,7 +103,7 @@ Test(loops_concurrency, twenty_concurrent_puts_with_the_same_if_match_have_one_w
 	cr_assert_eq(ok, 1, "%d winners", ok);
 	cr_assert_eq(failed, 19);
 	cr_assert_eq(other, 0);
-	name = itl_text1("SELECT name || '/' || bpm || '/' || version FROM loops "
+	name = itfx_text1("SELECT name || '/' || bpm || '/' || version FROM loops "
 	    "WHERE id = $1", id);
 	snprintf(want, sizeof(want), "writer %d/%d/2", winner, 100 + winner);
 	cr_assert_str_eq(name, want);
@@ -112,15 +112,15 @@ Test(loops_concurrency, twenty_concurrent_puts_with_the_same_if_match_have_one_w
 
 Test(loops_concurrency, n_users_liking_at_once_make_exactly_n_likes)
 {
-	struct itl_user	 owner, fans[16];
+	struct itfx_user	 owner, fans[16];
 	char		 id[40], p[96];
 	pid_t		 pids[16];
 	int		 i, st;
 
-	itl_user(&owner);
-	itl_loop(&owner, itl_body("popular", 1), id, sizeof(id));
+	itfx_db_user(&owner);
+	itfx_loop(&owner, itfx_loop_body("popular", 1), id, sizeof(id));
 	for (i = 0; i < 16; i++)
-		itl_user(&fans[i]);
+		itfx_db_user(&fans[i]);
 	snprintf(p, sizeof(p), "/api/loops/%s/like", id);
 	gate_open();
 	for (i = 0; i < 16; i++) {
@@ -137,9 +137,9 @@ Test(loops_concurrency, n_users_liking_at_once_make_exactly_n_likes)
 		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	cr_assert_eq(itl_count1("SELECT likes_count FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT likes_count FROM loops WHERE id = $1",
 	    id), 16);
-	cr_assert_eq(itl_count1("SELECT version FROM loops WHERE id = $1", id),
+	cr_assert_eq(itfx_count1("SELECT version FROM loops WHERE id = $1", id),
 	    1);
 }
 
@@ -153,7 +153,7 @@ Test(loops_concurrency, n_users_liking_at_once_make_exactly_n_likes)
  * every answer was one the contract allows.
  */
 static int
-hammer(const struct itl_user *u, char targets[][40], unsigned seed)
+hammer(const struct itfx_user *u, char targets[][40], unsigned seed)
 {
 	char	 mine[ROUNDS][40], p[128], id[40];
 	int	 nmine = 0, k, st, t, ok = 1;
@@ -212,16 +212,16 @@ hammer(const struct itl_user *u, char targets[][40], unsigned seed)
 
 Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remixes_and_deletes)
 {
-	struct itl_user	 owner, w[WORKERS];
+	struct itfx_user	 owner, w[WORKERS];
 	char		 targets[TARGETS][40], p[96], users[512];
 	pid_t		 pids[WORKERS + 1];
 	int		 i, st, n;
 
-	itl_user(&owner);
+	itfx_db_user(&owner);
 	for (i = 0; i < TARGETS; i++)
-		itl_loop(&owner, itl_body("target", 1), targets[i], 40);
+		itfx_loop(&owner, itfx_loop_body("target", 1), targets[i], 40);
 	for (i = 0; i < WORKERS; i++)
-		itl_user(&w[i]);
+		itfx_db_user(&w[i]);
 	gate_open();
 	for (i = 0; i < WORKERS; i++)
 		if ((pids[i] = fork()) == 0) {
@@ -242,7 +242,7 @@ Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remix
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		    "process %d failed", i);
 	}
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE id = $1",
 	    targets[TARGETS - 1]), 0);
 	/*
 	 * Every counter of the loops and users involved equals what it
@@ -253,42 +253,42 @@ Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remix
 		n += snprintf(users + n, sizeof(users) - (size_t)n, ",%s",
 		    w[i].id);
 	snprintf(users + n, sizeof(users) - (size_t)n, "}");
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops l WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
 	    "l.user_id = ANY ($1::uuid[]) AND l.likes_count <> "
 	    "(SELECT count(*) FROM loop_likes k WHERE k.loop_id = l.id)",
 	    users), 0);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops l WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
 	    "l.user_id = ANY ($1::uuid[]) AND l.remixes_count <> "
 	    "(SELECT count(*) FROM loops c WHERE c.parent_loop_id = l.id)",
 	    users), 0);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops l WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
 	    "l.user_id = ANY ($1::uuid[]) AND l.plays_count <> "
 	    "(SELECT count(*) FROM play_marks m WHERE m.item_id = l.id)",
 	    users), 0);
-	cr_assert_eq(itl_count1("SELECT count(*) FROM users u WHERE "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM users u WHERE "
 	    "u.id = ANY ($1::uuid[]) AND (u.loops_count <> (SELECT count(*) "
 	    "FROM loops l WHERE l.user_id = u.id) OR u.public_loops_count <> "
 	    "(SELECT count(*) FROM loops l WHERE l.user_id = u.id "
 	    "AND l.is_public))", users), 0);
-	cr_assert_gt(itl_count1("SELECT sum(likes_count + remixes_count + "
+	cr_assert_gt(itfx_count1("SELECT sum(likes_count + remixes_count + "
 	    "plays_count) FROM loops WHERE user_id = ANY ($1::uuid[])", users),
 	    0);
-	cr_assert_gt(itl_count1("SELECT count(*) FROM loops WHERE "
+	cr_assert_gt(itfx_count1("SELECT count(*) FROM loops WHERE "
 	    "user_id = ANY ($1::uuid[]) AND user_id <> ($1::uuid[])[1]", users),
 	    0);
 	/* Nothing the others did moved the targets' versions. */
-	cr_assert_eq(itl_count1("SELECT count(*) FROM loops WHERE user_id = $1 "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops WHERE user_id = $1 "
 	    "AND version <> 1", owner.id), 0);
 }
 
 Test(loops_concurrency, concurrent_create_only_puts_of_one_id_create_it_once)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	char		 id[40], p[96];
 	pid_t		 pids[10];
 	int		 i, st, created = 0, refused = 0;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	snprintf(id, sizeof(id), "%.24s%.12s", "0c4f2a6e-1b3d-4c5e-8f70-",
 	    u.id + 24);
 	snprintf(p, sizeof(p), "/api/loops/%s", id);
@@ -297,7 +297,7 @@ Test(loops_concurrency, concurrent_create_only_puts_of_one_id_create_it_once)
 		if ((pids[i] = fork()) == 0) {
 			gate_wait();
 			st = child_req("PUT", p, &u, "If-None-Match: *",
-			    itl_body("once", 1), NULL);
+			    itfx_loop_body("once", 1), NULL);
 			_exit(st == 201 ? 0 : st == 412 ? 1 : 2);
 		}
 	gate_release();
@@ -311,6 +311,6 @@ Test(loops_concurrency, concurrent_create_only_puts_of_one_id_create_it_once)
 	}
 	cr_assert_eq(created, 1);
 	cr_assert_eq(refused, 9);
-	cr_assert_eq(itl_count1("SELECT loops_count * 10 + public_loops_count "
+	cr_assert_eq(itfx_count1("SELECT loops_count * 10 + public_loops_count "
 	    "FROM users WHERE id = $1", u.id), 11);
 }

@@ -22,7 +22,7 @@
 
 #include "db/db.h"
 #include "base/buf.h"
-#include "t/it_loops_util.h"
+#include "t/itfixture.h"
 
 /*
  * What a worker may hold once the large requests are over, outside
@@ -106,7 +106,7 @@ workers(long *pids)
  * song.
  */
 static void
-big_song(const struct itl_user *u, int n, char *song, size_t sz)
+big_song(const struct itfx_user *u, int n, char *song, size_t sz)
 {
 	const char	*p[2];
 	char		 count[16], *id;
@@ -148,14 +148,14 @@ wide_body(const char *member)
 Test(memory, a_worker_gives_back_what_a_large_request_took,
     .timeout = 600)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	long		 pids[MAX_WORKERS], before[MAX_WORKERS], kb;
 	char		 song[64], path[128], *unknown, *steps;
 	size_t		 n, i;
 	int		 k, tries;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	big_song(&u, 130, song, sizeof(song));
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops", song);
 	n = workers(pids);
@@ -165,13 +165,13 @@ Test(memory, a_worker_gives_back_what_a_large_request_took,
 	steps = wide_body("iconSequence");
 	/* Enough of each that every worker likely serves some. */
 	for (k = 0; k < 3 * (int)n; k++) {
-		itl_req("GET", path, &u, NULL, NULL, &r);
+		itfx_req("GET", path, &u, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%d", r.status);
 		it_resp_free(&r);
-		itl_req("POST", "/api/loops", &u, NULL, unknown, &r);
+		itfx_req("POST", "/api/loops", &u, NULL, unknown, &r);
 		cr_assert_eq(r.status, 201, "%d: %.200s", r.status, r.body);
 		it_resp_free(&r);
-		itl_req("POST", "/api/loops", &u, NULL, steps, &r);
+		itfx_req("POST", "/api/loops", &u, NULL, steps, &r);
 		cr_assert_eq(r.status, 400, "%d: %.200s", r.status, r.body);
 		it_resp_free(&r);
 	}
@@ -196,29 +196,29 @@ Test(memory, a_worker_gives_back_what_a_large_request_took,
 
 Test(expand, a_loop_used_by_many_blocks_is_listed_once)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	char		 a[64], c[64], path[128];
 	json_object	*loops;
 	int		 i;
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"a\",\"bars\":8}", a, sizeof(a));
-	itl_loop(&u, "{\"name\":\"c\",\"bars\":8}", c, sizeof(c));
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"a\",\"bars\":8}", a, sizeof(a));
+	itfx_loop(&u, "{\"name\":\"c\",\"bars\":8}", c, sizeof(c));
 	buf_puts(&b, "{\"name\":\"many blocks\",\"bpm\":120,\"timeline\":[");
 	for (i = 0; i < 512; i++)
 		buf_printf(&b, "%s{\"id\":\"b%d\",\"loopId\":\"%s\","
 		    "\"startBar\":%d,\"bars\":8}", i > 0 ? "," : "", i,
 		    i % 3 == 2 ? a : c, i * 8);
 	buf_puts(&b, "]}");
-	itl_req("POST", "/api/songs", &u, NULL, b.data, &r);
+	itfx_req("POST", "/api/songs", &u, NULL, b.data, &r);
 	buf_release(&b);
 	cr_assert_eq(r.status, 201, "%d: %.300s", r.status, r.body);
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops",
 	    it_str(r.json, "song.id"));
 	it_resp_free(&r);
-	itl_req("GET", path, &u, NULL, NULL, &r);
+	itfx_req("GET", path, &u, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d: %.300s", r.status, r.body);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "song.timeline")),
 	    512);
@@ -237,7 +237,7 @@ Test(expand, a_loop_used_by_many_blocks_is_listed_once)
 static long long
 loop_json_size(const char *id)
 {
-	return itl_count1("SELECT octet_length(loop_json(l, u.username, false)"
+	return itfx_count1("SELECT octet_length(loop_json(l, u.username, false)"
 	    "::text) FROM loops l JOIN users u ON u.id = l.user_id "
 	    "WHERE l.id = $1::uuid", id);
 }
@@ -245,17 +245,17 @@ loop_json_size(const char *id)
 Test(expand, loops_past_the_ceiling_are_listed_by_id_in_omitted_loops,
     .timeout = 300)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 song[64], path[128], *ids;
 	json_object	*loops, *omitted, *tl;
 	long long	 total = 0;
 	size_t		 nl, no, i;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	big_song(&u, 40, song, sizeof(song));
 	snprintf(path, sizeof(path), "/api/songs/%s?expand=loops", song);
-	itl_req("GET", path, &u, NULL, NULL, &r);
+	itfx_req("GET", path, &u, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%d", r.status);
 	cr_assert_not_null(r.json, "%zu bytes: %.200s ... %.200s", r.body_len,
 	    r.body, r.body + (r.body_len > 200 ? r.body_len - 200 : 0));
@@ -295,7 +295,7 @@ Test(expand, loops_past_the_ceiling_are_listed_by_id_in_omitted_loops,
 	    0)));
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/loops/%s", ids);
-	itl_req("GET", path, &u, NULL, NULL, &r);
+	itfx_req("GET", path, &u, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 	free(ids);

@@ -234,11 +234,7 @@ Test(nginx_errors, a_body_over_the_limit_is_413_with_the_request_id_and_cors)
 	char		*body;
 	size_t		 n = 2 * 1024 * 1024;
 
-	body = malloc(n + 1);
-	memset(body, ' ', n);
-	body[0] = '{';
-	body[n - 1] = '}';
-	body[n] = '\0';
+	body = it_padded_object(n);
 	cr_assert_eq(it_request("POST", "/api/loops", h, body, &r), 0);
 	assert_nginx_problem(&r, 413, "too-large", "Request body too large");
 	cr_assert_str_eq(it_header(&r, "x-request-id"), "too-big-1");

@@ -96,11 +96,7 @@ Test(ops, a_body_over_the_limit_is_413_problem_json)
 	char *body;
 	size_t n = 2 * 1024 * 1024;
 
-	body = malloc(n + 1);
-	memset(body, ' ', n);
-	body[0] = '{';
-	body[n - 1] = '}';
-	body[n] = '\0';
+	body = it_padded_object(n);
 	cr_assert_eq(it_request("POST", "/health", NULL, body, &r), 0);
 	cr_assert_eq(r.status, 413);
 	cr_assert_str_eq(it_header(&r, "content-type"),

@@ -14,33 +14,19 @@
 
 #include "base/buf.h"
 #include "handlers/model.h"
-#include "t/it_loops_util.h"
-
-static long long
-loops_of(const struct itl_user *u)
-{
-	return itl_count1("SELECT count(*) FROM loops WHERE user_id = $1::uuid",
-	    u->id);
-}
-
-static long long
-songs_of(const struct itl_user *u)
-{
-	return itl_count1("SELECT count(*) FROM songs WHERE user_id = $1::uuid",
-	    u->id);
-}
+#include "t/itfixture.h"
 
 /* Writes counted against u's budget (0 when no window is open). */
 static long long
-budget_used(const struct itl_user *u)
+budget_used(const struct itfx_user *u)
 {
-	return itl_count1("SELECT coalesce(sum(used), 0) FROM write_budgets "
+	return itfx_count1("SELECT coalesce(sum(used), 0) FROM write_budgets "
 	    "WHERE user_id = $1::uuid", u->id);
 }
 
 /* Send body as u, with an Idempotency-Key when keyed. */
 static void
-send(const char *method, const char *path, const struct itl_user *u,
+send(const char *method, const char *path, const struct itfx_user *u,
     int keyed, const char *body, struct it_resp *r)
 {
 	const char	*h[2] = { NULL, NULL };
@@ -51,7 +37,7 @@ send(const char *method, const char *path, const struct itl_user *u,
 		snprintf(kh, sizeof(kh), "Idempotency-Key: %s", key);
 		h[0] = kh;
 	}
-	itl_req(method, path, u, h, body, r);
+	itfx_req(method, path, u, h, body, r);
 }
 
 static void
@@ -87,12 +73,12 @@ static const char *const not_json[] = {
 
 Test(not_json, every_form_json_c_accepted_is_400_malformed_json_and_stores_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	size_t		 i;
 	int		 keyed;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	for (keyed = 0; keyed < 2; keyed++)
 		for (i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
 			send("POST", "/api/loops", &u, keyed, not_json[i], &r);
@@ -105,25 +91,25 @@ Test(not_json, every_form_json_c_accepted_is_400_malformed_json_and_stores_nothi
 	send("POST", "/api/songs", &u, 0, "{\"name\":\"s\",\"bpm\":Infinity}", &r);
 	assert_malformed(&r, "song");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0, "a loop was stored");
-	cr_assert_eq(songs_of(&u), 0, "a song was stored");
+	cr_assert_eq(itfx_loops_of(&u), 0, "a loop was stored");
+	cr_assert_eq(itfx_songs_of(&u), 0, "a song was stored");
 	cr_assert_eq(budget_used(&u), 0, "the write budget was spent");
 }
 
 Test(not_json, a_single_quoted_patch_of_the_profile_changes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*name;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	send("PATCH", "/api/users/me", &u, 0, "{'displayName':\"x\"}", &r);
 	assert_malformed(&r, "profile");
 	it_resp_free(&r);
 	send("PATCH", "/api/users/me", &u, 0, "{\"displayName\":\"x\ty\"}", &r);
 	assert_malformed(&r, "profile");
 	it_resp_free(&r);
-	name = itl_text1("SELECT coalesce(display_name, '(none)') FROM users "
+	name = itfx_text1("SELECT coalesce(display_name, '(none)') FROM users "
 	    "WHERE id = $1::uuid", u.id);
 	cr_assert_str_eq(name, "(none)");
 	free(name);
@@ -131,12 +117,12 @@ Test(not_json, a_single_quoted_patch_of_the_profile_changes_nothing)
 
 Test(not_json, a_loop_edit_that_is_not_json_leaves_the_loop_as_it_was)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[64], path[128], *v;
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"kept\",\"bars\":1}", id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"kept\",\"bars\":1}", id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	send("PATCH", path, &u, 0, "{\"name\":\"tab\there\"}", &r);
 	assert_malformed(&r, "patch");
@@ -144,7 +130,7 @@ Test(not_json, a_loop_edit_that_is_not_json_leaves_the_loop_as_it_was)
 	send("PUT", path, &u, 0, "{\"name\":\"nan\",\"bars\":1,\"bpm\":NaN}", &r);
 	assert_malformed(&r, "put");
 	it_resp_free(&r);
-	v = itl_text1("SELECT name || ' v' || version FROM loops "
+	v = itfx_text1("SELECT name || ' v' || version FROM loops "
 	    "WHERE id = $1::uuid", id);
 	cr_assert_str_eq(v, "kept v1");
 	free(v);
@@ -152,11 +138,11 @@ Test(not_json, a_loop_edit_that_is_not_json_leaves_the_loop_as_it_was)
 
 Test(not_json, valid_edge_cases_are_still_accepted_as_sent)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*name;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	send("POST", "/api/loops", &u, 0, "\r\n {\"name\" : \"tab\\there "
 	    "\\ud83c\\udfb5 \\u00e9\\/\",\"bars\":1.0e0,\"bpm\":1.2E+2,"
 	    "\"unknown\":[null,true,-0,1e99999]}\t", &r);
@@ -165,7 +151,7 @@ Test(not_json, valid_edge_cases_are_still_accepted_as_sent)
 	    "tab\there \xf0\x9f\x8e\xb5 \xc3\xa9/");
 	cr_assert_eq(it_int(r.json, "loop.bpm"), 120);
 	it_resp_free(&r);
-	name = itl_text1("SELECT name FROM loops WHERE user_id = $1::uuid",
+	name = itfx_text1("SELECT name FROM loops WHERE user_id = $1::uuid",
 	    u.id);
 	cr_assert_str_eq(name, "tab\there \xf0\x9f\x8e\xb5 \xc3\xa9/");
 	free(name);
@@ -250,7 +236,7 @@ assert_names(const struct it_resp *r, const char *field, const char *body)
 	cr_assert_str_eq(it_str(r->json, "type"),
 	    "https://api.musicplayground.dev/problems/validation", "%.300s",
 	    r->body);
-	cr_assert(itl_names_field(r, field), "%s not named: %.300s", field,
+	cr_assert(itfx_names_field(r, field), "%s not named: %.300s", field,
 	    r->body);
 }
 
@@ -266,13 +252,13 @@ static const char *const song_numbers[] = {
 
 Test(numbers, out_of_postgresql_range_in_any_loop_field_is_400_naming_it_and_spends_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*n, *body;
 	size_t		 f, i;
 	int		 keyed;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	for (f = 0; f < sizeof(loop_numbers) / sizeof(loop_numbers[0]); f++)
 		for (i = 0; i < OUT_OF_RANGE_FORMS; i++) {
 			n = out_of_range(i);
@@ -284,19 +270,19 @@ Test(numbers, out_of_postgresql_range_in_any_loop_field_is_400_naming_it_and_spe
 			free(body);
 			free(n);
 		}
-	cr_assert_eq(loops_of(&u), 0, "a loop was stored");
+	cr_assert_eq(itfx_loops_of(&u), 0, "a loop was stored");
 	cr_assert_eq(budget_used(&u), 0, "the write budget was spent");
 }
 
 Test(numbers, out_of_postgresql_range_in_any_song_field_is_400_naming_it_and_spends_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 loop[64], *n, *body;
 	size_t		 f, i;
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"l\",\"bars\":1}", loop, sizeof(loop));
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"l\",\"bars\":1}", loop, sizeof(loop));
 	cr_assert_eq(budget_used(&u), 1);
 	for (f = 0; f < sizeof(song_numbers) / sizeof(song_numbers[0]); f++)
 		for (i = 0; i < OUT_OF_RANGE_FORMS; i++) {
@@ -308,19 +294,19 @@ Test(numbers, out_of_postgresql_range_in_any_song_field_is_400_naming_it_and_spe
 			free(body);
 			free(n);
 		}
-	cr_assert_eq(songs_of(&u), 0, "a song was stored");
+	cr_assert_eq(itfx_songs_of(&u), 0, "a song was stored");
 	cr_assert_eq(budget_used(&u), 1, "the write budget was spent");
 }
 
 Test(numbers, an_edit_with_an_out_of_range_number_changes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[64], path[128], *v;
 	long long	 spent;
 
-	itl_user(&u);
-	itl_loop(&u, "{\"name\":\"kept\",\"bars\":1,\"iconSequence\":[{\"bar\":0,"
+	itfx_db_user(&u);
+	itfx_loop(&u, "{\"name\":\"kept\",\"bars\":1,\"iconSequence\":[{\"bar\":0,"
 	    "\"row\":0,\"soundId\":\"k\",\"pitch\":60}]}", id, sizeof(id));
 	snprintf(path, sizeof(path), "/api/loops/%s", id);
 	send("PATCH", path, &u, 0, "{\"bpm\":1e-20000}", &r);
@@ -345,7 +331,7 @@ Test(numbers, an_edit_with_an_out_of_range_number_changes_nothing)
 	assert_names(&r, "bpm", "put");
 	it_resp_free(&r);
 	cr_assert_eq(budget_used(&u), spent, "a refused PUT spent budget");
-	v = itl_text1("SELECT name || ' v' || version || ' ' || bpm FROM loops "
+	v = itfx_text1("SELECT name || ' v' || version || ' ' || bpm FROM loops "
 	    "WHERE id = $1::uuid", id);
 	cr_assert_str_eq(v, "kept v1 120");
 	free(v);
@@ -356,11 +342,11 @@ Test(numbers, an_edit_with_an_out_of_range_number_changes_nothing)
 
 Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 body[512];
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	/* Read through a double these were 1 and 0: exactly, neither. */
 	snprintf(body, sizeof(body), STEP, "1.0000000000000000001");
 	send("POST", "/api/loops", &u, 0, body, &r);
@@ -374,7 +360,7 @@ Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 	send("POST", "/api/loops", &u, 0, body, &r);
 	assert_names(&r, "iconSequence[0].velocity", body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	cr_assert_eq(budget_used(&u), 0);
 	/* At the limits: stored, and served as PostgreSQL prints them. */
 	snprintf(body, sizeof(body), STEP, "1e-32");
@@ -392,15 +378,15 @@ Test(numbers, a_velocity_is_compared_exactly_and_keeps_at_most_32_decimals)
 	send("POST", "/api/loops", &u, 0, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 3);
+	cr_assert_eq(itfx_loops_of(&u), 3);
 }
 
 Test(numbers, integers_are_read_exactly_from_their_text)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	itl_user(&u);
+	itfx_db_user(&u);
 	/* Through a double these were 120 and 0. */
 	send("POST", "/api/loops", &u, 0, "{\"name\":\"i\",\"bars\":1,"
 	    "\"bpm\":120.0000000000000001}", &r);
@@ -410,7 +396,7 @@ Test(numbers, integers_are_read_exactly_from_their_text)
 	    "\"chordProgression\":[{\"bar\":1e-300,\"chord\":\"C\"}]}", &r);
 	assert_names(&r, "chordProgression[0].bar", "bar");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	send("POST", "/api/loops", &u, 0, "{\"name\":\"i\",\"bars\":4e0,"
 	    "\"bpm\":12000e-2,\"schemaVersion\":0.2e1}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);

@@ -24,23 +24,9 @@
 #define LOOP_BODY	"{\"name\":\"%s\",\"bars\":1,\"bpm\":120," \
 			"\"chordProgression\":[],\"iconSequence\":[]}"
 
-struct user {
-	char	 token[1024];
-	char	 id[64];
-	char	 auth[1100];
-};
-
-static void
-new_user(struct user *u)
-{
-	cr_assert_eq(itfx_user(u->token, sizeof(u->token), u->id,
-	    sizeof(u->id)), 0, "cannot make a user (MP_TEST_JWT_SECRET_FILE?)");
-	it_bearer(u->auth, sizeof(u->auth), u->token);
-}
-
 /* POST a loop named name as u (u NULL: anonymous), with key unless NULL. */
 static void
-post_loop(const struct user *u, const char *key, const char *name,
+post_loop(const struct itfx_user *u, const char *key, const char *name,
     struct it_resp *r)
 {
 	const char	*h[3] = { NULL, NULL, NULL };
@@ -59,16 +45,7 @@ post_loop(const struct user *u, const char *key, const char *name,
 }
 
 static long long
-loops_of(const struct user *u)
-{
-	const char	*p[1] = { u->id };
-
-	return it_db_count("SELECT count(*) FROM loops WHERE user_id = $1::uuid",
-	    1, p);
-}
-
-static long long
-keys_of(const struct user *u)
+keys_of(const struct itfx_user *u)
 {
 	const char	*p[1] = { u->id };
 
@@ -76,24 +53,12 @@ keys_of(const struct user *u)
 	    "WHERE user_id = $1::uuid", 1, p);
 }
 
-static void
-assert_problem(const struct it_resp *r, int status, const char *type)
-{
-	cr_assert_eq(r->status, status, "%d %s", r->status, r->body);
-	cr_assert_str_eq(it_header(r, "content-type"),
-	    "application/problem+json");
-	cr_assert_eq(it_int(r->json, "status"), status);
-	if (type != NULL)
-		cr_assert(strstr(it_str(r->json, "type"), type) != NULL,
-		    "type %s, wanted %s", it_str(r->json, "type"), type);
-}
-
 Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "retry-1", "first", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	cr_assert_null(it_header(&a, "idempotent-replayed"));
@@ -110,7 +75,7 @@ Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 	cr_assert_not_null(it_header(&b, "ratelimit-remaining"));
 	cr_assert_str_neq(it_header(&b, "x-request-id"),
 	    it_header(&a, "x-request-id"));
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	it_resp_free(&a);
 	it_resp_free(&b);
@@ -120,7 +85,7 @@ Test(idempotency, a_keyed_retry_replays_the_first_answer_and_creates_nothing)
 #define RACERS	50
 
 struct racer {
-	const struct user	*u;
+	const struct itfx_user	*u;
 	const char		*key;
 	struct it_resp		 r;
 	int			 rc;
@@ -147,11 +112,11 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 {
 	struct racer	*x;
 	pthread_t	 t[RACERS];
-	struct user	 u;
+	struct itfx_user	 u;
 	char		 key[64];
 	int		 i, tries, fresh = 0, busy = 0;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	it_unique(key, sizeof(key), "race-");
 	x = calloc(RACERS, sizeof(*x));
 	for (i = 0; i < RACERS; i++) {
@@ -165,7 +130,7 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 		cr_assert_eq(x[i].rc, 0, "racer %d got no response", i);
 		if (x[i].r.status == 409) {
 			/* Still running then: 409, Retry-After: 1. */
-			assert_problem(&x[i].r, 409, "idempotency-key-in-use");
+			itfx_assert_problem(&x[i].r, 409, "idempotency-key-in-use", NULL);
 			cr_assert_str_eq(it_header(&x[i].r, "retry-after"), "1");
 			busy++;
 			for (tries = 0; tries < 100 && x[i].r.status == 409;
@@ -184,7 +149,7 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 	for (i = 1; i < RACERS; i++)
 		cr_assert_str_eq(x[i].r.body, x[0].r.body,
 		    "racer %d saw another body", i);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	cr_log_info("%d of %d met the first one in flight (409)", busy,
 	    RACERS);
@@ -195,13 +160,13 @@ Test(idempotency, fifty_concurrent_posts_with_one_key_make_exactly_one_loop,
 
 Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 	char		 lock[128];
 	PGconn		*c;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	/* Hold the key's lock as the first request would. */
 	snprintf(lock, sizeof(lock), "%s:inflight-1", u.id);
 	p[0] = lock;
@@ -209,9 +174,9 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	cr_assert_eq(itfx_exec(c, "SELECT pg_advisory_lock("
 	    "hashtextextended($1, 0))", 1, p), 0);
 	post_loop(&u, "inflight-1", "x", &r);
-	assert_problem(&r, 409, "idempotency-key-in-use");
+	itfx_assert_problem(&r, 409, "idempotency-key-in-use", NULL);
 	cr_assert_str_eq(it_header(&r, "retry-after"), "1");
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	it_resp_free(&r);
 	/* The first request ends.  Unlock before closing: PQfinish alone
 	 * returns before the server has released the lock, and the retry
@@ -221,23 +186,23 @@ Test(idempotency, a_retry_while_the_first_runs_is_409_with_retry_after)
 	PQfinish(c);
 	post_loop(&u, "inflight-1", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	it_resp_free(&r);
 }
 
 Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "reused", "one", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
 	post_loop(&u, "reused", "two", &r);
-	assert_problem(&r, 422, "idempotency-key-reuse");
+	itfx_assert_problem(&r, 422, "idempotency-key-reuse", NULL);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	cr_assert_eq(keys_of(&u), 1);
 	/* The first answer is still the one stored. */
 	post_loop(&u, "reused", "one", &r);
@@ -249,45 +214,45 @@ Test(idempotency, the_same_key_with_another_body_is_422_and_changes_nothing)
 
 Test(idempotency, different_users_with_the_same_key_get_two_loops)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 ra, rb;
 
-	new_user(&a);
-	new_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	post_loop(&a, "shared-key", "same", &ra);
 	post_loop(&b, "shared-key", "same", &rb);
 	cr_assert_eq(ra.status, 201, "%s", ra.body);
 	cr_assert_eq(rb.status, 201, "%s", rb.body);
 	cr_assert_null(it_header(&rb, "idempotent-replayed"));
 	cr_assert_str_neq(it_str(ra.json, "loop.id"), it_str(rb.json, "loop.id"));
-	cr_assert_eq(loops_of(&a), 1);
-	cr_assert_eq(loops_of(&b), 1);
+	cr_assert_eq(itfx_loops_of(&a), 1);
+	cr_assert_eq(itfx_loops_of(&b), 1);
 	it_resp_free(&ra);
 	it_resp_free(&rb);
 }
 
 Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 longkey[300];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	memset(longkey, 'k', 256);
 	longkey[256] = '\0';
 	post_loop(&u, longkey, "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "", "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "\"\"", "x", &r);
-	assert_problem(&r, 400, "invalid-idempotency-key");
+	itfx_assert_problem(&r, 400, "invalid-idempotency-key", NULL);
 	it_resp_free(&r);
 	post_loop(&u, "caf\xc3\xa9", "x", &r);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 	cr_assert_eq(keys_of(&u), 0);
 	/* 255 characters is fine. */
 	longkey[255] = '\0';
@@ -299,11 +264,11 @@ Test(idempotency, an_invalid_key_is_400_and_nothing_is_written)
 
 Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[3];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	h[0] = u.auth;
 	h[1] = "Idempotency-Key: fix-and-retry";
 	h[2] = NULL;
@@ -316,7 +281,7 @@ Test(idempotency, a_refused_request_is_not_stored_and_its_corrected_retry_runs)
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_null(it_header(&r, "idempotent-replayed"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 }
 
 /* Whatever happens in the test, the next one finds PostgreSQL up. */
@@ -329,11 +294,11 @@ pg_back(void)
 Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
     .fini = pg_back)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	int		 i;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	cr_assert_eq(it_ctl("pg-stop"), 0);
 	post_loop(&u, "outage", "x", &r);
 	cr_assert_eq(r.status, 503, "%s", r.body);
@@ -353,16 +318,16 @@ Test(idempotency, a_5xx_is_not_stored_and_the_retry_runs_again, .timeout = 120,
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_null(it_header(&r, "idempotent-replayed"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 }
 
 Test(idempotency, a_revoked_token_gets_no_replay)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "revoked", "x", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
@@ -378,11 +343,11 @@ Test(idempotency, a_revoked_token_gets_no_replay)
 
 Test(idempotency, an_expired_key_is_ignored_and_replaced)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "old-key", "x", &a);
 	cr_assert_eq(a.status, 201, "%s", a.body);
 	p[0] = u.id;
@@ -393,7 +358,7 @@ Test(idempotency, an_expired_key_is_ignored_and_replaced)
 	cr_assert_eq(b.status, 201, "%s", b.body);
 	cr_assert_null(it_header(&b, "idempotent-replayed"));
 	cr_assert_str_neq(it_str(a.json, "loop.id"), it_str(b.json, "loop.id"));
-	cr_assert_eq(loops_of(&u), 2);
+	cr_assert_eq(itfx_loops_of(&u), 2);
 	cr_assert_eq(keys_of(&u), 1);
 	cr_assert_eq(it_db_count("SELECT count(*) FROM idempotency_keys WHERE "
 	    "user_id = $1::uuid AND created_at > now() - interval '1 hour'",
@@ -413,7 +378,7 @@ Test(idempotency, an_expired_key_is_ignored_and_replaced)
 Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
     .timeout = 120)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 	char		*app = NULL;
@@ -421,7 +386,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 	pid_t		 child, worker;
 	int		 i, st;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	p[0] = u.id;
 	cr_assert_not_null(c = itfx_conn());
 	cr_assert_eq(itfx_exec(c, "BEGIN", 0, NULL), 0);
@@ -457,7 +422,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 		usleep(10000);
 	}
 	cr_assert_lt(i, 500, "the killed worker's backend lingers");
-	cr_assert_eq(loops_of(&u), 0, "the killed request left a loop");
+	cr_assert_eq(itfx_loops_of(&u), 0, "the killed request left a loop");
 	cr_assert_eq(keys_of(&u), 0, "the killed request left its key");
 	for (i = 0; i < 100; i++) {
 		post_loop(&u, "killed", "x", &r);
@@ -472,7 +437,7 @@ Test(idempotency, a_worker_killed_mid_request_then_a_retry_makes_one_loop,
 	post_loop(&u, "killed", "x", &r);
 	cr_assert_str_eq(it_header(&r, "idempotent-replayed"), "true");
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 	free(app);
 }
 
@@ -519,7 +484,7 @@ Test(idempotency, anonymous_signup_replays_and_its_token_is_not_stored_in_clear)
 	it_unique(name, sizeof(name), "k");
 	signup_body(body, sizeof(body), name);
 	cr_assert_eq(it_request("POST", "/api/auth/signup", h, body, &b), 0);
-	assert_problem(&b, 422, "idempotency-key-reuse");
+	itfx_assert_problem(&b, 422, "idempotency-key-reuse", NULL);
 	p[0] = name;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM users WHERE "
 	    "username = $1", 1, p), 0);
@@ -540,13 +505,13 @@ header_num(const struct it_resp *r, const char *name)
 Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
     .timeout = 600)
 {
-	struct user	 u, other;
+	struct itfx_user	 u, other;
 	struct it_resp	 r;
 	const char	*p[1];
 	int		 i;
 
-	new_user(&u);
-	new_user(&other);
+	itfx_db_user(&u);
+	itfx_db_user(&other);
 	for (i = 1; i <= 600; i++) {
 		post_loop(&u, NULL, "budget", &r);
 		cr_assert_eq(r.status, 201, "write %d: %d %s", i, r.status,
@@ -558,7 +523,7 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 		it_resp_free(&r);
 	}
 	post_loop(&u, NULL, "one too many", &r);
-	assert_problem(&r, 429, "rate-limited");
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	cr_assert_eq(header_num(&r, "ratelimit-limit"), 600);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 0);
 	cr_assert(header_num(&r, "retry-after") >= 1 &&
@@ -566,10 +531,10 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 	cr_assert_eq(header_num(&r, "retry-after"),
 	    header_num(&r, "ratelimit-reset"));
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 600);
+	cr_assert_eq(itfx_loops_of(&u), 600);
 	/* A keyed write is refused the same way, and stores nothing. */
 	post_loop(&u, "over-budget", "keyed", &r);
-	assert_problem(&r, 429, "rate-limited");
+	itfx_assert_problem(&r, 429, "rate-limited", NULL);
 	it_resp_free(&r);
 	cr_assert_eq(keys_of(&u), 0);
 	/* Reads still work. */
@@ -599,12 +564,12 @@ Test(budget, the_601st_write_in_an_hour_is_429_and_other_users_are_unaffected,
 
 Test(budget, reads_never_write_to_the_budget)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[2];
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	h[0] = u.auth;
 	h[1] = NULL;
 	cr_assert_eq(it_request("GET", "/api/sync", h, NULL, &r), 0);
@@ -618,10 +583,10 @@ Test(budget, reads_never_write_to_the_budget)
 
 Test(budget, replays_and_refusals_do_not_spend_the_budget)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "cheap", "x", &r);
 	cr_assert_eq(header_num(&r, "ratelimit-remaining"), 599);
 	it_resp_free(&r);
@@ -654,29 +619,13 @@ Test(nginx_limits, an_exhausted_zone_answers_429_problem_json_not_503)
 		cr_assert_neq(r.status, 503, "limit_req answered 503");
 		if (r.status == 429) {
 			limited++;
-			assert_problem(&r, 429, "rate-limited");
+			itfx_assert_problem(&r, 429, "rate-limited", NULL);
 			cr_assert_not_null(it_header(&r, "retry-after"));
 			cr_assert_not_null(it_header(&r, "x-request-id"));
 		}
 		it_resp_free(&r);
 	}
 	cr_assert_geq(limited, 3, "only %d of 6 were limited", limited);
-}
-
-static char *
-slurp(const char *path)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[4096];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b);
 }
 
 Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_429)
@@ -687,7 +636,7 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 
 	top = getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".";
 	snprintf(path, sizeof(path), "%s/deploy/nginx/mpapi.conf", top);
-	cr_assert_not_null(conf = slurp(path), "cannot read %s", path);
+	cr_assert_not_null(conf = it_slurp(path), "cannot read %s", path);
 	cr_assert_not_null(strstr(conf, "\nlimit_req_status 429;"));
 	cr_assert_not_null(strstr(conf, "error_page 429 = /.mpapi-error/429;"));
 	cr_assert_not_null(strstr(conf,
@@ -703,11 +652,11 @@ Test(nginx_limits, the_shipped_config_limits_anonymous_and_login_traffic_with_42
 /* mpapi purge */
 Test(purge, deletes_expired_keys_and_keeps_live_ones)
 {
-	struct user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*p[1];
 
-	new_user(&u);
+	itfx_db_user(&u);
 	post_loop(&u, "will-expire", "x", &r);
 	it_resp_free(&r);
 	post_loop(&u, "stays", "y", &r);
@@ -745,13 +694,13 @@ remaining_after_post(const char *bearer, const char *body, int *status)
 
 Test(budget, a_write_refused_before_the_database_spends_nothing)
 {
-	char token[1024], id[64], bearer[1100];
+	struct itfx_user u;
 	const char *good = "{\"name\":\"gate\",\"bars\":4}";
+	const char *bearer = u.auth;
 	long first, last;
 	int status;
 
-	cr_assert_eq(it_signup(token, sizeof(token), id, sizeof(id), NULL, 0), 0);
-	it_bearer(bearer, sizeof(bearer), token);
+	itfx_signup(&u);
 	first = remaining_after_post(bearer, good, &status);
 	cr_assert_eq(status, 201);
 	cr_assert_geq(first, 0);

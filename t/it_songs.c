@@ -10,82 +10,28 @@
 #include <criterion/criterion.h>
 
 #include "base/buf.h"
+#include "t/itfixture.h"
 #include "t/itlib.h"
-
-struct who {
-	char	 token[1024];
-	char	 id[64];
-	char	 name[64];
-	char	 auth[1100];		/* "Authorization: Bearer ..." */
-};
 
 #define NO_SUCH_LOOP	"0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b"
 
-/* A fresh user, through the signup route. */
-static void
-user(struct who *w)
-{
-	memset(w, 0, sizeof(*w));
-	cr_assert_eq(it_signup(w->token, sizeof(w->token), w->id,
-	    sizeof(w->id), w->name, sizeof(w->name)), 0, "signup failed");
-	it_bearer(w->auth, sizeof(w->auth), w->token);
-}
-
 /* A loop of w's, public or private, made in the database; id into out. */
 static void
-loop_of(const struct who *w, int is_public, char *out, size_t sz)
+loop_of(const struct itfx_user *w, int is_public, char *out, size_t sz)
 {
-	const char	*p[2] = { w->id, is_public ? "true" : "false" };
-	char		*id;
+	char	*id = itfx_db_loop(w->id, "a loop", 4, is_public);
 
-	id = it_db_text("INSERT INTO loops (user_id, name, bars, is_public) "
-	    "VALUES ($1::uuid, 'a loop', 4, $2::boolean) RETURNING id", 2, p);
-	cr_assert_not_null(id);
 	snprintf(out, sz, "%s", id);
 	free(id);
 }
 
-static void
-req(const char *method, const char *path, const struct who *w,
-    const char *body, struct it_resp *r)
-{
-	const char	*h[2] = { w != NULL ? w->auth : NULL, NULL };
-
-	cr_assert_eq(it_request(method, path, h, body, r), 0,
-	    "no response for %s %s", method, path);
-}
-
-/* A request with one extra header line. */
-static void
-req_h(const char *method, const char *path, const struct who *w,
-    const char *header, const char *body, struct it_resp *r)
-{
-	const char	*h[3] = { NULL, NULL, NULL };
-	int		 n = 0;
-
-	if (w != NULL)
-		h[n++] = w->auth;
-	h[n] = header;
-	cr_assert_eq(it_request(method, path, h, body, r), 0,
-	    "no response for %s %s", method, path);
-}
-
-static long long
-songs_of(const struct who *w)
-{
-	const char	*p[1] = { w->id };
-
-	return it_db_count("SELECT count(*) FROM songs WHERE user_id = $1::uuid",
-	    1, p);
-}
-
 /* Create a song from body as w; its id into id (when not NULL). */
 static void
-create(const struct who *w, const char *body, char *id, size_t sz)
+create(const struct itfx_user *w, const char *body, char *id, size_t sz)
 {
 	struct it_resp	 r;
 
-	req("POST", "/api/songs", w, body, &r);
+	itfx_req("POST", "/api/songs", w, NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	if (id != NULL)
 		snprintf(id, sz, "%s", it_str(r.json, "song.id"));
@@ -101,40 +47,37 @@ body_with(char *out, size_t sz, const char *loop, int is_public)
 	    "\"bars\":4}]}", is_public ? "true" : "false", loop);
 }
 
-/* 1 when the problem in r names field in errors[]. */
-static int
-names_field(const struct it_resp *r, const char *field)
+/*
+ * A song of w through the API (public or not) whose one block uses a
+ * new loop of w's (public or not); the ids into loop and id.
+ */
+static void
+song_of(const struct itfx_user *w, int loop_public, int is_public,
+    char *loop, size_t lsz, char *id, size_t isz)
 {
-	json_object	*errs, *e;
-	size_t		 i;
+	char	 body[512];
 
-	if ((errs = it_get(r->json, "errors")) == NULL)
-		return 0;
-	for (i = 0; i < json_object_array_length(errs); i++) {
-		e = json_object_array_get_idx(errs, i);
-		if (it_str(e, "field") != NULL &&
-		    strcmp(it_str(e, "field"), field) == 0)
-			return 1;
-	}
-	return 0;
+	loop_of(w, loop_public, loop, lsz);
+	body_with(body, sizeof(body), loop, is_public);
+	create(w, body, id, isz);
 }
 
 /* POST body as w must be 400 naming field, and write no song. */
 static void
-refused(const struct who *w, const char *body, const char *field)
+refused(const struct itfx_user *w, const char *body, const char *field)
 {
 	struct it_resp	 r;
 	long long	 before;
 
-	before = songs_of(w);
-	req("POST", "/api/songs", w, body, &r);
+	before = itfx_songs_of(w);
+	itfx_req("POST", "/api/songs", w, NULL, body, &r);
 	cr_assert_eq(r.status, 400, "%d %s", r.status, r.body);
 	cr_assert_str_eq(it_header(&r, "content-type"),
 	    "application/problem+json");
 	cr_assert_str_eq(it_str(r.json, "error"), "Validation failed");
-	cr_assert(names_field(&r, field), "%s not named: %s", field, r.body);
+	cr_assert(itfx_names_field(&r, field), "%s not named: %s", field, r.body);
 	it_resp_free(&r);
-	cr_assert_eq(songs_of(w), before, "a song was written");
+	cr_assert_eq(itfx_songs_of(w), before, "a song was written");
 }
 
 static void
@@ -145,11 +88,11 @@ path_of(char *out, size_t sz, const char *id, const char *suffix)
 
 Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_totalbars)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], loc[128];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"Verse\",\"bpm\":128,"
 	    "\"timeSignature\":\"3/4\",\"timeline\":["
@@ -157,7 +100,7 @@ Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_tota
 	    "\"color\":\"#00FF7f\"},"
 	    "{\"id\":\"y\",\"loopId\":\"%s\",\"startBar\":10,\"bars\":6}]}",
 	    loop, loop);
-	req("POST", "/api/songs", &a, body, &r);
+	itfx_req("POST", "/api/songs", &a, NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	snprintf(loc, sizeof(loc), "%s/api/songs/%s", it_mount(),
 	    it_str(r.json, "song.id"));
@@ -166,7 +109,7 @@ Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_tota
 	cr_assert_eq(it_int(r.json, "song.totalBars"), 16);
 	cr_assert_eq(it_int(r.json, "song.bpm"), 128);
 	cr_assert_str_eq(it_str(r.json, "song.timeSignature"), "3/4");
-	cr_assert_str_eq(it_str(r.json, "song.username"), a.name);
+	cr_assert_str_eq(it_str(r.json, "song.username"), a.username);
 	cr_assert_str_eq(it_str(r.json, "song.userId"), a.id);
 	cr_assert_str_eq(it_str(r.json, "song.timeline.0.color"), "#00FF7f");
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
@@ -179,17 +122,17 @@ Test(songs, creating_a_song_answers_201_with_location_etag_and_the_computed_tota
 	cr_assert_eq(it_int(r.json, "song.likesCount"), 0);
 	cr_assert_eq(strlen(it_str(r.json, "song.createdAt")), 24);
 	it_resp_free(&r);
-	cr_assert_eq(songs_of(&a), 1);
+	cr_assert_eq(itfx_songs_of(&a), 1);
 }
 
 Test(songs, a_client_sent_totalbars_is_ignored_and_recomputed)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
 	    "\"totalBars\":999,\"timeline\":[{\"id\":\"x\",\"loopId\":\"%s\","
@@ -199,7 +142,7 @@ Test(songs, a_client_sent_totalbars_is_ignored_and_recomputed)
 	cr_assert_eq(it_db_count("SELECT total_bars FROM songs "
 	    "WHERE id = $1::uuid", 1, p), 12);
 	path_of(path, sizeof(path), id, "");
-	req("PATCH", path, &a, "{\"totalBars\":1,\"name\":\"T\"}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"totalBars\":1,\"name\":\"T\"}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "song.totalBars"), 12);
 	it_resp_free(&r);
@@ -207,29 +150,29 @@ Test(songs, a_client_sent_totalbars_is_ignored_and_recomputed)
 
 Test(songs, an_unknown_time_signature_is_400_and_nothing_is_written)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\",\"bpm\":100,\"timeSignature\":\"6/8\"}",
 	    "timeSignature");
 }
 
 Test(songs, a_missing_bpm_is_400_and_nothing_is_written)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\"}", "bpm");
 	refused(&a, "{\"name\":\"S\",\"bpm\":301}", "bpm");
 }
 
 Test(songs, a_block_pointing_at_another_users_private_loop_is_400_naming_the_block)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	char		 mine[40], theirs[40], body[512];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&b, 0, theirs, sizeof(theirs));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -241,11 +184,11 @@ Test(songs, a_block_pointing_at_another_users_private_loop_is_400_naming_the_blo
 
 Test(songs, a_block_pointing_at_a_deleted_loop_is_400_naming_the_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 1, loop, sizeof(loop));
 	p[0] = loop;
 	it_db_count("WITH d AS (DELETE FROM loops WHERE id = $1::uuid "
@@ -258,9 +201,9 @@ Test(songs, a_block_pointing_at_a_deleted_loop_is_400_naming_the_block)
 
 Test(songs, a_block_with_a_malformed_loop_id_is_400_naming_the_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 
-	user(&a);
+	itfx_signup(&a);
 	refused(&a, "{\"name\":\"S\",\"bpm\":100,\"timeline\":[{\"id\":\"a\","
 	    "\"loopId\":\"not-a-uuid'; DROP TABLE songs;--\",\"startBar\":0,"
 	    "\"bars\":1}]}", "timeline[0].loopId");
@@ -270,10 +213,10 @@ Test(songs, a_block_with_a_malformed_loop_id_is_400_naming_the_block)
 
 Test(songs, duplicate_block_ids_are_400_naming_the_later_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
 	    "{\"id\":\"same\",\"loopId\":\"%s\",\"startBar\":0,\"bars\":1},"
@@ -284,10 +227,10 @@ Test(songs, duplicate_block_ids_are_400_naming_the_later_block)
 
 Test(songs, a_negative_startbar_is_400)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	char		 loop[40], body[512];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
 	    "{\"id\":\"a\",\"loopId\":\"%s\",\"startBar\":-1,\"bars\":1}]}",
@@ -317,17 +260,17 @@ blocks(const char *loop, size_t n)
 
 Test(songs, a_timeline_of_513_blocks_is_400_and_512_are_accepted)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], *body;
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	body = blocks(loop, 513);
 	refused(&a, body, "timeline");
 	free(body);
 	body = blocks(loop, 512);
-	req("POST", "/api/songs", &a, body, &r);
+	itfx_req("POST", "/api/songs", &a, NULL, body, &r);
 	free(body);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "song.totalBars"), 2048);
@@ -338,33 +281,33 @@ Test(songs, a_timeline_of_513_blocks_is_400_and_512_are_accepted)
 
 Test(songs, wrong_types_are_400_naming_every_field)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 
-	user(&a);
-	req("POST", "/api/songs", &a, "{\"name\":[],\"bpm\":\"fast\","
+	itfx_signup(&a);
+	itfx_req("POST", "/api/songs", &a, NULL, "{\"name\":[],\"bpm\":\"fast\","
 	    "\"timeSignature\":null,\"timeline\":{\"id\":1},\"isPublic\":1,"
 	    "\"schemaVersion\":1.5}", &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert(names_field(&r, "name"));
-	cr_assert(names_field(&r, "bpm"));
-	cr_assert(names_field(&r, "timeSignature"));
-	cr_assert(names_field(&r, "timeline"));
-	cr_assert(names_field(&r, "isPublic"));
-	cr_assert(names_field(&r, "schemaVersion"));
+	cr_assert(itfx_names_field(&r, "name"));
+	cr_assert(itfx_names_field(&r, "bpm"));
+	cr_assert(itfx_names_field(&r, "timeSignature"));
+	cr_assert(itfx_names_field(&r, "timeline"));
+	cr_assert(itfx_names_field(&r, "isPublic"));
+	cr_assert(itfx_names_field(&r, "schemaVersion"));
 	it_resp_free(&r);
 	refused(&a, "{\"name\":\"S\",\"bpm\":100,\"timeline\":[[]]}",
 	    "timeline[0]");
-	cr_assert_eq(songs_of(&a), 0);
+	cr_assert_eq(itfx_songs_of(&a), 0);
 }
 
 Test(songs, a_block_may_use_the_owners_private_loops_and_anyones_public_loops)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	char		 mine[40], theirs[40], body[512];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&b, 1, theirs, sizeof(theirs));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -376,82 +319,76 @@ Test(songs, a_block_may_use_the_owners_private_loops_and_anyones_public_loops)
 
 Test(songs, get_answers_the_song_with_its_etag_and_if_none_match_gives_304)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 
-	user(&a);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	song_of(&a, 0, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("GET", path, NULL, NULL, &r);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_str_eq(it_str(r.json, "song.id"), id);
 	it_resp_free(&r);
-	req_h("GET", path, NULL, "If-None-Match: \"v0\", W/\"v1\"", NULL, &r);
+	itfx_req("GET", path, NULL, (const char *[]){ "If-None-Match: \"v0\", W/\"v1\"", NULL }, NULL, &r);
 	cr_assert_eq(r.status, 304);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
-	req_h("GET", path, NULL, "If-None-Match: \"v2\"", NULL, &r);
+	itfx_req("GET", path, NULL, (const char *[]){ "If-None-Match: \"v2\"", NULL }, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 }
 
 Test(songs, a_private_song_is_404_to_another_user_and_to_anonymous)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 0);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 0, 0, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("GET", path, &b, NULL, &r);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_str(r.json, "error"), "Song not found");
 	it_resp_free(&r);
-	req("GET", path, NULL, NULL, &r);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 }
 
 Test(songs, a_private_song_changed_liked_played_or_deleted_by_another_user_is_404_and_unchanged)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[128];
+	char		 loop[40], id[40], path[128];
 	const char	*p[1];
 	const char	*const methods[] = { "PUT", "PATCH", "DELETE" };
 	size_t		 i;
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 0);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 0, 0, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
 	for (i = 0; i < 3; i++) {
-		req(methods[i], path, &b, i < 2 ?
+		itfx_req(methods[i], path, &b, NULL, i < 2 ?
 		    "{\"name\":\"Mine now\",\"bpm\":100}" : NULL, &r);
 		cr_assert_eq(r.status, 404, "%s: %d", methods[i], r.status);
 		cr_assert_str_eq(it_str(r.json, "error"), "Song not found");
 		it_resp_free(&r);
 	}
 	path_of(path, sizeof(path), id, "/like");
-	req("PUT", path, &b, NULL, &r);
+	itfx_req("PUT", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "/plays");
-	req("POST", path, &b, NULL, &r);
+	itfx_req("POST", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
 	p[0] = id;
@@ -464,24 +401,22 @@ Test(songs, a_private_song_changed_liked_played_or_deleted_by_another_user_is_40
 
 Test(songs, a_public_song_changed_or_deleted_by_another_user_is_403_and_unchanged)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[128];
+	char		 loop[40], id[40], path[128];
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 1, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 1, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("PATCH", path, &b, "{\"name\":\"Mine now\"}", &r);
+	itfx_req("PATCH", path, &b, NULL, "{\"name\":\"Mine now\"}", &r);
 	cr_assert_eq(r.status, 403);
 	it_resp_free(&r);
-	req("PUT", path, &b, "{\"name\":\"Mine now\",\"bpm\":100}", &r);
+	itfx_req("PUT", path, &b, NULL, "{\"name\":\"Mine now\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 403);
 	it_resp_free(&r);
-	req("DELETE", path, &b, NULL, &r);
+	itfx_req("DELETE", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 403);
 	it_resp_free(&r);
 	p[0] = id;
@@ -491,73 +426,73 @@ Test(songs, a_public_song_changed_or_deleted_by_another_user_is_403_and_unchange
 
 Test(songs, malformed_ids_in_paths_are_404)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*const paths[] = { "/api/songs/12",
 	    "/api/songs/6f1c2a44-0b55-4c8e-9a55-2f1e3d4c5b6",
 	    "/api/songs/%27%20OR%201=1" };
 	size_t		 i;
 
-	user(&a);
+	itfx_signup(&a);
 	for (i = 0; i < 3; i++) {
-		req("GET", paths[i], &a, NULL, &r);
+		itfx_req("GET", paths[i], &a, NULL, NULL, &r);
 		cr_assert_eq(r.status, 404, "%s", paths[i]);
 		cr_assert_str_eq(it_str(r.json, "error"), "Song not found");
 		it_resp_free(&r);
-		req("PATCH", paths[i], &a, "{\"bpm\":100}", &r);
+		itfx_req("PATCH", paths[i], &a, NULL, "{\"bpm\":100}", &r);
 		cr_assert_eq(r.status, 404);
 		it_resp_free(&r);
-		req("PUT", paths[i], &a, "{\"name\":\"S\",\"bpm\":100}", &r);
+		itfx_req("PUT", paths[i], &a, NULL, "{\"name\":\"S\",\"bpm\":100}", &r);
 		cr_assert_eq(r.status, 404);
 		it_resp_free(&r);
-		req("DELETE", paths[i], &a, NULL, &r);
+		itfx_req("DELETE", paths[i], &a, NULL, NULL, &r);
 		cr_assert_eq(r.status, 404);
 		it_resp_free(&r);
 	}
-	req("PUT", "/api/songs/12/like", &a, NULL, &r);
+	itfx_req("PUT", "/api/songs/12/like", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
-	req("DELETE", "/api/songs/12/like", &a, NULL, &r);
+	itfx_req("DELETE", "/api/songs/12/like", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
-	req("POST", "/api/songs/12/plays", NULL, NULL, &r);
+	itfx_req("POST", "/api/songs/12/plays", NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
-	cr_assert_eq(songs_of(&a), 0);
+	cr_assert_eq(itfx_songs_of(&a), 0);
 }
 
 Test(songs, writes_need_a_token_and_a_token_of_a_deleted_user_is_401)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*p[1];
 
-	req("POST", "/api/songs", NULL, "{\"name\":\"S\",\"bpm\":100}", &r);
+	itfx_req("POST", "/api/songs", NULL, NULL, "{\"name\":\"S\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(it_str(r.json, "error"), "No token provided");
 	it_resp_free(&r);
-	user(&a);
+	itfx_signup(&a);
 	p[0] = a.id;
 	it_db_count("WITH d AS (DELETE FROM users WHERE id = $1::uuid "
 	    "RETURNING 1) SELECT count(*) FROM d", 1, p);
-	req("POST", "/api/songs", &a, "{\"name\":\"S\",\"bpm\":100}", &r);
+	itfx_req("POST", "/api/songs", &a, NULL, "{\"name\":\"S\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(it_str(r.json, "error"), "Invalid or expired token");
 	it_resp_free(&r);
-	req("GET", "/api/songs", &a, NULL, &r);
+	itfx_req("GET", "/api/songs", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401);
 	it_resp_free(&r);
-	cr_assert_eq(songs_of(&a), 0);
+	cr_assert_eq(itfx_songs_of(&a), 0);
 }
 
 Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller_may_see)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 mine[40], pub[40], body[1024], id[40], path[128];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&a, 0, mine, sizeof(mine));
 	loop_of(&a, 1, pub, sizeof(pub));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
@@ -568,7 +503,7 @@ Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller
 	    pub, mine, pub);
 	create(&a, body, id, sizeof(id));
 	path_of(path, sizeof(path), id, "?expand=loops");
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	cr_assert_str_eq(it_str(r.json, "song.id"), id);
@@ -579,7 +514,7 @@ Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller
 	it_resp_free(&r);
 	/* Another user sees the public loop only; the private block is
 	 * missing for them. */
-	req("GET", path, &b, NULL, &r);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "loops")), 1);
 	cr_assert_str_eq(it_str(r.json, "loops.0.id"), pub);
@@ -588,7 +523,7 @@ Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "?expand=everything");
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert(strstr(it_str(r.json, "detail"), "expand") != NULL);
 	it_resp_free(&r);
@@ -596,13 +531,13 @@ Test(songs, expand_loops_answers_the_song_and_every_loop_it_uses_that_the_caller
 
 Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 keep[40], gone[40], other[40], body[1024], id[40];
 	char		 path[128];
 	const char	*p[1];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, keep, sizeof(keep));
 	loop_of(&a, 0, gone, sizeof(gone));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,\"timeline\":["
@@ -614,7 +549,7 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	it_db_count("WITH d AS (DELETE FROM loops WHERE id = $1::uuid "
 	    "RETURNING 1) SELECT count(*) FROM d", 1, p);
 	path_of(path, sizeof(path), id, "");
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert(json_object_get_boolean(it_get(r.json,
 	    "song.timeline.1.missing")));
@@ -622,7 +557,7 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "?expand=loops");
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "loops")), 1);
 	cr_assert_str_eq(it_str(r.json, "loops.0.id"), keep);
@@ -630,7 +565,7 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	/* The song can still be edited; a timeline naming the gone loop
 	 * again is refused. */
 	path_of(path, sizeof(path), id, "");
-	req("PATCH", path, &a, "{\"name\":\"Renamed\"}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"name\":\"Renamed\"}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_object_get_boolean(it_get(r.json,
 	    "song.timeline.1.missing")));
@@ -641,7 +576,7 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	    "\"timeline\":[{\"id\":\"a\",\"loopId\":\"%s\",\"startBar\":0,"
 	    "\"bars\":4},{\"id\":\"b\",\"loopId\":\"%s\",\"startBar\":4,"
 	    "\"bars\":4,\"missing\":true}]}", keep, gone);
-	req("PUT", path, &a, body, &r);
+	itfx_req("PUT", path, &a, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_object_get_boolean(it_get(r.json,
 	    "song.timeline.1.missing")));
@@ -652,9 +587,9 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 	it_db_count("WITH d AS (DELETE FROM loops WHERE id = $1::uuid "
 	    "RETURNING 1) SELECT count(*) FROM d", 1, p);
 	body_with(body, sizeof(body), other, 0);
-	req("PUT", path, &a, body, &r);
+	itfx_req("PUT", path, &a, NULL, body, &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert(names_field(&r, "timeline[0].loopId"));
+	cr_assert(itfx_names_field(&r, "timeline[0].loopId"));
 	it_resp_free(&r);
 	p[0] = id;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM songs WHERE id = "
@@ -663,13 +598,13 @@ Test(songs, a_loop_deleted_after_the_song_was_saved_shows_as_a_missing_block)
 
 Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owner)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	loop_of(&b, 1, loop, sizeof(loop));
 	body_with(body, sizeof(body), loop, 1);
 	create(&a, body, id, sizeof(id));
@@ -677,12 +612,12 @@ Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owne
 	it_db_count("WITH u AS (UPDATE loops SET is_public = false WHERE "
 	    "id = $1::uuid RETURNING 1) SELECT count(*) FROM u", 1, p);
 	path_of(path, sizeof(path), id, "");
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert(json_object_get_boolean(it_get(r.json,
 	    "song.timeline.0.missing")));
 	it_resp_free(&r);
-	req("GET", path, &b, NULL, &r);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
 	it_resp_free(&r);
@@ -690,11 +625,11 @@ Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owne
 
 Test(songs, put_replaces_the_whole_song_and_restores_defaults)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 loop[40], body[512], id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	loop_of(&a, 0, loop, sizeof(loop));
 	snprintf(body, sizeof(body), "{\"name\":\"S\",\"bpm\":100,"
 	    "\"timeSignature\":\"3/4\",\"schemaVersion\":2,\"timeline\":["
@@ -705,7 +640,7 @@ Test(songs, put_replaces_the_whole_song_and_restores_defaults)
 	/* The old client sends id and updatedAt too: ignored. */
 	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"updatedAt\":"
 	    "\"2020-01-01T00:00:00Z\",\"name\":\"Replaced\",\"bpm\":90}", id);
-	req("PUT", path, &a, body, &r);
+	itfx_req("PUT", path, &a, NULL, body, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
 	cr_assert_str_eq(it_str(r.json, "song.name"), "Replaced");
@@ -720,32 +655,32 @@ Test(songs, put_replaces_the_whole_song_and_restores_defaults)
 
 Test(songs, put_to_a_song_that_does_not_exist_is_404_and_creates_nothing)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 
-	user(&a);
-	req("PUT", "/api/songs/" NO_SUCH_LOOP, &a,
+	itfx_signup(&a);
+	itfx_req("PUT", "/api/songs/" NO_SUCH_LOOP, &a, NULL,
 	    "{\"name\":\"S\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(it_str(r.json, "error"), "Song not found");
 	it_resp_free(&r);
-	cr_assert_eq(songs_of(&a), 0);
+	cr_assert_eq(itfx_songs_of(&a), 0);
 }
 
 Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when_it_exists)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], path[96], loc[384], *fresh;
 	const char	*p[1];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	fresh = it_db_text("SELECT gen_random_uuid()", 0, NULL);
 	snprintf(id, sizeof(id), "%s", fresh);
 	free(fresh);
 	path_of(path, sizeof(path), id, "");
-	req_h("PUT", path, &a, "If-None-Match: *",
+	itfx_req("PUT", path, &a, (const char *[]){ "If-None-Match: *", NULL },
 	    "{\"name\":\"Offline\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "song.id"), id);
@@ -753,11 +688,11 @@ Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when
 	cr_assert_str_eq(it_header(&r, "location"), loc);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v1\"");
 	it_resp_free(&r);
-	req_h("PUT", path, &a, "If-None-Match: *",
+	itfx_req("PUT", path, &a, (const char *[]){ "If-None-Match: *", NULL },
 	    "{\"name\":\"Again\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 412);
 	it_resp_free(&r);
-	req_h("PUT", path, &b, "If-None-Match: *",
+	itfx_req("PUT", path, &b, (const char *[]){ "If-None-Match: *", NULL },
 	    "{\"name\":\"Theirs\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 412);
 	it_resp_free(&r);
@@ -775,16 +710,14 @@ Test(songs, put_with_if_none_match_star_creates_at_the_client_id_and_is_412_when
 
 Test(songs, patch_merges_the_members_given_and_bumps_the_version)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 
-	user(&a);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 0);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	song_of(&a, 0, 0, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req_h("PATCH", path, &a, "Content-Type: application/merge-patch+json",
+	itfx_req("PATCH", path, &a, (const char *[]){ "Content-Type: application/merge-patch+json", NULL },
 	    "{\"bpm\":140,\"isPublic\":true}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "song.bpm"), 140);
@@ -794,20 +727,20 @@ Test(songs, patch_merges_the_members_given_and_bumps_the_version)
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
 	it_resp_free(&r);
 	/* null removes: a default comes back; name has none. */
-	req("PATCH", path, &a, "{\"isPublic\":null}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"isPublic\":null}", &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_not(json_object_get_boolean(it_get(r.json,
 	    "song.isPublic")));
 	it_resp_free(&r);
-	req("PATCH", path, &a, "{\"name\":null}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"name\":null}", &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert(names_field(&r, "name"));
+	cr_assert(itfx_names_field(&r, "name"));
 	it_resp_free(&r);
-	req("PATCH", path, &a, "{\"timeSignature\":\"6/8\"}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"timeSignature\":\"6/8\"}", &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert(names_field(&r, "timeSignature"));
+	cr_assert(itfx_names_field(&r, "timeSignature"));
 	it_resp_free(&r);
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(it_int(r.json, "song.version"), 3);
 	cr_assert_str_eq(it_str(r.json, "song.timeSignature"), "4/4");
 	it_resp_free(&r);
@@ -815,107 +748,99 @@ Test(songs, patch_merges_the_members_given_and_bumps_the_version)
 
 Test(songs, a_stale_if_match_is_412_with_the_current_song_and_changes_nothing)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 0);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	song_of(&a, 0, 0, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req_h("PATCH", path, &a, "If-Match: \"v1\"", "{\"name\":\"Two\"}", &r);
+	itfx_req("PATCH", path, &a, (const char *[]){ "If-Match: \"v1\"", NULL }, "{\"name\":\"Two\"}", &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
-	req_h("PATCH", path, &a, "If-Match: \"v1\"", "{\"name\":\"Three\"}",
+	itfx_req("PATCH", path, &a, (const char *[]){ "If-Match: \"v1\"", NULL }, "{\"name\":\"Three\"}",
 	    &r);
 	cr_assert_eq(r.status, 412);
 	cr_assert_str_eq(it_str(r.json, "song.name"), "Two");
 	cr_assert_eq(it_int(r.json, "song.version"), 2);
 	cr_assert_str_eq(it_header(&r, "etag"), "\"v2\"");
 	it_resp_free(&r);
-	req_h("PUT", path, &a, "If-Match: W/\"v2\"",
+	itfx_req("PUT", path, &a, (const char *[]){ "If-Match: W/\"v2\"", NULL },
 	    "{\"name\":\"Four\",\"bpm\":100}", &r);
 	cr_assert_eq(r.status, 412, "a weak tag never matches If-Match");
 	it_resp_free(&r);
-	req_h("DELETE", path, &a, "If-Match: \"v1\"", NULL, &r);
+	itfx_req("DELETE", path, &a, (const char *[]){ "If-Match: \"v1\"", NULL }, NULL, &r);
 	cr_assert_eq(r.status, 412);
 	cr_assert_str_eq(it_str(r.json, "song.name"), "Two");
 	it_resp_free(&r);
 	p[0] = id;
 	cr_assert_eq(it_db_count("SELECT count(*) FROM songs WHERE id = "
 	    "$1::uuid AND name = 'Two' AND version = 2", 1, p), 1);
-	req_h("DELETE", path, &a, "If-Match: \"v7\", \"v2\"", NULL, &r);
+	itfx_req("DELETE", path, &a, (const char *[]){ "If-Match: \"v7\", \"v2\"", NULL }, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 }
 
 Test(songs, a_stale_body_version_is_409_with_the_current_song)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 
-	user(&a);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 0);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	song_of(&a, 0, 0, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("PATCH", path, &a, "{\"name\":\"Two\",\"version\":1}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"name\":\"Two\",\"version\":1}", &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
-	req("PUT", path, &a, "{\"name\":\"Three\",\"bpm\":100,\"version\":1}",
+	itfx_req("PUT", path, &a, NULL, "{\"name\":\"Three\",\"bpm\":100,\"version\":1}",
 	    &r);
 	cr_assert_eq(r.status, 409);
 	cr_assert_str_eq(it_str(r.json, "song.name"), "Two");
 	it_resp_free(&r);
-	req("PATCH", path, &a, "{\"version\":\"2\"}", &r);
+	itfx_req("PATCH", path, &a, NULL, "{\"version\":\"2\"}", &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert(names_field(&r, "version"));
+	cr_assert(itfx_names_field(&r, "version"));
 	it_resp_free(&r);
 }
 
 Test(songs, likes_and_plays_by_others_never_fail_the_owners_conditional_edit)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 1, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 1, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "/like");
-	req("PUT", path, &b, NULL, &r);
+	itfx_req("PUT", path, &b, NULL, NULL, &r);
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "/plays");
-	req("POST", path, &b, NULL, &r);
+	itfx_req("POST", path, &b, NULL, NULL, &r);
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "");
-	req_h("PATCH", path, &a, "If-Match: \"v1\"", "{\"bpm\":99}", &r);
+	itfx_req("PATCH", path, &a, (const char *[]){ "If-Match: \"v1\"", NULL }, "{\"bpm\":99}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	it_resp_free(&r);
 }
 
 Test(songs, delete_is_204_then_404_and_leaves_a_tombstone)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 	const char	*p[1];
 
-	user(&a);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	song_of(&a, 0, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("DELETE", path, &a, NULL, &r);
+	itfx_req("DELETE", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
-	req("DELETE", path, &a, NULL, &r);
+	itfx_req("DELETE", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 404);
 	it_resp_free(&r);
 	p[0] = id;
@@ -928,19 +853,17 @@ Test(songs, delete_is_204_then_404_and_leaves_a_tombstone)
 
 Test(songs, like_and_unlike_are_idempotent_and_counted)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 	int		 i;
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 0, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 0, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "/like");
 	for (i = 0; i < 2; i++) {
-		req("PUT", path, &b, NULL, &r);
+		itfx_req("PUT", path, &b, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		cr_assert_eq(it_int(r.json, "likesCount"), 1);
 		cr_assert(json_object_get_boolean(it_get(r.json,
@@ -948,25 +871,25 @@ Test(songs, like_and_unlike_are_idempotent_and_counted)
 		it_resp_free(&r);
 	}
 	path_of(path, sizeof(path), id, "");
-	req("GET", path, &b, NULL, &r);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert(json_object_get_boolean(it_get(r.json, "song.likedByMe")));
 	cr_assert_eq(it_int(r.json, "song.likesCount"), 1);
 	cr_assert_eq(it_int(r.json, "song.version"), 1);
 	it_resp_free(&r);
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_not(json_object_get_boolean(it_get(r.json,
 	    "song.likedByMe")));
 	it_resp_free(&r);
 	path_of(path, sizeof(path), id, "/like");
 	for (i = 0; i < 2; i++) {
-		req("DELETE", path, &b, NULL, &r);
+		itfx_req("DELETE", path, &b, NULL, NULL, &r);
 		cr_assert_eq(r.status, 200);
 		cr_assert_eq(it_int(r.json, "likesCount"), 0);
 		cr_assert_not(json_object_get_boolean(it_get(r.json,
 		    "likedByMe")));
 		it_resp_free(&r);
 	}
-	req("PUT", path, NULL, NULL, &r);
+	itfx_req("PUT", path, NULL, NULL, NULL, &r);
 	cr_assert_eq(r.status, 401);
 	it_resp_free(&r);
 }
@@ -975,19 +898,17 @@ Test(songs, like_and_unlike_are_idempotent_and_counted)
 
 Test(songs, concurrent_likes_and_unlikes_leave_likescount_exact)
 {
-	struct who	 owner, fans[RACERS];
+	struct itfx_user	 owner, fans[RACERS];
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 	const char	*p[1];
 	pid_t		 pids[RACERS];
 	int		 i, st;
 
-	user(&owner);
+	itfx_signup(&owner);
 	for (i = 0; i < RACERS; i++)
-		user(&fans[i]);
-	loop_of(&owner, 1, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&owner, body, id, sizeof(id));
+		itfx_signup(&fans[i]);
+	song_of(&owner, 1, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "/like");
 	for (i = 0; i < RACERS; i++) {
 		if ((pids[i] = fork()) == 0) {
@@ -1023,13 +944,13 @@ Test(songs, concurrent_likes_and_unlikes_leave_likescount_exact)
 
 Test(songs, concurrent_creates_and_deletes_leave_songscount_exact)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	const char	*p[1];
 	pid_t		 pids[RACERS];
 	int		 i, st;
 
-	user(&a);
+	itfx_signup(&a);
 	for (i = 0; i < RACERS; i++) {
 		if ((pids[i] = fork()) == 0) {
 			const char *h[] = { a.auth, NULL };
@@ -1059,7 +980,7 @@ Test(songs, concurrent_creates_and_deletes_leave_songscount_exact)
 	p[0] = a.id;
 	cr_assert_eq(it_db_count("SELECT songs_count FROM users WHERE "
 	    "id = $1::uuid", 1, p), RACERS / 2);
-	cr_assert_eq(songs_of(&a), RACERS / 2);
+	cr_assert_eq(itfx_songs_of(&a), RACERS / 2);
 	cr_assert_eq(it_db_count("SELECT public_songs_count FROM users "
 	    "WHERE id = $1::uuid", 1, p), it_db_count("SELECT count(*) FROM "
 	    "songs WHERE user_id = $1::uuid AND is_public", 1, p));
@@ -1067,28 +988,26 @@ Test(songs, concurrent_creates_and_deletes_leave_songscount_exact)
 
 Test(songs, plays_count_once_per_listener_per_minute)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
-	char		 loop[40], body[512], id[40], path[96];
+	char		 loop[40], id[40], path[96];
 	long long	 first;
 
-	user(&a);
-	user(&b);
-	loop_of(&a, 1, loop, sizeof(loop));
-	body_with(body, sizeof(body), loop, 1);
-	create(&a, body, id, sizeof(id));
+	itfx_signup(&a);
+	itfx_signup(&b);
+	song_of(&a, 1, 1, loop, sizeof(loop), id, sizeof(id));
 	path_of(path, sizeof(path), id, "/plays");
-	req("POST", path, &b, NULL, &r);
+	itfx_req("POST", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	first = it_int(r.json, "playsCount");
 	cr_assert_eq(first, 1);
 	it_resp_free(&r);
-	req("POST", path, &b, NULL, &r);
+	itfx_req("POST", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202);
 	/* Unless the minute turned between the two, still 1. */
 	cr_assert_leq(it_int(r.json, "playsCount"), 2);
 	it_resp_free(&r);
-	req("POST", path, &a, NULL, &r);
+	itfx_req("POST", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 202);
 	cr_assert_geq(it_int(r.json, "playsCount"), 2);
 	it_resp_free(&r);
@@ -1109,26 +1028,26 @@ ids_of(const struct it_resp *r, struct buf *out)
 
 Test(songs, lists_follow_the_visibility_rules)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	struct buf	 ids = BUF_INIT;
 	char		 pub[40], priv[40], path[160];
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	create(&a, "{\"name\":\"pub\",\"bpm\":100,\"isPublic\":true}", pub,
 	    sizeof(pub));
 	create(&a, "{\"name\":\"priv\",\"bpm\":100}", priv, sizeof(priv));
 	/* The owner's default list: both. */
-	req("GET", "/api/songs", &a, NULL, &r);
+	itfx_req("GET", "/api/songs", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	ids_of(&r, &ids);
 	cr_assert(strstr(ids.data, pub) && strstr(ids.data, priv));
 	it_resp_free(&r);
 	buf_reset(&ids);
 	/* Another user filtering by the owner: the public one only. */
-	snprintf(path, sizeof(path), "/api/songs?user=%s", a.name);
-	req("GET", path, &b, NULL, &r);
+	snprintf(path, sizeof(path), "/api/songs?user=%s", a.username);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	ids_of(&r, &ids);
 	cr_assert_str_eq(ids.data, (snprintf(path, sizeof(path), "%s,", pub),
@@ -1136,25 +1055,25 @@ Test(songs, lists_follow_the_visibility_rules)
 	it_resp_free(&r);
 	buf_reset(&ids);
 	/* The owner filtering by themself: both. */
-	snprintf(path, sizeof(path), "/api/songs?user=%s&limit=100", a.name);
-	req("GET", path, &a, NULL, &r);
+	snprintf(path, sizeof(path), "/api/songs?user=%s&limit=100", a.username);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	ids_of(&r, &ids);
 	cr_assert(strstr(ids.data, pub) && strstr(ids.data, priv));
 	it_resp_free(&r);
 	buf_reset(&ids);
 	/* B's own list is empty; anonymous and public=true see the public
 	 * one, never the private one. */
-	req("GET", "/api/songs", &b, NULL, &r);
+	itfx_req("GET", "/api/songs", &b, NULL, NULL, &r);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "songs")), 0);
 	cr_assert_null(it_get(r.json, "nextCursor"));
 	it_resp_free(&r);
-	req("GET", "/api/songs?public=true&limit=100", &b, NULL, &r);
+	itfx_req("GET", "/api/songs?public=true&limit=100", &b, NULL, NULL, &r);
 	ids_of(&r, &ids);
 	cr_assert(strstr(ids.data, pub) != NULL);
 	cr_assert(strstr(ids.data, priv) == NULL);
 	it_resp_free(&r);
 	buf_reset(&ids);
-	req("GET", "/api/songs?limit=100", NULL, NULL, &r);
+	itfx_req("GET", "/api/songs?limit=100", NULL, NULL, NULL, &r);
 	ids_of(&r, &ids);
 	cr_assert(strstr(ids.data, priv) == NULL);
 	it_resp_free(&r);
@@ -1165,22 +1084,22 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 {
 	static const char *const sorts[] = { "new", "top", "popular",
 	    "updated" };
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	struct buf	 seen = BUF_INIT;
 	char		 ids[7][40], path[512], *next;
 	const char	*link;
 	size_t		 i, s, pages, n;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	for (i = 0; i < 7; i++)
 		create(&a, "{\"name\":\"p\",\"bpm\":100}", ids[i],
 		    sizeof(ids[i]));
 	/* Likes and plays to sort by. */
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "/api/songs/%s/plays", ids[i]);
-		req("POST", path, &a, NULL, &r);
+		itfx_req("POST", path, &a, NULL, NULL, &r);
 		it_resp_free(&r);
 	}
 	for (s = 0; s < 4; s++) {
@@ -1188,7 +1107,7 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 		snprintf(path, sizeof(path), "/api/songs?sort=%s&limit=3",
 		    sorts[s]);
 		for (pages = n = 0; pages < 10; pages++) {
-			req("GET", path, &a, NULL, &r);
+			itfx_req("GET", path, &a, NULL, NULL, &r);
 			cr_assert_eq(r.status, 200, "%s", r.body);
 			ids_of(&r, &seen);
 			n += json_object_array_length(it_get(r.json, "songs"));
@@ -1217,21 +1136,21 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 			cr_assert(strstr(seen.data, ids[i]) != NULL);
 	}
 	/* Newest first. */
-	req("GET", "/api/songs?limit=1", &a, NULL, &r);
+	itfx_req("GET", "/api/songs?limit=1", &a, NULL, NULL, &r);
 	cr_assert_str_eq(it_str(r.json, "songs.0.id"), ids[6]);
 	it_resp_free(&r);
 	/* The most played first. */
-	req("GET", "/api/songs?sort=popular&limit=7", &a, NULL, &r);
+	itfx_req("GET", "/api/songs?sort=popular&limit=7", &a, NULL, NULL, &r);
 	cr_assert_eq(it_int(r.json, "songs.0.playsCount"), 1);
 	cr_assert_eq(it_int(r.json, "songs.3.playsCount"), 0);
 	it_resp_free(&r);
 	/* offset, for old clients. */
-	req("GET", "/api/songs?limit=2&offset=6", &a, NULL, &r);
+	itfx_req("GET", "/api/songs?limit=2&offset=6", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "songs")), 1);
 	cr_assert_str_eq(it_str(r.json, "songs.0.id"), ids[0]);
 	it_resp_free(&r);
-	req("GET", "/api/songs?offset=600", &a, NULL, &r);
+	itfx_req("GET", "/api/songs?offset=600", &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(json_object_array_length(it_get(r.json, "songs")), 0);
 	it_resp_free(&r);
@@ -1240,7 +1159,7 @@ Test(songs, keyset_paging_walks_every_song_once_in_each_sort_with_link_headers)
 
 Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 {
-	struct who	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r, first;
 	char		 path[512];
 	static const struct {
@@ -1257,11 +1176,11 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 	};
 	size_t		 i;
 
-	user(&a);
-	user(&b);
+	itfx_signup(&a);
+	itfx_signup(&b);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "/api/songs?%s", bad[i].query);
-		req("GET", path, &a, NULL, &r);
+		itfx_req("GET", path, &a, NULL, NULL, &r);
 		cr_assert_eq(r.status, 400, "%s: %d", bad[i].query, r.status);
 		cr_assert(strncmp(it_str(r.json, "detail"), bad[i].param,
 		    strlen(bad[i].param)) == 0, "%s", r.body);
@@ -1270,21 +1189,21 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 	/* A cursor of one list is refused by another. */
 	create(&a, "{\"name\":\"1\",\"bpm\":100}", NULL, 0);
 	create(&a, "{\"name\":\"2\",\"bpm\":100}", NULL, 0);
-	req("GET", "/api/songs?limit=1", &a, NULL, &first);
+	itfx_req("GET", "/api/songs?limit=1", &a, NULL, NULL, &first);
 	cr_assert_not_null(it_str(first.json, "nextCursor"));
 	snprintf(path, sizeof(path), "/api/songs?limit=1&cursor=%s",
 	    it_str(first.json, "nextCursor"));
-	req("GET", path, &b, NULL, &r);
+	itfx_req("GET", path, &b, NULL, NULL, &r);
 	cr_assert_eq(r.status, 400, "another user's list");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/songs?limit=1&sort=top&cursor=%s",
 	    it_str(first.json, "nextCursor"));
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 400, "another sort");
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/songs?limit=1&cursor=%s",
 	    it_str(first.json, "nextCursor"));
-	req("GET", path, &a, NULL, &r);
+	itfx_req("GET", path, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "the same list");
 	it_resp_free(&r);
 	it_resp_free(&first);
@@ -1292,12 +1211,12 @@ Test(songs, bad_list_parameters_are_400_naming_the_parameter)
 
 Test(songs, a_post_retried_with_its_idempotency_key_creates_one_song)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r1, r2;
 	char		 key[64], hdr[96];
 	const char	*h[3];
 
-	user(&a);
+	itfx_signup(&a);
 	it_unique(key, sizeof(key), "song-key-");
 	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
 	h[0] = a.auth;
@@ -1314,20 +1233,20 @@ Test(songs, a_post_retried_with_its_idempotency_key_creates_one_song)
 	    "song.id"));
 	it_resp_free(&r1);
 	it_resp_free(&r2);
-	cr_assert_eq(songs_of(&a), 1);
+	cr_assert_eq(itfx_songs_of(&a), 1);
 }
 
 Test(songs, a_put_without_ispublic_keeps_the_stored_visibility)
 {
-	struct who	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 id[40], path[96];
 
-	user(&a);
+	itfx_signup(&a);
 	create(&a, "{\"name\":\"S\",\"bpm\":100,\"isPublic\":true}", id,
 	    sizeof(id));
 	path_of(path, sizeof(path), id, "");
-	req("PUT", path, &a, "{\"name\":\"T\",\"bpm\":101}", &r);
+	itfx_req("PUT", path, &a, NULL, "{\"name\":\"T\",\"bpm\":101}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_object_get_boolean(it_get(r.json, "song.isPublic")));
 	cr_assert_str_eq(it_str(r.json, "song.name"), "T");

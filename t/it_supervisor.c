@@ -240,23 +240,6 @@ own_start(struct own *o, int limited)
 	running = o;
 }
 
-static char *
-slurp(const char *path)
-{
-	struct buf	 b = BUF_INIT;
-	char		 chunk[4096];
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return xstrdup("");
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	buf_putc(&b, '\0');
-	return buf_detach(&b);
-}
-
 /* Whatever happened, nothing of ours is left running. */
 static void
 own_cleanup(void)
@@ -313,7 +296,7 @@ own_stop(struct own *o)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
 	usleep(200 * 1000);	/* its workers are reaped by init now */
 	cr_assert_eq(children_of(o->pid, pids, 64), 0);
-	text = slurp(o->log);
+	text = it_slurp_or_empty(o->log);
 	cr_assert_null(strstr(text, "Sanitizer"), "%s", text);
 	cr_assert_null(strstr(text, "runtime error"), "%s", text);
 	free(text);
@@ -338,7 +321,7 @@ Test(supervisor, slots_whose_fork_failed_are_filled_once_fork_works_again,
 	text = NULL;
 	for (i = 0; i < 100; i++) {	/* the other slots were tried */
 		free(text);
-		text = slurp(o->log);
+		text = it_slurp_or_empty(o->log);
 		if (strstr(text, "fork: ") && strstr(text, "started 4 workers"))
 			break;
 		usleep(100 * 1000);
@@ -380,7 +363,7 @@ stack_supervisor(void)
 	rt = getenv("MP_TEST_RUNTIME_DIR");
 	cr_assert_not_null(rt, "MP_TEST_RUNTIME_DIR is not set");
 	snprintf(path, sizeof(path), "%s/run/mpapi.pid", rt);
-	text = slurp(path);
+	text = it_slurp_or_empty(path);
 	pid = (pid_t)atol(text);
 	free(text);
 	cr_assert_gt(pid, 1, "no supervisor pid in %s", path);

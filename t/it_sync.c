@@ -18,45 +18,6 @@
 #include "t/itlib.h"
 #include "t/itfixture.h"
 
-struct user {
-	char	 token[1024];
-	char	 id[64];
-	char	 auth[1100];
-};
-
-static void
-new_user(struct user *u)
-{
-	cr_assert_eq(itfx_user(u->token, sizeof(u->token), u->id,
-	    sizeof(u->id)), 0, "cannot make a user (MP_TEST_JWT_SECRET_FILE?)");
-	it_bearer(u->auth, sizeof(u->auth), u->token);
-}
-
-/* Make a loop of u straight in the database; returns its id (freed by caller). */
-static char *
-db_loop(const struct user *u, const char *name)
-{
-	const char	*p[2] = { u->id, name };
-	char		*id;
-
-	id = it_db_text("INSERT INTO loops (user_id, name, bars) "
-	    "VALUES ($1::uuid, $2, 1) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
-static char *
-db_song(const struct user *u, const char *name)
-{
-	const char	*p[2] = { u->id, name };
-	char		*id;
-
-	id = it_db_text("INSERT INTO songs (user_id, name, bpm) "
-	    "VALUES ($1::uuid, $2, 100) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
 /* Run a statement with one parameter on a connection of this test. */
 static void
 db_run(const char *sql, const char *a)
@@ -72,7 +33,7 @@ db_run(const char *sql, const char *a)
 
 /* GET /api/sync with query (may be "") as u; asserts the status. */
 static void
-pull(const struct user *u, const char *query, int want, struct it_resp *r)
+pull(const struct itfx_user *u, const char *query, int want, struct it_resp *r)
 {
 	const char	*h[] = { u->auth, NULL };
 	char		 path[1024];
@@ -118,16 +79,16 @@ Test(sync, without_a_token_is_401)
 
 Test(sync, a_first_pull_returns_every_loop_and_song_of_the_caller_only)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		*l1, *l2, *s1, *other;
 
-	new_user(&a);
-	new_user(&b);
-	l1 = db_loop(&a, "one");
-	l2 = db_loop(&a, "two");
-	s1 = db_song(&a, "song");
-	other = db_loop(&b, "not yours");
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	l1 = itfx_db_loop(a.id, "one", 1, -1);
+	l2 = itfx_db_loop(a.id, "two", 1, -1);
+	s1 = itfx_db_song(a.id, "song", 100, -1);
+	other = itfx_db_loop(b.id, "not yours", 1, -1);
 	pull(&a, "", 200, &r);
 	cr_assert_eq(count(r.json, "loops"), 2);
 	cr_assert_eq(count(r.json, "songs"), 1);
@@ -155,14 +116,14 @@ Test(sync, items_have_the_shape_of_a_single_get)
 	    "name", "bpm", "timeSignature", "timeline", "totalBars",
 	    "schemaVersion", "isPublic", "playsCount", "likesCount",
 	    "likedByMe", "version", "createdAt", "updatedAt" };
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	json_object	*l, *s;
 	size_t		 i;
 
-	new_user(&a);
-	free(db_loop(&a, "shape"));
-	free(db_song(&a, "shape"));
+	itfx_db_user(&a);
+	free(itfx_db_loop(a.id, "shape", 1, -1));
+	free(itfx_db_song(a.id, "shape", 100, -1));
 	pull(&a, "", 200, &r);
 	l = it_get(r.json, "loops.0");
 	s = it_get(r.json, "songs.0");
@@ -180,17 +141,17 @@ Test(sync, items_have_the_shape_of_a_single_get)
 
 Test(sync, pages_follow_the_order_of_changes_and_end_with_has_more_false)
 {
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	json_object	*loops;
 	char		*ids[5], q[512], *cursor = NULL, name[8];
 	size_t		 i, seen = 0;
 	int		 pages = 0, more;
 
-	new_user(&a);
+	itfx_db_user(&a);
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "l%zu", i);
-		ids[i] = db_loop(&a, name);
+		ids[i] = itfx_db_loop(a.id, name, 1, -1);
 	}
 	db_run("UPDATE loops SET bpm = 41 WHERE id = $1::uuid", ids[0]);
 	do {
@@ -225,16 +186,16 @@ Test(sync, pages_follow_the_order_of_changes_and_end_with_has_more_false)
 
 Test(sync, edits_and_deletions_after_the_cursor_come_in_the_next_pull)
 {
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		*keep, *edit, *gone, *song, q[512], *cursor;
 	json_object	*d;
 
-	new_user(&a);
-	keep = db_loop(&a, "keep");
-	edit = db_loop(&a, "edit");
-	gone = db_loop(&a, "gone");
-	song = db_song(&a, "song");
+	itfx_db_user(&a);
+	keep = itfx_db_loop(a.id, "keep", 1, -1);
+	edit = itfx_db_loop(a.id, "edit", 1, -1);
+	gone = itfx_db_loop(a.id, "gone", 1, -1);
+	song = itfx_db_song(a.id, "song", 100, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -266,14 +227,14 @@ Test(sync, edits_and_deletions_after_the_cursor_come_in_the_next_pull)
 
 Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		*loop, q[512], *cursor;
 	const char	*p[2];
 
-	new_user(&a);
-	new_user(&b);
-	loop = db_loop(&a, "liked");
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	loop = itfx_db_loop(a.id, "liked", 1, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -294,7 +255,7 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 
 /* A request as u through the API; asserts the status. */
 static void
-api(const struct user *u, const char *method, const char *path,
+api(const struct itfx_user *u, const char *method, const char *path,
     const char *header, const char *body, int want, struct it_resp *r)
 {
 	const char	*h[3] = { u->auth, header, NULL };
@@ -306,7 +267,7 @@ api(const struct user *u, const char *method, const char *path,
 
 /* Create a loop of u through the API; returns its id (caller frees). */
 static char *
-api_loop(const struct user *u, const char *name, int is_public)
+api_loop(const struct itfx_user *u, const char *name, int is_public)
 {
 	struct it_resp	 r;
 	char		 body[256], *id;
@@ -321,7 +282,7 @@ api_loop(const struct user *u, const char *name, int is_public)
 
 /* The cursor at the end of u's feed (caller frees). */
 static char *
-cursor_now(const struct user *u)
+cursor_now(const struct itfx_user *u)
 {
 	struct it_resp	 r;
 	char		*cursor = NULL, q[512];
@@ -343,7 +304,7 @@ cursor_now(const struct user *u)
 
 /* Pull u's feed after cursor (replaced by the new one). */
 static void
-pull_after(const struct user *u, char **cursor, const char *more_query,
+pull_after(const struct itfx_user *u, char **cursor, const char *more_query,
     struct it_resp *r)
 {
 	char	 q[768];
@@ -356,11 +317,11 @@ pull_after(const struct user *u, char **cursor, const char *more_query,
 
 Test(sync, a_loop_deleted_and_created_again_comes_as_its_tombstone_then_the_item_in_that_order)
 {
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		*loop, *cursor, path[128];
 
-	new_user(&a);
+	itfx_db_user(&a);
 	loop = api_loop(&a, "phoenix", 0);
 	cursor = cursor_now(&a);
 	snprintf(path, sizeof(path), "/api/loops/%s", loop);
@@ -405,12 +366,12 @@ Test(sync, a_loop_deleted_and_created_again_comes_as_its_tombstone_then_the_item
 
 Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song)
 {
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		*song, *cursor, path[128];
 
-	new_user(&a);
-	song = db_song(&a, "verse");
+	itfx_db_user(&a);
+	song = itfx_db_song(a.id, "verse", 100, -1);
 	cursor = cursor_now(&a);
 	snprintf(path, sizeof(path), "/api/songs/%s", song);
 	api(&a, "PATCH", path, NULL, "{\"bpm\":101}", 200, &r);
@@ -435,12 +396,12 @@ Test(sync, a_song_deleted_and_created_again_comes_as_its_tombstone_then_the_song
 
 Test(sync, a_remix_whose_parent_is_deleted_comes_again_with_parent_loop_id_null_and_its_version)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		*parent, *cursor, path[128], remix[40], etag[32], h[64];
 
-	new_user(&a);
-	new_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	parent = api_loop(&a, "original", 1);
 	snprintf(path, sizeof(path), "/api/loops/%s/remix", parent);
 	api(&b, "POST", path, NULL, NULL, 201, &r);
@@ -490,19 +451,19 @@ entry_for(json_object *o, const char *member, const char *id)
 
 Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
 {
-	struct user	 u, owner;
+	struct itfx_user	 u, owner;
 	struct it_resp	 r;
 	char		*l1, *l2, *l3, *own, *song, *cursor, path[128];
 	json_object	*e;
 	const char	*p[2];
 
-	new_user(&u);
-	new_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	l1 = api_loop(&owner, "one", 1);
 	l2 = api_loop(&owner, "two", 1);
 	l3 = api_loop(&owner, "three", 1);
 	own = api_loop(&u, "own", 0);
-	song = db_song(&owner, "tune");
+	song = itfx_db_song(owner.id, "tune", 100, -1);
 	db_run("UPDATE songs SET is_public = true WHERE id = $1::uuid", song);
 	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
 	api(&u, "PUT", path, NULL, NULL, 200, &r);
@@ -583,12 +544,12 @@ Test(sync, the_callers_likes_and_unlikes_from_any_device_come_in_likes)
 
 Test(sync, unlike_marks_are_purged_with_the_tombstones_and_older_cursors_get_410)
 {
-	struct user	 u, owner;
+	struct itfx_user	 u, owner;
 	struct it_resp	 r;
 	char		*l1, *cursor, path[128], q[512];
 
-	new_user(&u);
-	new_user(&owner);
+	itfx_db_user(&u);
+	itfx_db_user(&owner);
 	l1 = api_loop(&owner, "one", 1);
 	snprintf(path, sizeof(path), "/api/loops/%s/like", l1);
 	api(&u, "PUT", path, NULL, NULL, 200, &r);
@@ -610,7 +571,7 @@ Test(sync, unlike_marks_are_purged_with_the_tombstones_and_older_cursors_get_410
 
 /* A song of s_owner using loop (straight in the database). */
 static char *
-db_song_using(const struct user *s_owner, const char *loop)
+db_song_using(const struct itfx_user *s_owner, const char *loop)
 {
 	const char	*p[2] = { s_owner->id, loop };
 	char		*id;
@@ -625,14 +586,14 @@ db_song_using(const struct user *s_owner, const char *loop)
 
 Test(sync, another_users_loop_used_by_the_callers_song_going_private_or_deleted_comes_in_unavailable)
 {
-	struct user	 u, a, c;
+	struct itfx_user	 u, a, c;
 	struct it_resp	 r;
 	char		*l1, *l2, *song, *cursor, *cursor_c, path[128];
 	json_object	*e;
 
-	new_user(&u);
-	new_user(&a);
-	new_user(&c);
+	itfx_db_user(&u);
+	itfx_db_user(&a);
+	itfx_db_user(&c);
 	l1 = api_loop(&a, "goes private", 1);
 	l2 = api_loop(&a, "goes away", 1);
 	song = db_song_using(&u, l1);
@@ -703,12 +664,12 @@ Test(sync, another_users_loop_used_by_the_callers_song_going_private_or_deleted_
 
 Test(sync, a_loop_created_again_at_its_id_public_comes_in_available)
 {
-	struct user	 u, a;
+	struct itfx_user	 u, a;
 	struct it_resp	 r;
 	char		*l1, *cursor, path[128];
 
-	new_user(&u);
-	new_user(&a);
+	itfx_db_user(&u);
+	itfx_db_user(&a);
 	l1 = api_loop(&a, "comes back", 1);
 	free(db_song_using(&u, l1));
 	snprintf(path, sizeof(path), "/api/loops/%s", l1);
@@ -727,7 +688,7 @@ Test(sync, a_loop_created_again_at_its_id_public_comes_in_available)
 }
 
 static void
-assert_bad_param(const struct user *u, const char *query, const char *field)
+assert_bad_param(const struct itfx_user *u, const char *query, const char *field)
 {
 	struct it_resp	 r;
 
@@ -741,13 +702,13 @@ assert_bad_param(const struct user *u, const char *query, const char *field)
 
 Test(sync, a_garbled_forged_or_foreign_cursor_or_a_bad_limit_is_400)
 {
-	struct user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 q[512], *cursor;
 	size_t		 n;
 
-	new_user(&a);
-	new_user(&b);
+	itfx_db_user(&a);
+	itfx_db_user(&b);
 	pull(&b, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -769,13 +730,13 @@ Test(sync, a_garbled_forged_or_foreign_cursor_or_a_bad_limit_is_400)
 
 Test(sync, a_cursor_older_than_the_tombstone_retention_is_410)
 {
-	struct user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		*l1, *l2, q[512], *cursor;
 
-	new_user(&a);
-	l1 = db_loop(&a, "old");
-	l2 = db_loop(&a, "kept");
+	itfx_db_user(&a);
+	l1 = itfx_db_loop(a.id, "old", 1, -1);
+	l2 = itfx_db_loop(a.id, "kept", 1, -1);
 	pull(&a, "", 200, &r);
 	cursor = strdup(it_str(r.json, "cursor"));
 	it_resp_free(&r);
@@ -970,7 +931,7 @@ replica_like(struct replica *rp, const char *type, const char *id, int on)
 
 /* One pull applied to rp; returns hasMore and replaces *cursor. */
 static int
-replica_pull(const struct user *u, struct replica *rp, char **cursor)
+replica_pull(const struct itfx_user *u, struct replica *rp, char **cursor)
 {
 	struct it_resp	 r;
 	json_object	*a, *o;
@@ -1061,7 +1022,7 @@ replica_text(const struct replica *rp, int exist)
 }
 
 static void
-assert_replica_is_the_server(const struct user *u, const struct replica *rp,
+assert_replica_is_the_server(const struct itfx_user *u, const struct replica *rp,
     int round)
 {
 	const char	*p[1] = { u->id };
@@ -1101,23 +1062,23 @@ converge_rounds(int rounds, void *(*writer_fn)(void *), int *orphans,
 	struct writer	 w[WRITERS];
 	pthread_t	 t[WRITERS];
 	struct replica	*rp;
-	struct user	 u, o;
+	struct itfx_user	 u, o;
 	const char	*p[1];
 	char		*cursor, name[16];
 	int		 round, i, pulls, running, more, pages = 0;
 
 	rp = calloc(1, sizeof(*rp));
 	for (round = 0; round < rounds; round++) {
-		new_user(&u);
-		new_user(&o);
+		itfx_db_user(&u);
+		itfx_db_user(&o);
 		for (i = 0; i < 10; i++) {
 			snprintf(name, sizeof(name), "pre%d", i);
-			free(db_loop(&u, name));
-			free(db_loop(&o, name));
+			free(itfx_db_loop(u.id, name, 1, -1));
+			free(itfx_db_loop(o.id, name, 1, -1));
 		}
 		db_run("UPDATE loops SET is_public = true WHERE user_id = "
 		    "$1::uuid", o.id);
-		free(db_song(&u, "pre"));
+		free(itfx_db_song(u.id, "pre", 100, -1));
 		memset(rp, 0, sizeof(*rp));
 		cursor = NULL;
 		running = WRITERS;

@@ -14,11 +14,11 @@
 #include <criterion/criterion.h>
 
 #include "base/buf.h"
-#include "t/itauth.h"
+#include "t/itfixture.h"
 
-TestSuite(profile, .init = ia_init);
-TestSuite(public, .init = ia_init);
-TestSuite(deletion, .init = ia_init);
+TestSuite(profile, .init = itfx_init);
+TestSuite(public, .init = itfx_init);
+TestSuite(deletion, .init = itfx_init);
 
 static char *
 column(const char *id, const char *col)
@@ -34,17 +34,17 @@ column(const char *id, const char *col)
 static void
 patch(const char *token, const char *body, struct it_resp *r)
 {
-	ia_send("PATCH", "/api/users/me", token, body, r);
+	itfx_send("PATCH", "/api/users/me", token, body, r);
 }
 
 /* Profile changes. */
 
 Test(profile, patch_sets_display_name_and_avatar_and_me_shows_them)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	patch(u.token, "{\"displayName\":\"Ada \xf0\x9f\x8e\xb5 Lovelace\","
 	    "\"avatarUrl\":\"https://cdn.example.com/a.png?s=64\"}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -55,7 +55,7 @@ Test(profile, patch_sets_display_name_and_avatar_and_me_shows_them)
 	cr_assert_str_eq(it_str(r.json, "user.email"), u.email);
 	cr_assert_str_eq(it_str(r.json, "user.id"), u.id);
 	it_resp_free(&r);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &r);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &r);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"),
 	    "Ada \xf0\x9f\x8e\xb5 Lovelace");
 	cr_assert_str_eq(it_str(r.json, "user.avatarUrl"),
@@ -72,11 +72,11 @@ Test(profile, patch_sets_display_name_and_avatar_and_me_shows_them)
 
 Test(profile, null_clears_a_field_and_the_display_name_falls_back_to_the_username)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		*v;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	patch(u.token, "{\"displayName\":\"Someone\",\"avatarUrl\":"
 	    "\"http://x.io/a.png\"}", &r);
 	cr_assert_eq(r.status, 200);
@@ -84,7 +84,7 @@ Test(profile, null_clears_a_field_and_the_display_name_falls_back_to_the_usernam
 	patch(u.token, "{\"displayName\":null,\"avatarUrl\":null}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "user.displayName"), u.username);
-	cr_assert(ia_is_null(r.json, "user", "avatarUrl"), "%s", r.body);
+	cr_assert(itfx_is_null(r.json, "user", "avatarUrl"), "%s", r.body);
 	it_resp_free(&r);
 	v = column(u.id, "display_name");
 	cr_assert_str_eq(v, "<null>");
@@ -93,13 +93,13 @@ Test(profile, null_clears_a_field_and_the_display_name_falls_back_to_the_usernam
 
 Test(profile, merge_patch_type_an_empty_object_and_unknown_members_are_accepted)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[] = { NULL, "Content-Type: application/merge-patch+json",
 	    NULL };
 	char		 bearer[1200];
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", u.token);
 	h[0] = bearer;
 	cr_assert_eq(it_request("PATCH", "/api/users/me", h,
@@ -121,14 +121,14 @@ Test(profile, merge_patch_type_an_empty_object_and_unknown_members_are_accepted)
 }
 
 static void
-assert_patch_refused(const struct ia_user *u, const char *body,
+assert_patch_refused(const struct itfx_user *u, const char *body,
     const char *field, const char *type)
 {
 	struct it_resp	 r;
 	char		*dn, *av;
 
 	patch(u->token, body, &r);
-	ia_assert_problem(&r, 400, type, field);
+	itfx_assert_problem(&r, 400, type, field);
 	it_resp_free(&r);
 	dn = column(u->id, "display_name");
 	av = column(u->id, "avatar_url");
@@ -140,12 +140,12 @@ assert_patch_refused(const struct ia_user *u, const char *body,
 
 Test(profile, bad_values_are_400_naming_the_field_and_change_nothing)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	struct buf	 b = BUF_INIT;
 	int		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	patch(u.token, "{\"displayName\":\"Before\",\"avatarUrl\":"
 	    "\"https://x.io/before.png\"}", &r);
 	cr_assert_eq(r.status, 200);
@@ -183,8 +183,8 @@ Test(profile, bad_values_are_400_naming_the_field_and_change_nothing)
 	buf_release(&b);
 	/* Both at once: both named. */
 	patch(u.token, "{\"displayName\":7,\"avatarUrl\":\"ftp://x\"}", &r);
-	ia_assert_problem(&r, 400, "validation", "displayName");
-	ia_assert_problem(&r, 400, "validation", "avatarUrl");
+	itfx_assert_problem(&r, 400, "validation", "displayName");
+	itfx_assert_problem(&r, 400, "validation", "avatarUrl");
 	it_resp_free(&r);
 	assert_patch_refused(&u, "{\"displayName\":", NULL, "malformed-json");
 	assert_patch_refused(&u, "{\"displayName\":\"x\xff\"}", NULL,
@@ -193,87 +193,63 @@ Test(profile, bad_values_are_400_naming_the_field_and_change_nothing)
 
 Test(profile, patch_needs_a_token_and_a_json_body)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*h[] = { NULL, "Content-Type: text/plain", NULL };
 	char		 bearer[1200];
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	patch(NULL, "{\"displayName\":\"x\"}", &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
 	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", u.token);
 	h[0] = bearer;
 	cr_assert_eq(it_request("PATCH", "/api/users/me", h,
 	    "{\"displayName\":\"x\"}", &r), 0);
-	ia_assert_problem(&r, 415, "unsupported-media-type", NULL);
+	itfx_assert_problem(&r, 415, "unsupported-media-type", NULL);
 	it_resp_free(&r);
 }
 
 Test(profile, get_users_me_is_the_same_as_auth_me)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 a, b;
 
-	ia_new_user(&u);
-	ia_send("GET", "/api/auth/me", u.token, NULL, &a);
-	ia_send("GET", "/api/users/me", u.token, NULL, &b);
+	itfx_signup(&u);
+	itfx_send("GET", "/api/auth/me", u.token, NULL, &a);
+	itfx_send("GET", "/api/users/me", u.token, NULL, &b);
 	cr_assert_eq(a.status, 200);
 	cr_assert_eq(b.status, 200);
 	cr_assert_str_eq(a.body, b.body);
 	it_resp_free(&a);
 	it_resp_free(&b);
-	ia_send("GET", "/api/users/me", NULL, NULL, &a);
-	ia_assert_problem(&a, 401, "unauthorized", NULL);
+	itfx_send("GET", "/api/users/me", NULL, NULL, &a);
+	itfx_assert_problem(&a, 401, "unauthorized", NULL);
 	it_resp_free(&a);
 }
 
 /* Public profiles. */
 
-static char *
-add_loop(const char *owner, int public)
-{
-	const char	*p[2] = { owner, public ? "true" : "false" };
-	char		*id;
-
-	id = it_db_text("INSERT INTO loops (user_id, name, bars, is_public) "
-	    "VALUES ($1::uuid, 'a loop', 4, $2::boolean) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
-static char *
-add_song(const char *owner, int public)
-{
-	const char	*p[2] = { owner, public ? "true" : "false" };
-	char		*id;
-
-	id = it_db_text("INSERT INTO songs (user_id, name, bpm, is_public) "
-	    "VALUES ($1::uuid, 'a song', 120, $2::boolean) RETURNING id", 2, p);
-	cr_assert_not_null(id);
-	return id;
-}
-
 Test(public, a_profile_has_the_public_fields_and_counts_of_public_items_only)
 {
-	struct ia_user	 u, viewer;
+	struct itfx_user	 u, viewer;
 	struct it_resp	 r;
 	char		 path[96], *ids[6];
 	int		 i;
 
-	ia_new_user(&u);
-	ia_new_user(&viewer);
+	itfx_signup(&u);
+	itfx_signup(&viewer);
 	patch(u.token, "{\"displayName\":\"Pub Lic\",\"avatarUrl\":"
 	    "\"https://x.io/p.png\"}", &r);
 	it_resp_free(&r);
-	ids[0] = add_loop(u.id, 1);
-	ids[1] = add_loop(u.id, 1);
-	ids[2] = add_loop(u.id, 0);
-	ids[3] = add_song(u.id, 1);
-	ids[4] = add_song(u.id, 0);
-	ids[5] = add_song(u.id, 0);
+	ids[0] = itfx_db_loop(u.id, "a loop", 4, 1);
+	ids[1] = itfx_db_loop(u.id, "a loop", 4, 1);
+	ids[2] = itfx_db_loop(u.id, "a loop", 4, 0);
+	ids[3] = itfx_db_song(u.id, "a song", 120, 1);
+	ids[4] = itfx_db_song(u.id, "a song", 120, 0);
+	ids[5] = itfx_db_song(u.id, "a song", 120, 0);
 	snprintf(path, sizeof(path), "/api/users/%s", u.username);
-	ia_send("GET", path, NULL, NULL, &r);
+	itfx_send("GET", path, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "user.id"), u.id);
 	cr_assert_str_eq(it_str(r.json, "user.username"), u.username);
@@ -287,7 +263,7 @@ Test(public, a_profile_has_the_public_fields_and_counts_of_public_items_only)
 	it_resp_free(&r);
 
 	/* With a token (any caller), the same. */
-	ia_send("GET", path, viewer.token, NULL, &r);
+	itfx_send("GET", path, viewer.token, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(it_int(r.json, "user.loopsCount"), 2);
 	cr_assert_null(it_get(r.json, "user.email"));
@@ -298,53 +274,53 @@ Test(public, a_profile_has_the_public_fields_and_counts_of_public_items_only)
 
 Test(public, usernames_match_in_any_case_and_unknown_or_impossible_ones_are_404)
 {
-	struct ia_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 path[96];
 	size_t		 i;
 
-	ia_new_user(&u);
+	itfx_signup(&u);
 	snprintf(path, sizeof(path), "/api/users/%s", u.username);
 	for (i = strlen("/api/users/"); path[i] != '\0'; i++)
 		if (path[i] >= 'a' && path[i] <= 'z')
 			path[i] = (char)(path[i] - 32);
-	ia_send("GET", path, NULL, NULL, &r);
+	itfx_send("GET", path, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
 	cr_assert_str_eq(it_str(r.json, "user.username"), u.username);
 	it_resp_free(&r);
 
-	ia_send("GET", "/api/users/nobody_has_this_name", NULL, NULL, &r);
-	ia_assert_problem(&r, 404, "not-found", NULL);
+	itfx_send("GET", "/api/users/nobody_has_this_name", NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, "not-found", NULL);
 	cr_assert_str_eq(it_str(r.json, "error"), "User not found");
 	it_resp_free(&r);
-	ia_send("GET", "/api/users/ab", NULL, NULL, &r);
-	ia_assert_problem(&r, 404, "not-found", NULL);
+	itfx_send("GET", "/api/users/ab", NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, "not-found", NULL);
 	it_resp_free(&r);
-	ia_send("GET", "/api/users/has%20space", NULL, NULL, &r);
-	ia_assert_problem(&r, 404, "not-found", NULL);
+	itfx_send("GET", "/api/users/has%20space", NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, "not-found", NULL);
 	it_resp_free(&r);
-	ia_send("GET", "/api/users/%27%3B--", NULL, NULL, &r);
-	ia_assert_problem(&r, 404, "not-found", NULL);
+	itfx_send("GET", "/api/users/%27%3B--", NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, "not-found", NULL);
 	it_resp_free(&r);
 }
 
 Test(public, a_token_that_is_no_longer_good_is_401_even_here)
 {
-	struct ia_user	 u, gone;
+	struct itfx_user	 u, gone;
 	struct it_resp	 r;
 	char		 path[96];
 
-	ia_new_user(&u);
-	ia_new_user(&gone);
-	ia_send("DELETE", "/api/users/me", gone.token, NULL, &r);
+	itfx_signup(&u);
+	itfx_signup(&gone);
+	itfx_send("DELETE", "/api/users/me", gone.token, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/users/%s", u.username);
-	ia_send("GET", path, gone.token, NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("GET", path, gone.token, NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
-	ia_send("GET", path, "garbage.token.here", NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("GET", path, "garbage.token.here", NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 }
 
@@ -378,18 +354,18 @@ like_song(const char *user, const char *song)
 
 Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 {
-	struct ia_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	const char	*p[2];
 	char		*a_loop, *a_song, *b_loop, *b_song, *b_remix, *a_remix;
 	char		 path[96];
 
-	ia_new_user(&a);
-	ia_new_user(&b);
-	a_loop = add_loop(a.id, 1);
-	a_song = add_song(a.id, 1);
-	b_loop = add_loop(b.id, 1);
-	b_song = add_song(b.id, 1);
+	itfx_signup(&a);
+	itfx_signup(&b);
+	a_loop = itfx_db_loop(a.id, "a loop", 4, 1);
+	a_song = itfx_db_song(a.id, "a song", 120, 1);
+	b_loop = itfx_db_loop(b.id, "a loop", 4, 1);
+	b_song = itfx_db_song(b.id, "a song", 120, 1);
 	/* Likes both ways. */
 	like_loop(a.id, b_loop);
 	like_song(a.id, b_song);
@@ -422,7 +398,7 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 	cr_assert_eq(count("SELECT remixes_count FROM loops "
 	    "WHERE id = $1::uuid", b_loop), 1);
 
-	ia_send("DELETE", "/api/users/me", a.token, NULL, &r);
+	itfx_send("DELETE", "/api/users/me", a.token, NULL, &r);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	cr_assert_eq(r.body_len, 0);
 	it_resp_free(&r);
@@ -469,18 +445,18 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 	    b.id), 1);
 
 	/* The account answers no more. */
-	ia_send("GET", "/api/auth/me", a.token, NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("GET", "/api/auth/me", a.token, NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
-	ia_login(a.email, a.password, &r);
-	ia_assert_problem(&r, 401, "invalid-credentials", NULL);
+	itfx_login(a.email, a.password, &r);
+	itfx_assert_problem(&r, 401, "invalid-credentials", NULL);
 	it_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/users/%s", a.username);
-	ia_send("GET", path, NULL, NULL, &r);
-	ia_assert_problem(&r, 404, "not-found", NULL);
+	itfx_send("GET", path, NULL, NULL, &r);
+	itfx_assert_problem(&r, 404, "not-found", NULL);
 	it_resp_free(&r);
-	ia_send("DELETE", "/api/users/me", a.token, NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("DELETE", "/api/users/me", a.token, NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	free(a_loop);
 	free(a_song);
@@ -492,41 +468,41 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 
 Test(deletion, the_name_and_email_are_free_again_afterwards)
 {
-	struct ia_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		 body[256];
 
-	ia_new_user(&a);
-	ia_send("DELETE", "/api/users/me", a.token, NULL, &r);
+	itfx_signup(&a);
+	itfx_send("DELETE", "/api/users/me", a.token, NULL, &r);
 	cr_assert_eq(r.status, 204);
 	it_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"username\":\"%s\","
 	    "\"password\":\"another password\"}", a.email, a.username);
-	ia_send("POST", "/api/auth/signup", NULL, body, &r);
+	itfx_send("POST", "/api/auth/signup", NULL, body, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_neq(it_str(r.json, "user.id"), a.id);
 	it_resp_free(&r);
-	ia_send("GET", "/api/auth/me", a.token, NULL, &r);
-	ia_assert_invalid_token(&r);	/* the old token is not the new one's */
+	itfx_send("GET", "/api/auth/me", a.token, NULL, &r);
+	itfx_assert_invalid_token(&r);	/* the old token is not the new one's */
 	it_resp_free(&r);
 }
 
 Test(deletion, needs_a_current_token_and_leaves_the_account_otherwise)
 {
-	struct ia_user	 a;
+	struct itfx_user	 a;
 	struct it_resp	 r;
 	char		*stale;
 
-	ia_new_user(&a);
-	ia_send("DELETE", "/api/users/me", NULL, NULL, &r);
-	ia_assert_problem(&r, 401, "unauthorized", NULL);
+	itfx_signup(&a);
+	itfx_send("DELETE", "/api/users/me", NULL, NULL, &r);
+	itfx_assert_problem(&r, 401, "unauthorized", NULL);
 	it_resp_free(&r);
-	stale = ia_craft("HS256", NULL, &a, 1, -10, 3600, NULL, NULL);
-	ia_send("POST", "/api/auth/password", a.token, "{\"currentPassword\":"
+	stale = itfx_craft("HS256", NULL, &a, 1, -10, 3600, NULL, NULL);
+	itfx_send("POST", "/api/auth/password", a.token, "{\"currentPassword\":"
 	    "\"ignored\",\"newPassword\":\"ignored too\"}", &r);
 	it_resp_free(&r);	/* 403: wrong current; nothing changes */
-	ia_send("DELETE", "/api/users/me", "not.a.token", NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("DELETE", "/api/users/me", "not.a.token", NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	cr_assert_eq(count("SELECT count(*) FROM users WHERE id = $1::uuid",
 	    a.id), 1);
@@ -536,13 +512,13 @@ Test(deletion, needs_a_current_token_and_leaves_the_account_otherwise)
 
 		buf_printf(&b, "{\"currentPassword\":\"%s\","
 		    "\"newPassword\":\"a new passphrase\"}", a.password);
-		ia_send("POST", "/api/auth/password", a.token, b.data, &r);
+		itfx_send("POST", "/api/auth/password", a.token, b.data, &r);
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		it_resp_free(&r);
 		buf_release(&b);
 	}
-	ia_send("DELETE", "/api/users/me", stale, NULL, &r);
-	ia_assert_invalid_token(&r);
+	itfx_send("DELETE", "/api/users/me", stale, NULL, &r);
+	itfx_assert_invalid_token(&r);
 	it_resp_free(&r);
 	cr_assert_eq(count("SELECT count(*) FROM users WHERE id = $1::uuid",
 	    a.id), 1);

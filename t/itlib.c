@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -73,8 +74,12 @@ it_unmount(const char *path)
 	return path;
 }
 
-static int
-connect_stack(void)
+/*
+ * A connection to the stack (MP_TEST_URL), from the address it_source
+ * chose; reads time out after a minute.  -1 when it cannot be made.
+ */
+int
+it_connect(void)
 {
 	struct sockaddr_in	 sa;
 	struct timeval		 tv = { 60, 0 };
@@ -90,7 +95,7 @@ connect_stack(void)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (source_addr[0] != '\0') {
@@ -303,7 +308,7 @@ it_request_raw(const char *raw, size_t len, struct it_resp *r)
 	int		 fd, rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((fd = connect_stack()) < 0)
+	if ((fd = it_connect()) < 0)
 		return -1;
 	if (write_all(fd, raw, len) != 0) {
 		close(fd);
@@ -536,28 +541,98 @@ it_bearer(char *out, size_t sz, const char *token)
 	snprintf(out, sz, "Authorization: Bearer %s", token);
 }
 
+char *
+it_slurp(const char *path)
+{
+	struct buf	 b = BUF_INIT;
+	char		 chunk[65536];
+	size_t		 n;
+	FILE		*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+char *
+it_slurp_or_empty(const char *path)
+{
+	char	*s = it_slurp(path);
+
+	return s != NULL ? s : xstrdup("");
+}
+
+long long
+it_mono_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+char *
+it_padded_object(size_t n)
+{
+	char	*body = xmalloc(n + 1);
+
+	memset(body, ' ', n);
+	body[0] = '{';
+	body[n - 1] = '}';
+	body[n] = '\0';
+	return body;
+}
+
+int
+it_signup_as(const char *email, const char *username, const char *password,
+    char *token, size_t tsz, char *id, size_t isz)
+{
+	struct it_resp	 r;
+	struct buf	 b = BUF_INIT;
+	int		 status;
+
+	buf_puts(&b, "{\"email\":");
+	buf_json_str(&b, email, strlen(email));
+	buf_puts(&b, ",\"username\":");
+	buf_json_str(&b, username, strlen(username));
+	buf_puts(&b, ",\"password\":");
+	buf_json_str(&b, password, strlen(password));
+	buf_putc(&b, '}');
+	if (it_request("POST", "/api/auth/signup", NULL, b.data, &r) != 0) {
+		buf_release(&b);
+		return -1;
+	}
+	buf_release(&b);
+	status = r.status;
+	if (status == 201 && (it_str(r.json, "token") == NULL ||
+	    it_str(r.json, "user.id") == NULL))
+		status = 0;	/* a 201 without them is no signup */
+	if (status == 201) {
+		snprintf(token, tsz, "%s", it_str(r.json, "token"));
+		if (id != NULL)
+			snprintf(id, isz, "%s", it_str(r.json, "user.id"));
+	}
+	it_resp_free(&r);
+	return status;
+}
+
 int
 it_signup(char *token, size_t tsz, char *id, size_t isz, char *username,
     size_t usz)
 {
-	struct it_resp	 r;
-	char		 name[32], body[256];
-	int		 rc = -1;
+	char	 name[32], email[64];
 
 	it_unique(name, sizeof(name), "u");
-	snprintf(body, sizeof(body), "{\"email\":\"%s@example.com\","
-	    "\"username\":\"%s\",\"password\":\"correct horse battery\"}",
-	    name, name);
-	if (it_request("POST", "/api/auth/signup", NULL, body, &r) != 0)
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	if (it_signup_as(email, name, "correct horse battery", token, tsz, id,
+	    isz) != 201)
 		return -1;
-	if (r.status == 201 && it_str(r.json, "token") != NULL) {
-		snprintf(token, tsz, "%s", it_str(r.json, "token"));
-		if (id != NULL)
-			snprintf(id, isz, "%s", it_str(r.json, "user.id"));
-		if (username != NULL)
-			snprintf(username, usz, "%s", name);
-		rc = 0;
-	}
-	it_resp_free(&r);
-	return rc;
+	if (username != NULL)
+		snprintf(username, usz, "%s", name);
+	return 0;
 }

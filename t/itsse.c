@@ -17,39 +17,6 @@
 
 #include "t/itsse.h"
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int
-connect_url(void)
-{
-	struct sockaddr_in	 sa;
-	const char		*url, *p;
-	int			 fd;
-
-	url = getenv("MP_TEST_URL");
-	if (url == NULL || strncmp(url, "http://", 7) != 0)
-		return -1;
-	p = strrchr(url + 7, ':');
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)(p ? atoi(p + 1) : 80));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int
 send_all(int fd, const char *p, size_t n)
 {
@@ -74,7 +41,7 @@ read_some(int fd, struct buf *b, long long deadline)
 	ssize_t		 n;
 
 	for (;;) {
-		left = deadline - mono_ms();
+		left = deadline - it_mono_ms();
 		if (left < 0)
 			left = 0;
 		pfd.fd = fd;
@@ -262,7 +229,7 @@ int
 it_sse_open(struct it_sse *s, const char *target, const char *const *headers)
 {
 	const char	*te, *cl;
-	long long	 deadline = mono_ms() + 30000;
+	long long	 deadline = it_mono_ms() + 30000;
 	size_t		 he, i;
 	int		 r;
 
@@ -273,7 +240,7 @@ it_sse_open(struct it_sse *s, const char *target, const char *const *headers)
 	for (i = 0; headers != NULL && headers[i] != NULL; i++)
 		buf_printf(&s->req, "%s\r\n", headers[i]);
 	buf_puts(&s->req, "\r\n");
-	if ((s->fd = connect_url()) < 0)
+	if ((s->fd = it_connect()) < 0)
 		return -1;
 	if (send_all(s->fd, s->req.data, s->req.len) != 0)
 		return -1;
@@ -311,7 +278,7 @@ it_sse_open(struct it_sse *s, const char *target, const char *const *headers)
 int
 it_sse_next(struct it_sse *s, int timeout_ms, struct it_sse_event *e)
 {
-	long long	 deadline = mono_ms() + timeout_ms;
+	long long	 deadline = it_mono_ms() + timeout_ms;
 	int		 r;
 
 	memset(e, 0, sizeof(*e));
@@ -343,7 +310,7 @@ it_sse_next(struct it_sse *s, int timeout_ms, struct it_sse_event *e)
 int
 it_sse_hello(struct it_sse *s, int timeout_ms)
 {
-	long long	 deadline = mono_ms() + timeout_ms;
+	long long	 deadline = it_mono_ms() + timeout_ms;
 
 	while (s->comments == 0) {
 		if (s->fd < 0 || s->head.status != 200 ||
@@ -400,7 +367,7 @@ it_ws_open(struct it_ws *ws, const char *target)
 	struct buf	 req = BUF_INIT;
 	unsigned char	 key[16];
 	char		 key64[32];
-	long long	 deadline = mono_ms() + 30000;
+	long long	 deadline = it_mono_ms() + 30000;
 	size_t		 he;
 	struct it_resp	 h;
 
@@ -412,7 +379,7 @@ it_ws_open(struct it_ws *ws, const char *target)
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
 	    target, key64);
-	if ((ws->fd = connect_url()) < 0 ||
+	if ((ws->fd = it_connect()) < 0 ||
 	    send_all(ws->fd, req.data, req.len) != 0) {
 		buf_release(&req);
 		return -1;
@@ -438,7 +405,7 @@ it_ws_open(struct it_ws *ws, const char *target)
 int
 it_ws_next(struct it_ws *ws, int timeout_ms, char **text)
 {
-	long long	 deadline = mono_ms() + timeout_ms;
+	long long	 deadline = it_mono_ms() + timeout_ms;
 	const unsigned char *p;
 	unsigned long long len;
 	size_t		 hl;

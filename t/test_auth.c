@@ -14,6 +14,21 @@
 #include "handlers/model.h"
 #include "cli/commands.h"
 
+/* Every good string passes is_valid, every bad one fails it. */
+static void
+assert_judged(int (*is_valid)(const char *), const char *const *good,
+    size_t ngood, const char *const *bad, size_t nbad)
+{
+	size_t	 i;
+
+	for (i = 0; i < ngood; i++)
+		cr_assert(is_valid(good[i]), "good: %s", good[i]);
+	for (i = 0; i < nbad; i++)
+		cr_assert(!is_valid(bad[i]), "bad: %s", bad[i]);
+}
+#define JUDGED(fn, good, bad) assert_judged(fn, good, \
+	sizeof(good) / sizeof(good[0]), bad, sizeof(bad) / sizeof(bad[0]))
+
 Test(auth, emails_follow_the_schema_shape)
 {
 	const char	*good[] = { "a@b.co", "alice@example.com",
@@ -24,12 +39,8 @@ Test(auth, emails_follow_the_schema_shape)
 	    "alice@example.com ", "al\tice@b.co", "ali\177ce@b.co",
 	    "j\xc3\xbcrgen@example.com", "a@b.", "a@.b" };
 	char		 longest[300];
-	size_t		 i;
 
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		cr_assert(auth_email_is_valid(good[i]), "%s", good[i]);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert(!auth_email_is_valid(bad[i]), "%s", bad[i]);
+	JUDGED(auth_email_is_valid, good, bad);
 	cr_assert(!auth_email_is_valid(NULL));
 	memset(longest, 'a', sizeof(longest));
 	memcpy(longest + 255 - 6, "@b.com", 7);	/* 255 characters */
@@ -46,42 +57,33 @@ Test(auth, usernames_are_3_to_30_of_a_small_ascii_set)
 	const char	*bad[] = { "", "ab", "abcdefghijklmnopqrstuvwxyz01234",
 	    "al ice", "alice!", "al@ce", "j\xc3\xbcrgen", "tab\tbed",
 	    "slash/es", "new\nline" };
-	size_t		 i;
 
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		cr_assert(auth_username_is_valid(good[i]), "%s", good[i]);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert(!auth_username_is_valid(bad[i]), "%s", bad[i]);
+	JUDGED(auth_username_is_valid, good, bad);
 	cr_assert(!auth_username_is_valid(NULL));
 }
 
 Test(auth, display_names_refuse_control_characters_only)
 {
-	cr_assert(auth_display_name_is_valid("Alice"));
-	cr_assert(auth_display_name_is_valid("J\xc3\xbcrgen \xf0\x9f\x8e\xb5"));
-	cr_assert(auth_display_name_is_valid("  spaced  "));
-	cr_assert(!auth_display_name_is_valid("new\nline"));
-	cr_assert(!auth_display_name_is_valid("tab\there"));
-	cr_assert(!auth_display_name_is_valid("del\x7f"));
-	cr_assert(!auth_display_name_is_valid("c1 \xc2\x85 next line"));
+	static const char *const good[] = { "Alice",
+	    "J\xc3\xbcrgen \xf0\x9f\x8e\xb5", "  spaced  " };
+	static const char *const bad[] = { "new\nline", "tab\there",
+	    "del\x7f", "c1 \xc2\x85 next line" };
+
+	JUDGED(auth_display_name_is_valid, good, bad);
 }
 
 Test(auth, avatar_urls_are_http_or_https_printable_ascii)
 {
+	static const char *const good[] = { "https://cdn.example.com/a.png",
+	    "http://x.io", "https://x.io/a%20b.png?s=64#f" };
+	static const char *const bad[] = { "javascript:alert(1)",
+	    "data:image/png;base64,AAAA", "ftp://x.io/a.png",
+	    "HTTPS://x.io/a.png", "https://", "https:///path",
+	    "https://x.io/a b.png", "https://x.io/\xc3\xa9.png",
+	    "//x.io/a.png" };
 	char	 big[2100];
 
-	cr_assert(auth_avatar_url_is_valid("https://cdn.example.com/a.png"));
-	cr_assert(auth_avatar_url_is_valid("http://x.io"));
-	cr_assert(auth_avatar_url_is_valid("https://x.io/a%20b.png?s=64#f"));
-	cr_assert(!auth_avatar_url_is_valid("javascript:alert(1)"));
-	cr_assert(!auth_avatar_url_is_valid("data:image/png;base64,AAAA"));
-	cr_assert(!auth_avatar_url_is_valid("ftp://x.io/a.png"));
-	cr_assert(!auth_avatar_url_is_valid("HTTPS://x.io/a.png"));
-	cr_assert(!auth_avatar_url_is_valid("https://"));
-	cr_assert(!auth_avatar_url_is_valid("https:///path"));
-	cr_assert(!auth_avatar_url_is_valid("https://x.io/a b.png"));
-	cr_assert(!auth_avatar_url_is_valid("https://x.io/\xc3\xa9.png"));
-	cr_assert(!auth_avatar_url_is_valid("//x.io/a.png"));
+	JUDGED(auth_avatar_url_is_valid, good, bad);
 	strcpy(big, "https://x.io/");
 	memset(big + 13, 'a', 2048 - 13);
 	big[2048] = '\0';

@@ -12,129 +12,107 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "fcgi/http.h"
 #include "base/settings.h"
 
 static char *const *
-envp(const char **a)
+envp(const char *const *a)
 {
-	union { const char **c; char *const *m; } u;
+	union { const char *const *c; char *const *m; } u;
 
 	u.c = a;
 	return u.m;
 }
 
-Test(mount, path_info_is_the_route_and_script_name_the_mount)
-{
-	const char *env[] = { "REQUEST_METHOD=GET",
-	    "REQUEST_URI=/app/api/loops?limit=2", "SCRIPT_NAME=/app",
-	    "PATH_INFO=/api/loops", "QUERY_STRING=limit=2", NULL };
-	struct http_request req;
+/*
+ * A request's CGI variables, the configured base path (MP_BASE_PATH;
+ * NOT_AT: http_request_init, no base), and the route, mount and query
+ * the request gets (NULL: not checked).
+ */
+#define NOT_AT	((const char *)-1)
 
-	http_request_init_at(&req, envp(env), "");
-	cr_assert_str_eq(req.path, "/api/loops");
-	cr_assert_str_eq(req.mount, "/app");
-	cr_assert_str_eq(req.query, "limit=2");
-	http_request_release(&req);
+struct mount_row {
+	const char	*what;
+	const char	*env[8];
+	const char	*base;
+	const char	*path;
+	const char	*mount;
+	const char	*query;
+};
+
+static const struct mount_row mount_rows[] = {
+	{ "PATH_INFO is the route and SCRIPT_NAME the mount",
+	    { "REQUEST_METHOD=GET", "REQUEST_URI=/app/api/loops?limit=2",
+	    "SCRIPT_NAME=/app", "PATH_INFO=/api/loops", "QUERY_STRING=limit=2",
+	    NULL }, "", "/api/loops", "/app", "limit=2" },
+	{ "a front controller's SCRIPT_NAME gives way to MP_BASE_PATH",
+	    { "REQUEST_METHOD=GET", "REQUEST_URI=/shared/api/loops/1",
+	    "SCRIPT_NAME=/shared/mpapi.cgi", "PATH_INFO=/api/loops/1", NULL },
+	    "/shared/", "/api/loops/1", "/shared", NULL },
+	{ "without MP_BASE_PATH a front controller's SCRIPT_NAME is the mount",
+	    { "REQUEST_METHOD=GET", "REQUEST_URI=/shared/api/loops/1",
+	    "SCRIPT_NAME=/shared/mpapi.cgi", "PATH_INFO=/api/loops/1", NULL },
+	    NULL, NULL, "/shared/mpapi.cgi", NULL },
+	{ "without PATH_INFO the base path is stripped from the URI",
+	    { "REQUEST_METHOD=GET", "REQUEST_URI=/pool/api/loops?public=true",
+	    "SCRIPT_NAME=/pool/api/loops", NULL }, "/pool", "/api/loops",
+	    "/pool", "public=true" },
+	{ "a URI that only starts like the base path is routed as it is",
+	    { "REQUEST_URI=/poolside/api/loops", NULL }, "/pool",
+	    "/poolside/api/loops", "", NULL },
+	{ "a URI outside the base path is routed as it is with no mount",
+	    { "REQUEST_URI=/api/loops", NULL }, "/pool", "/api/loops", "",
+	    NULL },
+	{ "the base path alone is the root under the mount",
+	    { "REQUEST_URI=/pool", NULL }, "/pool", "/", "/pool", NULL },
+	{ "nginx's params without PATH_INFO route on the URI as before",
+	    { "REQUEST_METHOD=GET", "REQUEST_URI=/api/loops/1",
+	    "SCRIPT_NAME=/api/loops/1", "DOCUMENT_URI=/api/loops/1", NULL },
+	    NOT_AT, "/api/loops/1", "", NULL },
+	{ "an MP_BASE_PATH param from the server wins over the configured one",
+	    { "REQUEST_URI=/pool/health", "MP_BASE_PATH=/pool", NULL },
+	    "/other", "/health", "/pool", NULL },
+	{ "a decoded PATH_INFO is decoded only once, by the router",
+	    { "REQUEST_URI=/app/api/users/a%2541", "SCRIPT_NAME=/app",
+	    "PATH_INFO=/api/users/a%41", NULL }, NULL, "/api/users/a%2541",
+	    NULL, NULL },
+	{ "the query comes from QUERY_STRING when there is no REQUEST_URI",
+	    { "SCRIPT_NAME=/x.cgi", "PATH_INFO=/api/loops",
+	    "QUERY_STRING=limit=3", NULL }, NULL, "/api/loops", NULL,
+	    "limit=3" },
+};
+
+#define NMOUNT_ROWS	(sizeof(mount_rows) / sizeof(mount_rows[0]))
+
+/* A test for each row; the parameter is its index (see test_router.c). */
+ParameterizedTestParameters(mount, every_request_gets_the_route_and_mount_its_row_names)
+{
+	static size_t	 index[NMOUNT_ROWS];
+	size_t		 i;
+
+	for (i = 0; i < NMOUNT_ROWS; i++)
+		index[i] = i;
+	return cr_make_param_array(size_t, index, NMOUNT_ROWS);
 }
 
-Test(mount, a_front_controller_script_name_gives_way_to_mp_base_path)
+ParameterizedTest(size_t *i, mount,
+    every_request_gets_the_route_and_mount_its_row_names)
 {
-	const char *env[] = { "REQUEST_METHOD=GET",
-	    "REQUEST_URI=/shared/api/loops/1", "SCRIPT_NAME=/shared/mpapi.cgi",
-	    "PATH_INFO=/api/loops/1", NULL };
+	const struct mount_row *row = &mount_rows[*i];
 	struct http_request req;
 
-	http_request_init_at(&req, envp(env), "/shared/");
-	cr_assert_str_eq(req.path, "/api/loops/1");
-	cr_assert_str_eq(req.mount, "/shared");
-	http_request_release(&req);
-	http_request_init_at(&req, envp(env), NULL);
-	cr_assert_str_eq(req.mount, "/shared/mpapi.cgi");
-	http_request_release(&req);
-}
-
-Test(mount, without_path_info_the_base_path_is_stripped_from_the_uri)
-{
-	const char *env[] = { "REQUEST_METHOD=GET",
-	    "REQUEST_URI=/pool/api/loops?public=true",
-	    "SCRIPT_NAME=/pool/api/loops", NULL };
-	struct http_request req;
-
-	http_request_init_at(&req, envp(env), "/pool");
-	cr_assert_str_eq(req.path, "/api/loops");
-	cr_assert_str_eq(req.mount, "/pool");
-	cr_assert_str_eq(req.query, "public=true");
-	http_request_release(&req);
-}
-
-Test(mount, a_uri_outside_the_base_path_is_routed_as_it_is_with_no_mount)
-{
-	const char *a[] = { "REQUEST_URI=/poolside/api/loops", NULL };
-	const char *b[] = { "REQUEST_URI=/api/loops", NULL };
-	const char *c[] = { "REQUEST_URI=/pool", NULL };
-	struct http_request req;
-
-	http_request_init_at(&req, envp(a), "/pool");
-	cr_assert_str_eq(req.path, "/poolside/api/loops");
-	cr_assert_str_eq(req.mount, "");
-	http_request_release(&req);
-	http_request_init_at(&req, envp(b), "/pool");
-	cr_assert_str_eq(req.path, "/api/loops");
-	cr_assert_str_eq(req.mount, "");
-	http_request_release(&req);
-	http_request_init_at(&req, envp(c), "/pool");
-	cr_assert_str_eq(req.path, "/");
-	cr_assert_str_eq(req.mount, "/pool");
-	http_request_release(&req);
-}
-
-Test(mount, nginx_params_without_path_info_route_on_the_uri_as_before)
-{
-	const char *env[] = { "REQUEST_METHOD=GET",
-	    "REQUEST_URI=/api/loops/1", "SCRIPT_NAME=/api/loops/1",
-	    "DOCUMENT_URI=/api/loops/1", NULL };
-	struct http_request req;
-
-	http_request_init(&req, envp(env));
-	cr_assert_str_eq(req.path, "/api/loops/1");
-	cr_assert_str_eq(req.mount, "");
-	http_request_release(&req);
-}
-
-Test(mount, a_mp_base_path_param_from_the_server_wins_over_the_configured_one)
-{
-	const char *env[] = { "REQUEST_URI=/pool/health",
-	    "MP_BASE_PATH=/pool", NULL };
-	struct http_request req;
-
-	http_request_init_at(&req, envp(env), "/other");
-	cr_assert_str_eq(req.path, "/health");
-	cr_assert_str_eq(req.mount, "/pool");
-	http_request_release(&req);
-}
-
-Test(mount, a_decoded_path_info_is_decoded_only_once_by_the_router)
-{
-	const char *env[] = { "REQUEST_URI=/app/api/users/a%2541",
-	    "SCRIPT_NAME=/app", "PATH_INFO=/api/users/a%41", NULL };
-	struct http_request req;
-
-	http_request_init_at(&req, envp(env), NULL);
-	cr_assert_str_eq(req.path, "/api/users/a%2541");
-	http_request_release(&req);
-}
-
-Test(mount, the_query_comes_from_query_string_when_there_is_no_request_uri)
-{
-	const char *env[] = { "SCRIPT_NAME=/x.cgi", "PATH_INFO=/api/loops",
-	    "QUERY_STRING=limit=3", NULL };
-	struct http_request req;
-
-	http_request_init_at(&req, envp(env), NULL);
-	cr_assert_str_eq(req.path, "/api/loops");
-	cr_assert_str_eq(req.query, "limit=3");
+	if (row->base == NOT_AT)
+		http_request_init(&req, envp(row->env));
+	else
+		http_request_init_at(&req, envp(row->env), row->base);
+	if (row->path != NULL)
+		cr_assert_str_eq(req.path, row->path, "%s", row->what);
+	if (row->mount != NULL)
+		cr_assert_str_eq(req.mount, row->mount, "%s", row->what);
+	if (row->query != NULL)
+		cr_assert_str_eq(req.query, row->query, "%s", row->what);
 	http_request_release(&req);
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 #include <crypt.h>
@@ -187,8 +188,44 @@ Test(password, a_malformed_argon2id_hash_never_matches)
 	    PASSWORD_MATCH_REHASH);
 }
 
-Test(password, burning_the_time_of_an_unknown_account_works_twice)
+/* CPU time this thread has used, in microseconds (load does not count). */
+static long long
+cpu_us(void)
 {
-	password_burn(&cfg, PW, strlen(PW));
-	password_burn(&cfg, "another one", 11);
+	struct timespec	 t;
+
+	cr_assert_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t), 0);
+	return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/*
+ * A login for an account that does not exist burns what a verify of
+ * a real hash costs, so the answer's time does not tell which accounts
+ * exist: every burn (the first makes its dummy hash, later ones reuse
+ * it) takes at least half the CPU time of the cheapest of three real
+ * verifies at the same cost.  A burn that does nothing takes ~0.
+ */
+Test(password, burning_the_time_of_an_unknown_account_costs_a_verify_every_time)
+{
+	char		 h[PASSWORD_HASH_MAX];
+	long long	 t, verify = -1, burn;
+	int		 i;
+
+	cr_assert_eq(password_hash(&cfg, PW, strlen(PW), h), 0);
+	for (i = 0; i < 3; i++) {
+		t = cpu_us();
+		cr_assert_eq(check(h, "not the password"), PASSWORD_MISMATCH);
+		t = cpu_us() - t;
+		if (verify < 0 || t < verify)
+			verify = t;
+	}
+	cr_assert_gt(verify, 0);
+	for (i = 0; i < 3; i++) {
+		t = cpu_us();
+		password_burn(&cfg, i == 1 ? "another one" : PW,
+		    i == 1 ? 11 : strlen(PW));
+		burn = cpu_us() - t;
+		cr_assert_geq(burn * 2, verify, "burn %d took %lld us of CPU, "
+		    "a verify %lld us", i, burn, verify);
+	}
 }

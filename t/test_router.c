@@ -1,9 +1,14 @@
+/*
+ * Unit: the router (route_match).  One table of request lines and
+ * what the router answers for each, each row a test of its own.
+ */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "fcgi/http.h"
 
@@ -14,14 +19,14 @@ struct troute {
 };
 
 static const struct troute table[] = {
-	{ HTTP_GET,	"/health" },
-	{ HTTP_GET,	"/api/loops" },
-	{ HTTP_POST,	"/api/loops" },
-	{ HTTP_GET,	"/api/loops/:id" },
-	{ HTTP_PUT,	"/api/loops/:id" },
-	{ HTTP_DELETE,	"/api/loops/:id" },
-	{ HTTP_PUT,	"/api/loops/:id/like" },
-	{ HTTP_GET,	"/api/users/:username" },
+	{ HTTP_GET,	"/health" },			/* 0 */
+	{ HTTP_GET,	"/api/loops" },			/* 1 */
+	{ HTTP_POST,	"/api/loops" },			/* 2 */
+	{ HTTP_GET,	"/api/loops/:id" },		/* 3 */
+	{ HTTP_PUT,	"/api/loops/:id" },		/* 4 */
+	{ HTTP_DELETE,	"/api/loops/:id" },		/* 5 */
+	{ HTTP_PUT,	"/api/loops/:id/like" },	/* 6 */
+	{ HTTP_GET,	"/api/users/:username" },	/* 7 */
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -34,179 +39,113 @@ pattern_of(const void *t, size_t i, enum http_method *method)
 	return r->pattern;
 }
 
-struct m {
-	enum route_result	 r;
-	size_t			 idx;
-	char			*params[HTTP_MAX_PARAMS];
-	size_t			 np;
-	struct buf		 allow;
+/* Anything but ROUTE_FOUND (the row does not say which refusal). */
+#define NOT_FOUND_ANYHOW	(-1)
+/* The row does not check the route's index. */
+#define ANY			(-1)
+
+struct row {
+	const char		*what;		/* the row as a sentence */
+	enum http_method	 method;
+	const char		*path;
+	int			 want;		/* an enum route_result */
+	int			 idx;		/* the route found, or ANY */
+	int			 np;		/* parameters captured, or ANY */
+	const char		*param;		/* the first one, or NULL */
+	const char		*allow;		/* Allow of a bad method, or NULL */
 };
 
-static void
-run(struct m *m, enum http_method meth, const char *path)
+static const struct row rows[] = {
+	{ "a literal path matches with no parameters",
+	    HTTP_GET, "/health", ROUTE_FOUND, 0, 0, NULL, NULL },
+	{ "a parameter is captured",
+	    HTTP_PUT, "/api/loops/abc/like", ROUTE_FOUND, 6, 1, "abc", NULL },
+	{ "the route is picked by the method",
+	    HTTP_DELETE, "/api/loops/x", ROUTE_FOUND, 5, ANY, NULL, NULL },
+	{ "an unknown path is not found",
+	    HTTP_GET, "/api/nothing", ROUTE_NOT_FOUND, ANY, ANY, NULL, NULL },
+	{ "a path longer than every route is not found",
+	    HTTP_GET, "/api/loops/x/y/z", ROUTE_NOT_FOUND, ANY, ANY, NULL,
+	    NULL },
+	{ "a known path with a wrong method lists the allowed methods",
+	    HTTP_PATCH, "/api/loops", ROUTE_BAD_METHOD, ANY, ANY, NULL,
+	    "GET, HEAD, POST, OPTIONS" },
+	{ "HEAD is served by GET",
+	    HTTP_HEAD, "/api/loops/1", ROUTE_FOUND, 3, ANY, NULL, NULL },
+	{ "one trailing slash is ignored",
+	    HTTP_GET, "/api/loops/", ROUTE_FOUND, 1, ANY, NULL, NULL },
+	{ "an empty segment inside a path makes it a bad path",
+	    HTTP_GET, "/api//loops", ROUTE_BAD_PATH, ANY, ANY, NULL, NULL },
+	{ "an empty segment at the end does not match",
+	    HTTP_GET, "/api/loops//", NOT_FOUND_ANYHOW, ANY, ANY, NULL, NULL },
+	{ "percent-encoded parameters are decoded",
+	    HTTP_GET, "/api/users/al%69ce", ROUTE_FOUND, ANY, ANY, "alice",
+	    NULL },
+	{ "an encoded slash stays inside one segment",
+	    HTTP_GET, "/api/loops/a%2Fb", ROUTE_FOUND, 3, ANY, "a/b", NULL },
+	{ "encoded literal segments match",
+	    HTTP_GET, "/api/%6coops", ROUTE_FOUND, 1, ANY, NULL, NULL },
+	{ "a malformed escape is a bad path",
+	    HTTP_GET, "/api/loops/%zz", ROUTE_BAD_PATH, ANY, ANY, NULL, NULL },
+	{ "a cut-off escape is a bad path",
+	    HTTP_GET, "/api/loops/%4", ROUTE_BAD_PATH, ANY, ANY, NULL, NULL },
+	{ "an escaped NUL is a bad path",
+	    HTTP_GET, "/api/loops/a%00b", ROUTE_BAD_PATH, ANY, ANY, NULL,
+	    NULL },
+	{ "a relative path is a bad path",
+	    HTTP_GET, "health", ROUTE_BAD_PATH, ANY, ANY, NULL, NULL },
+	{ "an unknown method on a known path is a bad method",
+	    HTTP_METHOD__MAX, "/health", ROUTE_BAD_METHOD, ANY, ANY, NULL,
+	    "GET, HEAD, OPTIONS" },
+};
+
+#define NROWS	(sizeof(rows) / sizeof(rows[0]))
+
+/*
+ * Each row runs as a test of its own.  The parameter is the row's
+ * index, not the row: Criterion runs each test in a new process, where
+ * the table's strings are at other addresses.
+ */
+ParameterizedTestParameters(router, every_row_gets_the_answer_it_names)
 {
-	memset(m, 0, sizeof(*m));
-	buf_init(&m->allow);
-	m->r = route_match(table, N, pattern_of, meth, path, &m->idx,
-	    m->params, &m->np, &m->allow);
+	static size_t	 index[NROWS];
+	size_t		 i;
+
+	for (i = 0; i < NROWS; i++)
+		index[i] = i;
+	return cr_make_param_array(size_t, index, NROWS);
 }
 
-static void
-done(struct m *m)
+ParameterizedTest(size_t *i, router, every_row_gets_the_answer_it_names)
 {
-	while (m->np > 0)
-		free(m->params[--m->np]);
-	buf_release(&m->allow);
-}
+	const struct row	*c = &rows[*i];
+	enum route_result	 r;
+	size_t			 idx = 0, np = 0;
+	char			*params[HTTP_MAX_PARAMS];
+	struct buf		 allow;
 
-Test(router, matches_a_literal_path)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/health");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 0);
-	cr_assert_eq(m.np, 0);
-	done(&m);
-}
-
-Test(router, captures_a_parameter)
-{
-	struct m m;
-
-	run(&m, HTTP_PUT, "/api/loops/abc/like");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 6);
-	cr_assert_eq(m.np, 1);
-	cr_assert_str_eq(m.params[0], "abc");
-	done(&m);
-}
-
-Test(router, picks_the_route_by_method)
-{
-	struct m m;
-
-	run(&m, HTTP_DELETE, "/api/loops/x");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 5);
-	done(&m);
-}
-
-Test(router, unknown_path_is_not_found)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/nothing");
-	cr_assert_eq(m.r, ROUTE_NOT_FOUND);
-	done(&m);
-	run(&m, HTTP_GET, "/api/loops/x/y/z");
-	cr_assert_eq(m.r, ROUTE_NOT_FOUND);
-	done(&m);
-}
-
-Test(router, known_path_with_wrong_method_lists_allowed_methods)
-{
-	struct m m;
-
-	run(&m, HTTP_PATCH, "/api/loops");
-	cr_assert_eq(m.r, ROUTE_BAD_METHOD);
-	cr_assert_str_eq(m.allow.data, "GET, HEAD, POST, OPTIONS");
-	done(&m);
-}
-
-Test(router, head_is_served_by_get)
-{
-	struct m m;
-
-	run(&m, HTTP_HEAD, "/api/loops/1");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 3);
-	done(&m);
-}
-
-Test(router, one_trailing_slash_is_ignored)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/loops/");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 1);
-	done(&m);
-}
-
-Test(router, empty_segments_do_not_match)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api//loops");
-	cr_assert_eq(m.r, ROUTE_BAD_PATH);
-	done(&m);
-	run(&m, HTTP_GET, "/api/loops//");
-	cr_assert_neq(m.r, ROUTE_FOUND);
-	done(&m);
-}
-
-Test(router, percent_encoded_parameters_are_decoded)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/users/al%69ce");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_str_eq(m.params[0], "alice");
-	done(&m);
-}
-
-Test(router, encoded_slash_stays_inside_one_segment)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/loops/a%2Fb");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 3);
-	cr_assert_str_eq(m.params[0], "a/b");
-	done(&m);
-}
-
-Test(router, encoded_literal_segments_match)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/%6coops");
-	cr_assert_eq(m.r, ROUTE_FOUND);
-	cr_assert_eq(m.idx, 1);
-	done(&m);
-}
-
-Test(router, malformed_or_nul_escapes_are_bad_paths)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "/api/loops/%zz");
-	cr_assert_eq(m.r, ROUTE_BAD_PATH);
-	done(&m);
-	run(&m, HTTP_GET, "/api/loops/%4");
-	cr_assert_eq(m.r, ROUTE_BAD_PATH);
-	done(&m);
-	run(&m, HTTP_GET, "/api/loops/a%00b");
-	cr_assert_eq(m.r, ROUTE_BAD_PATH);
-	done(&m);
-}
-
-Test(router, relative_paths_are_bad)
-{
-	struct m m;
-
-	run(&m, HTTP_GET, "health");
-	cr_assert_eq(m.r, ROUTE_BAD_PATH);
-	done(&m);
-}
-
-Test(router, unknown_method_on_known_path_is_bad_method)
-{
-	struct m m;
-
-	run(&m, HTTP_METHOD__MAX, "/health");
-	cr_assert_eq(m.r, ROUTE_BAD_METHOD);
-	cr_assert_str_eq(m.allow.data, "GET, HEAD, OPTIONS");
-	done(&m);
+	memset(params, 0, sizeof(params));
+	buf_init(&allow);
+	r = route_match(table, N, pattern_of, c->method, c->path, &idx,
+	    params, &np, &allow);
+	if (c->want == NOT_FOUND_ANYHOW)
+		cr_assert_neq(r, ROUTE_FOUND, "%s: %s", c->what, c->path);
+	else
+		cr_assert_eq((int)r, c->want, "%s: %s gave %d", c->what,
+		    c->path, (int)r);
+	if (c->idx != ANY)
+		cr_assert_eq(idx, (size_t)c->idx, "%s: route %zu", c->what,
+		    idx);
+	if (c->np != ANY)
+		cr_assert_eq(np, (size_t)c->np, "%s: %zu parameters", c->what,
+		    np);
+	if (c->param != NULL) {
+		cr_assert_geq(np, 1, "%s: no parameter", c->what);
+		cr_assert_str_eq(params[0], c->param, "%s", c->what);
+	}
+	if (c->allow != NULL)
+		cr_assert_str_eq(allow.data, c->allow, "%s", c->what);
+	while (np > 0)
+		free(params[--np]);
+	buf_release(&allow);
 }

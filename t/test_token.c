@@ -406,81 +406,106 @@ claims_with(char *out, size_t sz, const char *extra)
 	    extra[0] != '\0' ? "," : "", extra);
 }
 
-Test(token, an_nbf_more_than_5_seconds_ahead_is_refused)
+/* A payload (claims_with's extra members) and whether it verifies. */
+struct claims_row {
+	const char	*extra;
+	int		 want;		/* verify_made's answer: 0 or -1 */
+	const char	*why;
+};
+
+static void
+assert_claims_rows(const struct claims_row *rows, size_t n)
 {
 	char	 c[512];
+	size_t	 i;
 
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000006");
-	assert_refused(c, "nbf 6 s ahead");
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000030");
-	assert_refused(c, "nbf 30 s ahead (inside the iat leeway)");
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000060");
-	assert_refused(c, "nbf 60 s ahead");
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000005");
-	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0,
-	    "5 s of clock skew are allowed");
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":1800000000");
-	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0);
-	claims_with(c, sizeof(c), "\"ver\":1,\"nbf\":\"1800000000\"");
-	assert_refused(c, "nbf as a string");
+	for (i = 0; i < n; i++) {
+		claims_with(c, sizeof(c), rows[i].extra);
+		cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET),
+		    rows[i].want, "%s: %s", rows[i].why, c);
+	}
+}
+
+Test(token, an_nbf_more_than_5_seconds_ahead_is_refused)
+{
+	static const struct claims_row rows[] = {
+		{ "\"ver\":1,\"nbf\":1800000006", -1, "nbf 6 s ahead" },
+		{ "\"ver\":1,\"nbf\":1800000030", -1,
+		    "nbf 30 s ahead (inside the iat leeway)" },
+		{ "\"ver\":1,\"nbf\":1800000060", -1, "nbf 60 s ahead" },
+		{ "\"ver\":1,\"nbf\":1800000005", 0,
+		    "5 s of clock skew are allowed" },
+		{ "\"ver\":1,\"nbf\":1800000000", 0, "nbf now" },
+		{ "\"ver\":1,\"nbf\":\"1800000000\"", -1, "nbf as a string" },
+	};
+
+	assert_claims_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* A token header and whether a good payload under it verifies. */
+struct header_row {
+	const char	*header;
+	int		 want;		/* verify_made's answer: 0 or -1 */
+	const char	*why;
+};
+
+static void
+assert_header_rows(const struct header_row *rows, size_t n)
+{
+	char	 c[512];
+	size_t	 i;
+
+	claims(c, sizeof(c), NOW - 10, NOW + 3600);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(verify_made(rows[i].header, c, SIG_HS256, SECRET),
+		    rows[i].want, "%s: %s", rows[i].why, rows[i].header);
 }
 
 Test(token, alg_must_be_hs256_in_upper_case_exactly)
 {
-	char	 c[512];
+	static const struct header_row rows[] = {
+		{ "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", -1, "lower case" },
+		{ "{\"alg\":\"Hs256\"}", -1, "mixed case" },
+		{ "{\"alg\":\"HS256 \"}", -1, "trailing space" },
+		{ "{\"alg\":[\"HS256\"]}", -1, "an array" },
+		{ "[\"HS256\"]", -1, "a header that is not an object" },
+		{ "{\"alg\":\"HS256\",}", -1,
+		    "a header that is not strict JSON" },
+		{ "{\"alg\":\"HS256\"}", 0, "no typ is fine" },
+	};
 
-	claims(c, sizeof(c), NOW - 10, NOW + 3600);
-	cr_assert_eq(verify_made("{\"alg\":\"hs256\",\"typ\":\"JWT\"}", c,
-	    SIG_HS256, SECRET), -1, "lower case");
-	cr_assert_eq(verify_made("{\"alg\":\"Hs256\"}", c, SIG_HS256, SECRET),
-	    -1, "mixed case");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256 \"}", c, SIG_HS256, SECRET),
-	    -1, "trailing space");
-	cr_assert_eq(verify_made("{\"alg\":[\"HS256\"]}", c, SIG_HS256,
-	    SECRET), -1, "an array");
-	cr_assert_eq(verify_made("[\"HS256\"]", c, SIG_HS256, SECRET), -1,
-	    "a header that is not an object");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",}", c, SIG_HS256, SECRET),
-	    -1, "a header that is not strict JSON");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\"}", c, SIG_HS256, SECRET),
-	    0, "no typ is fine");
+	assert_header_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 Test(token, a_crit_header_is_refused_whatever_it_names)
 {
-	char	 c[512];
+	static const struct header_row rows[] = {
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"crit\":[\"exp\"]}", -1,
+		    "crit exp" },
+		{ "{\"alg\":\"HS256\",\"crit\":[\"x-acme\"],\"x-acme\":1}", -1,
+		    "an unknown extension" },
+		{ "{\"alg\":\"HS256\",\"crit\":[]}", -1,
+		    "an empty crit (itself invalid)" },
+		{ "{\"alg\":\"HS256\",\"crit\":null}", -1, "crit null" },
+		{ "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"x-acme\":1}", 0,
+		    "other unknown header members are ignored" },
+	};
 
-	claims(c, sizeof(c), NOW - 10, NOW + 3600);
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"typ\":\"JWT\","
-	    "\"crit\":[\"exp\"]}", c, SIG_HS256, SECRET), -1, "crit exp");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":[\"x-acme\"],"
-	    "\"x-acme\":1}", c, SIG_HS256, SECRET), -1, "an unknown extension");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":[]}", c,
-	    SIG_HS256, SECRET), -1, "an empty crit (itself invalid)");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"crit\":null}", c,
-	    SIG_HS256, SECRET), -1, "crit null");
-	cr_assert_eq(verify_made("{\"alg\":\"HS256\",\"typ\":\"JWT\","
-	    "\"x-acme\":1}", c, SIG_HS256, SECRET), 0,
-	    "other unknown header members are ignored");
+	assert_header_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 Test(token, a_ver_of_2_to_the_31_or_more_is_refused)
 {
-	char	 c[512];
+	static const struct claims_row rows[] = {
+		{ "\"ver\":2147483648", -1, "ver 2^31" },
+		{ "\"ver\":4294967297", -1, "ver 2^32 + 1" },
+		{ "\"ver\":9223372036854775807", -1, "ver 2^63 - 1" },
+		{ "\"ver\":99999999999999999999", -1, "ver beyond 64 bits" },
+		{ "\"ver\":-1", -1, "ver negative" },
+		{ "\"ver\":2147483647", 0, "2^31 - 1 is the largest version" },
+	};
 
-	claims_with(c, sizeof(c), "\"ver\":2147483648");
-	assert_refused(c, "ver 2^31");
-	claims_with(c, sizeof(c), "\"ver\":4294967297");
-	assert_refused(c, "ver 2^32 + 1");
-	claims_with(c, sizeof(c), "\"ver\":9223372036854775807");
-	assert_refused(c, "ver 2^63 - 1");
-	claims_with(c, sizeof(c), "\"ver\":99999999999999999999");
-	assert_refused(c, "ver beyond 64 bits");
-	claims_with(c, sizeof(c), "\"ver\":-1");
-	assert_refused(c, "ver negative");
-	claims_with(c, sizeof(c), "\"ver\":2147483647");
-	cr_assert_eq(verify_made(HS256, c, SIG_HS256, SECRET), 0,
-	    "2^31 - 1 is the largest version");
+	assert_claims_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 Test(token, every_issued_token_has_a_jti_of_its_own_which_verify_reports)
