@@ -607,28 +607,10 @@ db_exec_simple(struct db *db, const char *sql)
 }
 
 /*
- * Transactions of a db function.  Inside the dispatcher's write
- * transaction they nest: BEGIN and COMMIT do nothing (the dispatcher
- * commits), ROLLBACK undoes the handler's work back to the savepoint
- * taken before it ran.
+ * Roll back what the handler did: inside the dispatcher's write
+ * transaction back to the savepoint taken before the handler ran,
+ * otherwise the whole transaction.
  */
-int
-db_begin(struct db *db)
-{
-	if (db->outer)
-		return 0;
-	return db_exec_simple(db, "BEGIN") == DB_OK ? 0 : -1;
-}
-
-int
-db_commit(struct db *db)
-{
-	if (db->outer)
-		return db->conn != NULL &&
-		    PQtransactionStatus(db->conn) == PQTRANS_INTRANS ? 0 : -1;
-	return db_exec_simple(db, "COMMIT") == DB_OK ? 0 : -1;
-}
-
 void
 db_rollback(struct db *db)
 {
@@ -674,14 +656,6 @@ void
 db_retry_reset(struct db *db)
 {
 	db->retry_seen = 0;
-}
-
-/* The transaction status, for the dispatcher: 1 usable, 0 otherwise. */
-int
-db_transaction_usable(struct db *db)
-{
-	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
 }
 
 /*
@@ -758,22 +732,4 @@ db_status_name(enum db_status s)
 	case DB_ERROR: return "database error";
 	}
 	return "?";
-}
-
-/* The HTTP status for a failed database call. */
-int
-db_status_http(enum db_status s)
-{
-	switch (s) {
-	case DB_OK: return 200;
-	case DB_NOT_FOUND: return 404;
-	case DB_UNIQUE: return 409;
-	case DB_INVALID: return 400;
-	case DB_FOREIGN_KEY: return 409;
-	case DB_RETRY: return 503;
-	case DB_UNAVAILABLE: return 503;
-	case DB_REFUSED: return 429;
-	case DB_ERROR: return 500;
-	}
-	return 500;
 }

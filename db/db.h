@@ -12,7 +12,10 @@
 
 struct db;
 
-/* How a database call ended; db_status_http() maps it to a status. */
+/*
+ * How a database call ended: a kind of error, never an HTTP status
+ * (handlers/common.c, reply_db_error(), maps kinds to statuses).
+ */
 enum db_status {
 	DB_OK = 0,
 	DB_NOT_FOUND,		/* no such row (resource functions) */
@@ -37,12 +40,9 @@ struct db	*db_new(const struct db_config *);
 void		 db_free(struct db *);
 int		 db_connected(struct db *);
 void		 db_end_request(struct db *);
-int		 db_begin(struct db *);
-int		 db_commit(struct db *);
 void		 db_rollback(struct db *);
 int		 db_in_transaction(struct db *);
 const char	*db_status_name(enum db_status);
-int		 db_status_http(enum db_status);
 const char	*db_last_constraint(struct db *);
 
 /* Migrations (db/migrate.c). */
@@ -115,13 +115,16 @@ struct item_result {
 };
 
 /*
- * Conditions of a write, checked in the write's own statement.
- * if_match: PostgreSQL int[] text of the versions If-Match accepts
- * ("{3}", "{}" when it named none of ours), or NULL for no condition
- * (no header, or "*").  body_version: the document's "version", or -1.
+ * Conditions of a write, checked in the write's own statement.  match
+ * set: the item's version must be one of versions (nversions of them,
+ * borrowed for the call; none: no version can hold, as for
+ * If-None-Match: * on an item that exists).  match 0: no condition (no
+ * If-Match, or "*").  body_version: the document's "version", or -1.
  */
 struct item_cond {
-	const char	*if_match;
+	int		 match;
+	const long long	*versions;
+	size_t		 nversions;
 	long long	 body_version;
 };
 
@@ -156,13 +159,14 @@ struct item_list_spec {
 	const char	*cursor_id;	/* id of the last row seen */
 	const char	*user;		/* username */
 	/* loops only */
-	const char	*chord;		/* JSON text [{"chord":...}] */
-	const char	*sound;		/* JSON text [{"soundId":...}] */
+	const char	*chord;		/* a chord cell has exactly this chord */
+	const char	*sound;		/* a step has exactly this soundId */
 	int		 bars;
 	int		 bpm_min;
 	int		 bpm_max;
 	const char	*parent;	/* uuid */
-	const char	*name_like;	/* ILIKE pattern, wildcards escaped */
+	const char	*name_contains;	/* the name contains this, in any
+					   letter case */
 };
 
 struct item_row {

@@ -56,7 +56,6 @@ void		 db_steps_clear(struct db_step *, size_t);
 /* The dispatcher's write transaction (db/writes.c drives these). */
 void		 db_outer_set(struct db *, int on);
 void		 db_session_lock_set(struct db *);
-int		 db_transaction_usable(struct db *);
 
 /*
  * A gate: a statement sent in the same pipeline, and so the same
@@ -76,7 +75,7 @@ void		 db_gate_arm(struct db *, struct db_stmt *,
 enum db_gate_outcome db_gate_take(struct db *, PGresult **res,
 		    char *sqlstate, char *detail, size_t detailsz);
 
-/* Borrowed column value of row 0, or NULL when SQL NULL or absent. */
+/* Borrowed value of row, col, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *, int row, int col);
 
 #endif

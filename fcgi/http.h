@@ -149,6 +149,8 @@ struct route {
 	const char		*pattern;	/* "/api/loops/:id" */
 	route_handler		 handler;
 	unsigned		 flags;
+	const void		*arg;		/* the handler's own, opaque
+						   here (NULL: none) */
 };
 
 enum route_result {

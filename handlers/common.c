@@ -51,6 +51,34 @@ reply_problem(struct ctx *c, int status, const char *type, const char *error,
 }
 
 /*
+ * The HTTP status of a kind of database failure: the one place where
+ * db/'s kinds become statuses.
+ */
+int
+http_status_of_db(enum db_status s)
+{
+	switch (s) {
+	case DB_OK:
+		return 200;
+	case DB_NOT_FOUND:
+		return 404;
+	case DB_UNIQUE:
+	case DB_FOREIGN_KEY:
+		return 409;
+	case DB_INVALID:
+		return 400;
+	case DB_RETRY:
+	case DB_UNAVAILABLE:
+		return 503;
+	case DB_REFUSED:
+		return 429;
+	case DB_ERROR:
+		break;
+	}
+	return 500;
+}
+
+/*
  * Answer a failed database call.  The body never carries SQL or the
  * server's message; 503s carry Retry-After.
  */
@@ -59,7 +87,7 @@ reply_db_error(struct ctx *c, enum db_status s)
 {
 	int	 status;
 
-	status = db_status_http(s);
+	status = http_status_of_db(s);
 	if (status == 503) {
 		http_set_header(c->resp, "Retry-After", "%d", s == DB_RETRY ? 1 : 5);
 		reply_problem(c, 503, "unavailable", "Service temporarily "

@@ -64,6 +64,7 @@ void	reply_json_wrapped(struct ctx *, int status, const char *key,
 	    const char *json);
 void	reply_problem(struct ctx *, int status, const char *type,
 	    const char *error, const char *detail);
+int	http_status_of_db(enum db_status s);
 void	reply_db_error(struct ctx *, enum db_status);
 void	reply_unauthorized(struct ctx *, int token_was_sent);
 int	json_check_text(const char *, size_t, size_t *members, char *, size_t);
@@ -117,36 +118,16 @@ void	apidoc_openapi_get(struct ctx *);
 void	apidoc_problems_list(struct ctx *);
 void	apidoc_problem_get(struct ctx *);
 
-/* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
-void	loops_list(struct ctx *);
-void	loops_get(struct ctx *);
-void	loops_create(struct ctx *);
-void	loops_put(struct ctx *);
-void	loops_patch(struct ctx *);
-void	loops_delete(struct ctx *);
-void	loops_remix(struct ctx *);
-void	loops_like(struct ctx *);
-void	loops_unlike(struct ctx *);
-void	loops_play(struct ctx *);
-void	loops_liked(struct ctx *);
-
 /*
- * Songs (handlers/songs.c).  Their validator, song_validate(), is an
- * item_validator and is declared in handlers/items.h with the loops'.
+ * Loops and songs: the route table calls the shared item handlers of
+ * handlers/items.h with the kind as the route's arg; what only one
+ * kind has is here.  Song validation: song_validate(), handlers/items.h.
  */
+void	loops_remix(struct ctx *c);		/* handlers/loops.c */
+void	songs_get(struct ctx *c);		/* handlers/songs.c */
+
 #define SONG_MAX_BLOCKS	512		/* timeline blocks per song */
 #define SONG_MAX_BARS	4096		/* a block ends by this bar */
-
-void	songs_list(struct ctx *);
-void	songs_get(struct ctx *);
-void	songs_create(struct ctx *);
-void	songs_replace(struct ctx *);
-void	songs_patch(struct ctx *);
-void	songs_delete(struct ctx *);
-void	songs_like(struct ctx *);
-void	songs_unlike(struct ctx *);
-void	songs_play(struct ctx *);
-void	songs_liked(struct ctx *);
 
 /* GET /api/users/me/likes (handlers/likes.c). */
 void	users_likes(struct ctx *);

@@ -627,20 +627,22 @@ etag_format(char *out, size_t sz, long long version)
  * Parse an If-Match / If-None-Match list: "*", or strong tags
  * "v<version>" separated by commas.  Weak tags (W/"...") and tags not
  * of our form are skipped: they can never match strongly.  Returns 0
- * with the versions (up to max) and *any for "*", or -1 when the
- * header is malformed.
+ * with *any for "*" and every version listed in *versions (*n of
+ * them; the array grows with the list, the caller frees it, NULL when
+ * none), or -1 when the header is malformed (*versions NULL).
  */
 int
-etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
-    int *any)
+etag_parse_list(const char *h, long long **versions, size_t *n, int *any)
 {
 	const char	*p = h, *q;
 	char		*end;
-	long long	 v;
+	long long	 v, *vs = NULL;
+	size_t		 cap = 0;
 	int		 weak;
 
 	*n = 0;
 	*any = 0;
+	*versions = NULL;
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
@@ -656,16 +658,25 @@ etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
 			weak = 1;
 			p += 2;
 		}
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL) {
+			free(vs);
+			*n = 0;
 			return -1;
+		}
 		if (!weak && p[1] == 'v' && isdigit((unsigned char)p[2])) {
 			errno = 0;
 			v = strtoll(p + 2, &end, 10);
-			if (end == q && errno == 0 && *n < max)
-				versions[(*n)++] = v;
+			if (end == q && errno == 0) {
+				if (*n == cap) {
+					cap = cap == 0 ? 8 : cap * 2;
+					vs = xrealloc(vs, cap * sizeof(*vs));
+				}
+				vs[(*n)++] = v;
+			}
 		}
 		p = q + 1;
 	}
+	*versions = vs;
 	return 0;
 }
 
@@ -678,7 +689,7 @@ etag_none_match(const char *h, long long version)
 {
 	char	*copy, *p;
 	size_t	 i, n;
-	long long vs[ETAG_LIST_MAX];
+	long long *vs;
 	int	 any, r = 0;
 
 	if (h == NULL)
@@ -687,12 +698,13 @@ etag_none_match(const char *h, long long version)
 	/* Weak comparison: drop every W/ before parsing. */
 	for (p = copy; (p = strstr(p, "W/\"")) != NULL; )
 		memmove(p, p + 2, strlen(p + 2) + 1);
-	if (etag_parse_list(copy, vs, ETAG_LIST_MAX, &n, &any) == 0) {
+	if (etag_parse_list(copy, &vs, &n, &any) == 0) {
 		if (any)
 			r = 1;
 		for (i = 0; i < n; i++)
 			if (vs[i] == version)
 				r = 1;
+		free(vs);
 	}
 	free(copy);
 	return r;

@@ -94,11 +94,10 @@ size_t		 query_check_names(const char *query,
 
 /* Entity tags: strong, "v<version>". */
 #define ETAG_MAX	32
-#define ETAG_LIST_MAX	16
 
-void		 etag_format(char *, size_t, long long version);
-int		 etag_parse_list(const char *header, long long *versions,
-		    size_t max, size_t *n, int *any);
+void		 etag_format(char *out, size_t outsz, long long version);
+int		 etag_parse_list(const char *header, long long **versions,
+		    size_t *n, int *any);
 int		 etag_none_match(const char *header, long long version);
 
 #endif

@@ -10,14 +10,14 @@
 static void h(struct ctx *c) { (void)c; }
 
 static const struct route table[] = {
-	{ HTTP_GET,	"/health",		h, 0 },
-	{ HTTP_GET,	"/api/loops",		h, 0 },
-	{ HTTP_POST,	"/api/loops",		h, 0 },
-	{ HTTP_GET,	"/api/loops/:id",	h, 0 },
-	{ HTTP_PUT,	"/api/loops/:id",	h, 0 },
-	{ HTTP_DELETE,	"/api/loops/:id",	h, 0 },
-	{ HTTP_PUT,	"/api/loops/:id/like",	h, 0 },
-	{ HTTP_GET,	"/api/users/:username",	h, 0 },
+	{ HTTP_GET,	"/health",		h, 0, NULL },
+	{ HTTP_GET,	"/api/loops",		h, 0, NULL },
+	{ HTTP_POST,	"/api/loops",		h, 0, NULL },
+	{ HTTP_GET,	"/api/loops/:id",	h, 0, NULL },
+	{ HTTP_PUT,	"/api/loops/:id",	h, 0, NULL },
+	{ HTTP_DELETE,	"/api/loops/:id",	h, 0, NULL },
+	{ HTTP_PUT,	"/api/loops/:id/like",	h, 0, NULL },
+	{ HTTP_GET,	"/api/users/:username",	h, 0, NULL },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
