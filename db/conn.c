@@ -11,7 +11,12 @@
 #include "fcgi/log.h"
 #include "db/db_int.h"
 
-#define DB_GATE_PARAMS	6
+/*
+ * The most parameters a gate statement may have (db_gate_arm): the
+ * write budget's gate has 5.  A gate with more is refused loudly: the
+ * statement it rides on is not run and db_exec returns DB_ERROR.
+ */
+#define DB_GATE_PARAMS	8
 
 struct db {
 	PGconn			*conn;
@@ -29,8 +34,9 @@ struct db {
 						   db_session_lock_set() */
 	/* The gate (db_gate_arm): a statement sent with the next one. */
 	struct db_stmt		*gate;
-	char			 gate_buf[DB_GATE_PARAMS][80];
+	char			*gate_copy[DB_GATE_PARAMS];	/* owned */
 	const char		*gate_params[DB_GATE_PARAMS];
+	int			 gate_unfit;	/* more than DB_GATE_PARAMS */
 	enum db_gate_outcome	 gate_outcome;
 	PGresult		*gate_res;
 	char			 gate_state[6];
@@ -99,11 +105,26 @@ db_new(const struct db_config *cfg)
 	return db;
 }
 
+/* Forget the armed gate's parameters. */
+static void
+gate_params_clear(struct db *db)
+{
+	size_t	 i;
+
+	for (i = 0; i < DB_GATE_PARAMS; i++) {
+		free(db->gate_copy[i]);
+		db->gate_copy[i] = NULL;
+		db->gate_params[i] = NULL;
+	}
+	db->gate_unfit = 0;
+}
+
 void
 db_free(struct db *db)
 {
 	if (db == NULL)
 		return;
+	gate_params_clear(db);
 	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
@@ -295,8 +316,11 @@ outer_recover(struct db *db)
 }
 
 /*
- * Arm the gate: st with params (copied) goes out in one pipeline with
- * the next statement db_exec runs.  The gate is used once.
+ * Arm the gate: st with params (copied whole, whatever their length)
+ * goes out in one pipeline with the next statement db_exec runs.  The
+ * gate is used once.  A gate of more than DB_GATE_PARAMS parameters is
+ * a programming error: it is logged, and the next db_exec returns
+ * DB_ERROR without sending anything.
  */
 void
 db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
@@ -305,18 +329,22 @@ db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
 
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
+	gate_params_clear(db);
 	db->gate = st;
 	db->gate_outcome = DB_GATE_UNUSED;
 	db->gate_state[0] = db->gate_detail[0] = '\0';
-	for (i = 0; i < st->nparams && i < DB_GATE_PARAMS; i++) {
-		if (params[i] == NULL)
-			db->gate_params[i] = NULL;
-		else {
-			snprintf(db->gate_buf[i], sizeof(db->gate_buf[i]), "%s",
-			    params[i]);
-			db->gate_params[i] = db->gate_buf[i];
-		}
+	if (st->nparams > DB_GATE_PARAMS) {
+		log_msg("error", "gate %s has %d parameters, more than "
+		    "DB_GATE_PARAMS (%d): not run", st->name, st->nparams,
+		    DB_GATE_PARAMS);
+		db->gate_unfit = 1;
+		return;
 	}
+	for (i = 0; i < st->nparams; i++)
+		if (params[i] != NULL) {
+			db->gate_copy[i] = xstrdup(params[i]);
+			db->gate_params[i] = db->gate_copy[i];
+		}
 }
 
 /*
@@ -333,6 +361,7 @@ db_gate_take(struct db *db, PGresult **res, char *sqlstate, char *detail,
 	*res = db->gate_res;
 	db->gate_res = NULL;
 	db->gate = NULL;
+	gate_params_clear(db);
 	snprintf(sqlstate, 6, "%s", db->gate_state);
 	snprintf(detail, detailsz, "%s", db->gate_detail);
 	db->gate_outcome = DB_GATE_UNUSED;
@@ -352,6 +381,10 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 	enum db_status	 s;
 	int		 restartable;
 
+	if (db->gate_unfit) {
+		db->gate = NULL;
+		return DB_ERROR;
+	}
 	/*
 	 * Two reads outside a transaction may be sent again on a new
 	 * connection when the old one is found dead, as db_exec does
@@ -677,6 +710,7 @@ db_end_request(struct db *db)
 	db->lost_in_txn = 0;
 	db->gate = NULL;
 	db->gate_outcome = DB_GATE_UNUSED;
+	gate_params_clear(db);
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
 	db->big = 0;

@@ -490,3 +490,33 @@ json_parse_object(const char *s, size_t len, json_object **out, char *err,
 	*out = o;
 	return 0;
 }
+
+/* The headers every response carries. */
+void
+reply_base_headers(struct ctx *c)
+{
+	http_set_header(c->resp, "X-Request-Id", "%s", c->req->request_id);
+	http_set_header(c->resp, "X-Content-Type-Options", "nosniff");
+	http_set_header(c->resp, "Cache-Control", "no-store");
+}
+
+/*
+ * Forget the handler's answer and give it back its parsed body as it
+ * came (the handler may have changed it), so that it can run again
+ * (handlers/writes.c reruns a handler after a serialization failure).
+ * Returns 0, or -1 when the body cannot be parsed again.
+ */
+int
+ctx_restart(struct ctx *c)
+{
+	char	 err[160];
+
+	http_response_reset(c->resp);
+	reply_base_headers(c);
+	if (c->body == NULL)
+		return 0;
+	json_object_put(c->body);
+	c->body = NULL;
+	return json_parse_object(c->req->body, c->req->body_len, &c->body,
+	    err, sizeof(err));
+}

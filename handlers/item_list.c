@@ -210,6 +210,43 @@ query_public(struct ctx *c, struct item_list_req *lr, struct field_errors *fe,
 }
 
 /*
+ * Write {"<plural>":[…],"nextCursor":…} of the first limit rows of
+ * page into out.  Returns the cursor after them (bound to purpose and
+ * filter; caller frees), or NULL when the page is the last.
+ */
+static char *
+page_write(struct ctx *c, const char *plural, const char *purpose,
+    uint64_t filter, const struct item_page *page, int limit,
+    struct buf *out)
+{
+	struct page_cursor cur;
+	char		*next = NULL;
+	size_t		 i;
+
+	buf_putc(out, '{');
+	buf_json_str(out, plural, strlen(plural));
+	buf_puts(out, ":[");
+	for (i = 0; i < page->n && i < (size_t)limit; i++) {
+		if (i > 0)
+			buf_putc(out, ',');
+		buf_puts(out, page->rows[i].json);
+	}
+	buf_puts(out, "],\"nextCursor\":");
+	if (page->n > (size_t)limit) {
+		memset(&cur, 0, sizeof(cur));
+		cur.key = page->rows[limit - 1].key;
+		snprintf(cur.id, sizeof(cur.id), "%s", page->rows[limit - 1].id);
+		cur.filter = filter;
+		next = cursor_encode(c->cfg, purpose, &cur);
+	}
+	if (next != NULL)
+		buf_printf(out, "\"%s\"}", next);	/* URL-safe base64 */
+	else
+		buf_puts(out, "null}");
+	return next;
+}
+
+/*
  * GET list: the caller's items, or public ones, filtered, in the
  * requested order, one keyset page at a time.
  */
@@ -305,24 +342,9 @@ item_list(struct ctx *c)
 		reply_unauthorized(c, 1);
 		goto done;
 	}
-	buf_putc(&out, '{');
-	buf_json_str(&out, ops->plural, strlen(ops->plural));
-	buf_puts(&out, ":[");
-	for (i = 0; i < page.n && i < (size_t)limit; i++) {
-		if (i > 0)
-			buf_putc(&out, ',');
-		buf_puts(&out, page.rows[i].json);
-	}
-	buf_puts(&out, "],\"nextCursor\":");
-	if (page.n > (size_t)limit) {
-		memset(&cur, 0, sizeof(cur));
-		cur.key = page.rows[limit - 1].key;
-		snprintf(cur.id, sizeof(cur.id), "%s", page.rows[limit - 1].id);
-		cur.filter = cursor_filter_hash(hashed.data);
-		next = cursor_encode(c->cfg, purpose, &cur);
-	}
+	next = page_write(c, ops->plural, purpose,
+	    cursor_filter_hash(hashed.data), &page, limit, &out);
 	if (next != NULL) {
-		buf_printf(&out, "\"%s\"}", next);	/* URL-safe base64 */
 		/* An offset page links to the next offset page. */
 		if (sp->offset >= 0)
 			http_set_header(c->resp, "Link", "<%s?%s%slimit=%d&"
@@ -335,8 +357,7 @@ item_list(struct ctx *c)
 			    "cursor=%s>; rel=\"next\"", ops->base,
 			    lr.query.data ? lr.query.data : "",
 			    lr.query.len > 0 ? "&" : "", limit, next);
-	} else
-		buf_puts(&out, "null}");
+	}
 	http_response_json(c->resp, 200, out.data, out.len);
 	goto done;
 invalid:
@@ -370,7 +391,6 @@ item_liked(struct ctx *c, const struct item_ops *ops)
 	char		*cursor = NULL, *next = NULL, purpose[48];
 	uint64_t	 bound;
 	enum db_status	 s;
-	size_t		 i;
 	int		 limit, has_cursor = 0;
 
 	memset(&page, 0, sizeof(page));
@@ -403,28 +423,10 @@ item_liked(struct ctx *c, const struct item_ops *ops)
 		reply_unauthorized(c, 1);
 		goto done;
 	}
-	buf_putc(&out, '{');
-	buf_json_str(&out, ops->plural, strlen(ops->plural));
-	buf_puts(&out, ":[");
-	for (i = 0; i < page.n && i < (size_t)limit; i++) {
-		if (i > 0)
-			buf_putc(&out, ',');
-		buf_puts(&out, page.rows[i].json);
-	}
-	buf_puts(&out, "],\"nextCursor\":");
-	if (page.n > (size_t)limit) {
-		memset(&cur, 0, sizeof(cur));
-		cur.key = page.rows[limit - 1].key;
-		snprintf(cur.id, sizeof(cur.id), "%s", page.rows[limit - 1].id);
-		cur.filter = bound;
-		next = cursor_encode(c->cfg, purpose, &cur);
-	}
-	if (next != NULL) {
-		buf_printf(&out, "\"%s\"}", next);	/* URL-safe base64 */
+	next = page_write(c, ops->plural, purpose, bound, &page, limit, &out);
+	if (next != NULL)
 		http_set_header(c->resp, "Link", "</api/users/me/likes?type=%s&"
 		    "limit=%d&cursor=%s>; rel=\"next\"", ops->key, limit, next);
-	} else
-		buf_puts(&out, "null}");
 	http_response_json(c->resp, 200, out.data, out.len);
 done:
 	field_errors_release(&fe);

@@ -23,8 +23,8 @@
  *                                   offset, Link rel="next"
  *
  * Preconditions (If-Match, If-None-Match, a "version" member of the
- * body) are parsed in handlers/precond.c and checked by the database in the same
- * statement as the write; outcomes map to statuses in one place,
+ * body) are parsed in handlers/precond.c and checked by the database
+ * in the same statement as the write; outcomes map to statuses in one place,
  * item_reply_result(): 401 for a token whose account no longer takes
  * it, 404 (missing or someone else's private item), 403 (someone
  * else's public item), 412 and 409 with the current item in the
@@ -80,7 +80,8 @@ struct item_ops {
 			    struct item_result *r);
 	enum db_status	(*replace)(struct db *db, const struct item_caller *who,
 			    const char *id, const char *doc,
-			    const struct item_cond *cond, struct item_result *r);
+			    const struct item_cond *cond,
+			    struct item_result *r);
 	/* Parse the kind's own list filters (NULL: none). */
 	void		(*list_filters)(struct ctx *c, struct item_list_req *lr,
 			    struct field_errors *fe);

@@ -34,17 +34,18 @@ struct live_request {
 	struct live_channel	 channels[LIVE_MAX_CHANNELS];
 };
 
-int	live_request_parse(const char *query, struct live_request *,
-	    struct field_errors *);
-void	live_authorize(struct ctx *);
+int	live_request_parse(const char *query, struct live_request *lr,
+	    struct field_errors *fe);
+void	live_authorize(struct ctx *c);
 
 /* The relay (handlers/relay.c). */
-int	command_relay(const struct config *);
-int	relay_run(int listen_fd, const struct config *);
-size_t	relay_coalesce(const struct db_live_row *, size_t n, size_t *keep);
-int	relay_message(const struct config *, const struct db_live_row *,
-	    struct buf *);
+int	command_relay(const struct config *cfg);
+int	relay_run(int listen_fd, const struct config *cfg);
+size_t	relay_coalesce(const struct db_live_row *rows, size_t n,
+	    size_t *keep);
+int	relay_message(const struct config *cfg, const struct db_live_row *row,
+	    struct buf *out);
 int	relay_lag_bucket(double seconds);
-int	relay_status_parse(const char *text, struct db_live_status *);
+int	relay_status_parse(const char *text, struct db_live_status *st);
 
 #endif

@@ -110,12 +110,13 @@ jv_string(json_object *o, const char *key, const char *path, size_t minchars,
 }
 
 /*
- * Read an integer member in [min, max].  Only JSON integers count
- * (4.0, "4" and 4.5 are refused): json-c would coerce them silently.
+ * Read an integer member in [min, max], by its spelling: only JSON
+ * integer literals count (4.0, "4" and 4.5 are refused): json-c would
+ * coerce them silently.
  */
 enum jv_result
-jv_int(json_object *o, const char *key, const char *path, long long min,
-    long long max, struct field_errors *fe, long long *out)
+jv_int_literal(json_object *o, const char *key, const char *path,
+    long long min, long long max, struct field_errors *fe, long long *out)
 {
 	json_object	*v;
 	long long	 n;
@@ -289,7 +290,7 @@ out_of_numeric(struct field_errors *fe, const char *path)
 }
 
 /*
- * Like jv_int, but by the JSON value rather than its spelling: a
+ * Like jv_int_literal, but by the JSON value rather than its spelling: a
  * number with no fractional part counts as the integer it equals
  * (100, 1e2 and 100.0 all read 100; 60.5 and 100.0000000000000001 do
  * not), as JSON Schema's "integer" and JavaScript clients see it.
@@ -298,7 +299,7 @@ out_of_numeric(struct field_errors *fe, const char *path)
  * (jv_decimal_fits_numeric).  Strings never count.
  */
 enum jv_result
-jv_integer(json_object *o, const char *key, const char *path, long long min,
+jv_int_value(json_object *o, const char *key, const char *path, long long min,
     long long max, struct field_errors *fe, long long *out)
 {
 	struct jv_decimal d;
@@ -309,7 +310,7 @@ jv_integer(json_object *o, const char *key, const char *path, long long min,
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_double))
-		return jv_int(o, key, path, min, max, fe, out);
+		return jv_int_literal(o, key, path, min, max, fe, out);
 	if (decimal_of(v, &d) != 0 || !jv_decimal_fits_numeric(&d)) {
 		out_of_numeric(fe, path);
 		return JV_BAD;
@@ -438,16 +439,34 @@ jv_serialize(json_object *o)
 #define CURSOR_MAC	16
 #define CURSOR_RAW	(CURSOR_BODY + CURSOR_MAC)
 
+/*
+ * The key of one use of the token secret (cursors, Idempotency-Key
+ * fingerprints, sealed answers): BLAKE2b of purpose, its NUL, then the
+ * secret.  Every use derives its key this one way, under a purpose of
+ * its own.
+ */
+void
+secret_key(const struct config *cfg, const char *purpose,
+    unsigned char key[SECRET_KEY_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, SECRET_KEY_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)purpose,
+	    strlen(purpose) + 1);
+	crypto_generichash_update(&st, cfg->jwt_secret, cfg->jwt_secret_len);
+	crypto_generichash_final(&st, key, SECRET_KEY_LEN);
+}
+
 static void
 cursor_mac(const struct config *cfg, const char *purpose,
     const unsigned char *body, unsigned char *mac)
 {
 	crypto_generichash_state st;
-	unsigned char		 key[32];
+	unsigned char		 key[SECRET_KEY_LEN];
 
-	/* A key of its own, derived from the token secret. */
-	crypto_generichash(key, sizeof(key), cfg->jwt_secret,
-	    cfg->jwt_secret_len, (const unsigned char *)"mpapi cursor v1", 15);
+	/* v2: the key derivation every use of the secret shares. */
+	secret_key(cfg, "mpapi cursor v2", key);
 	crypto_generichash_init(&st, key, sizeof(key), CURSOR_MAC);
 	crypto_generichash_update(&st, (const unsigned char *)purpose,
 	    strlen(purpose) + 1);

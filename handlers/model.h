@@ -37,10 +37,10 @@ struct jv_decimal {
 	long long	 exp;
 };
 
-int		 jv_decimal_read(const char *, struct jv_decimal *);
-int		 jv_decimal_fits_numeric(const struct jv_decimal *);
-int		 jv_decimal_is_integer(const struct jv_decimal *);
-int		 jv_decimal_cmp(const struct jv_decimal *, long long);
+int		 jv_decimal_read(const char *text, struct jv_decimal *d);
+int		 jv_decimal_fits_numeric(const struct jv_decimal *d);
+int		 jv_decimal_is_integer(const struct jv_decimal *d);
+int		 jv_decimal_cmp(const struct jv_decimal *d, long long n);
 
 /* What a typed member read found. */
 enum jv_result {
@@ -49,26 +49,26 @@ enum jv_result {
 	JV_BAD			/* present and invalid: an error was recorded */
 };
 
-size_t		 jv_utf8_length(const char *, size_t);
-int		 jv_utf8_is_valid(const char *, size_t);
-enum jv_result	 jv_string(json_object *, const char *key, const char *path,
-		    size_t minchars, size_t maxchars, struct field_errors *,
+size_t		 jv_utf8_length(const char *s, size_t len);
+int		 jv_utf8_is_valid(const char *s, size_t len);
+enum jv_result	 jv_string(json_object *obj, const char *key, const char *path,
+		    size_t minchars, size_t maxchars, struct field_errors *fe,
 		    const char **out);
-enum jv_result	 jv_int(json_object *, const char *key, const char *path,
-		    long long min, long long max, struct field_errors *,
-		    long long *out);
-enum jv_result	 jv_integer(json_object *, const char *key, const char *path,
-		    long long min, long long max, struct field_errors *,
-		    long long *out);
-enum jv_result	 jv_number(json_object *, const char *key, const char *path,
+enum jv_result	 jv_int_literal(json_object *obj, const char *key,
+		    const char *path, long long min, long long max,
+		    struct field_errors *fe, long long *out);
+enum jv_result	 jv_int_value(json_object *obj, const char *key,
+		    const char *path, long long min, long long max,
+		    struct field_errors *fe, long long *out);
+enum jv_result	 jv_number(json_object *obj, const char *key, const char *path,
 		    long long min, long long max, int maxscale,
-		    struct field_errors *, json_object **out);
-enum jv_result	 jv_bool(json_object *, const char *key, const char *path,
-		    struct field_errors *, int *out);
-enum jv_result	 jv_array(json_object *, const char *key, const char *path,
-		    size_t maxlen, struct field_errors *, json_object **out);
-int		 jv_is_hex_color(const char *);
-char		*jv_serialize(json_object *);
+		    struct field_errors *fe, json_object **out);
+enum jv_result	 jv_bool(json_object *obj, const char *key, const char *path,
+		    struct field_errors *fe, int *out);
+enum jv_result	 jv_array(json_object *obj, const char *key, const char *path,
+		    size_t maxlen, struct field_errors *fe, json_object **out);
+int		 jv_is_hex_color(const char *s);
+char		*jv_serialize(json_object *obj);
 
 /*
  * An opaque keyset cursor: the sort key of the last row (an integer,
@@ -82,15 +82,21 @@ struct page_cursor {
 	uint64_t	 filter;
 };
 
-char		*cursor_encode(const struct config *, const char *purpose,
-		    const struct page_cursor *);
-int		 cursor_decode(const struct config *, const char *purpose,
-		    const char *text, struct page_cursor *);
-uint64_t	 cursor_filter_hash(const char *);
+char		*cursor_encode(const struct config *cfg, const char *purpose,
+		    const struct page_cursor *cur);
+int		 cursor_decode(const struct config *cfg, const char *purpose,
+		    const char *text, struct page_cursor *cur);
+uint64_t	 cursor_filter_hash(const char *filters);
 int		 page_limit(const char *query, int def, int max, int *limit);
 size_t		 query_check_names(const char *query,
 		    const char *const *known, const char *const *more,
-		    struct field_errors *);
+		    struct field_errors *fe);
+
+/* Keys derived from the token secret, one per purpose. */
+#define SECRET_KEY_LEN	32
+
+void		 secret_key(const struct config *cfg, const char *purpose,
+		    unsigned char key[SECRET_KEY_LEN]);
 
 /* Entity tags: strong, "v<version>". */
 #define ETAG_MAX	32

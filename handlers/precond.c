@@ -49,8 +49,8 @@ item_precond_parse(struct ctx *c, json_object *body, struct item_precond *p)
 				p->create_only = 1;
 		}
 	}
-	if (body != NULL && jv_int(body, "version", "version", 1, INT32_MAX,
-	    &fe, &v) == JV_OK)
+	if (body != NULL && jv_int_literal(body, "version", "version", 1,
+	    INT32_MAX, &fe, &v) == JV_OK)
 		p->body_version = v;
 	if (fe.count > 0) {
 		field_errors_problem(&fe, c->resp, "Invalid precondition");

@@ -22,12 +22,14 @@ const struct route app_routes[] = {
 	{ HTTP_GET,	"/problems/:slug",	apidoc_problem_get, 0, NULL },
 
 	/* Loops (handlers/items.c and item_list.c; remix: loops.c). */
-	{ HTTP_GET,	"/api/loops",		item_list,	ROUTE_AUTH_OPTIONAL,
+	{ HTTP_GET,	"/api/loops",		item_list,
+	    ROUTE_AUTH_OPTIONAL,
 	    &loop_items },
 	{ HTTP_POST,	"/api/loops",		item_create,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT,
 	    &loop_items },
-	{ HTTP_GET,	"/api/loops/:id",	item_get,	ROUTE_AUTH_OPTIONAL,
+	{ HTTP_GET,	"/api/loops/:id",	item_get,
+	    ROUTE_AUTH_OPTIONAL,
 	    &loop_items },
 	{ HTTP_PUT,	"/api/loops/:id",	item_put,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE,
@@ -55,12 +57,14 @@ const struct route app_routes[] = {
 	    &loop_items },
 
 	/* Songs (handlers/items.c and item_list.c; expand: songs.c). */
-	{ HTTP_GET,	"/api/songs",		item_list,	ROUTE_AUTH_OPTIONAL,
+	{ HTTP_GET,	"/api/songs",		item_list,
+	    ROUTE_AUTH_OPTIONAL,
 	    &song_items },
 	{ HTTP_POST,	"/api/songs",		item_create,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT,
 	    &song_items },
-	{ HTTP_GET,	"/api/songs/:id",	songs_get,	ROUTE_AUTH_OPTIONAL,
+	{ HTTP_GET,	"/api/songs/:id",	songs_get,
+	    ROUTE_AUTH_OPTIONAL,
 	    &song_items },
 	{ HTTP_PUT,	"/api/songs/:id",	item_put,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE,
@@ -91,14 +95,16 @@ const struct route app_routes[] = {
 	    ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES, NULL },
 	{ HTTP_POST,	"/api/auth/login",	auth_login,
 	    ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES, NULL },
-	{ HTTP_GET,	"/api/auth/me",		auth_me,	ROUTE_AUTH, NULL },
+	{ HTTP_GET,	"/api/auth/me",		auth_me,
+	    ROUTE_AUTH, NULL },
 	{ HTTP_POST,	"/api/auth/password",	auth_password,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_IDEMPOTENT | ROUTE_HASHES, NULL },
 	{ HTTP_POST,	"/api/auth/logout",	auth_logout,
 	    ROUTE_AUTH | ROUTE_IDEMPOTENT, NULL },
 	{ HTTP_POST,	"/api/auth/logout-all",	auth_logout_all,
 	    ROUTE_AUTH | ROUTE_IDEMPOTENT, NULL },
-	{ HTTP_GET,	"/api/users/me",	auth_me,	ROUTE_AUTH, NULL },
+	{ HTTP_GET,	"/api/users/me",	auth_me,
+	    ROUTE_AUTH, NULL },
 	{ HTTP_PATCH,	"/api/users/me",	users_update_me,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE, NULL },
 	{ HTTP_DELETE,	"/api/users/me",	users_delete_me,
@@ -107,10 +113,12 @@ const struct route app_routes[] = {
 	    ROUTE_AUTH_OPTIONAL, NULL },
 
 	/* The caller's likes (handlers/likes.c). */
-	{ HTTP_GET,	"/api/users/me/likes",	users_likes,	ROUTE_AUTH, NULL },
+	{ HTTP_GET,	"/api/users/me/likes",	users_likes,
+	    ROUTE_AUTH, NULL },
 
 	/* Sync feed (handlers/sync.c). */
-	{ HTTP_GET,	"/api/sync",		sync_pull,	ROUTE_AUTH, NULL },
+	{ HTTP_GET,	"/api/sync",		sync_pull,
+	    ROUTE_AUTH, NULL },
 
 	/* Live updates: nginx's check of a subscription (handlers/live.c). */
 	{ HTTP_GET,	"/api/live/auth",	live_authorize,
