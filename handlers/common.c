@@ -520,3 +520,19 @@ ctx_restart(struct ctx *c)
 	return json_parse_object(c->req->body, c->req->body_len, &c->body,
 	    err, sizeof(err));
 }
+
+/*
+ * Answer a call on the caller's own account that has no body to give:
+ * 204 on DB_OK, 401 on DB_NOT_FOUND (the token's account or version is
+ * gone), the database failure's answer otherwise.
+ */
+void
+reply_no_content(struct ctx *c, enum db_status s)
+{
+	if (s == DB_NOT_FOUND)
+		reply_unauthorized(c, 1);
+	else if (s != DB_OK)
+		reply_db_error(c, s);
+	else
+		http_response_empty(c->resp, 204);
+}

@@ -68,6 +68,7 @@ void	reply_problem(struct ctx *c, int status, const char *type,
 int	http_status_of_db(enum db_status s);
 void	reply_db_error(struct ctx *c, enum db_status s);
 void	reply_unauthorized(struct ctx *c, int token_was_sent);
+void	reply_no_content(struct ctx *c, enum db_status s);
 void	reply_base_headers(struct ctx *c);
 int	ctx_restart(struct ctx *c);
 int	json_check_text(const char *text, size_t len, size_t *members,
