@@ -927,6 +927,42 @@ Test(loops, parent_lists_public_remixes_and_the_callers_own)
 	it_resp_free(&r);
 }
 
+Test(loops, a_list_with_every_filter_at_once_is_answered_and_finds_its_loop)
+{
+	struct itl_user	 a, b;
+	struct it_resp	 r;
+	char		 id[40], p[512], base[400];
+
+	itl_user(&a);
+	itl_user(&b);
+	itl_loop(&a, itl_body("origin", 1), id, sizeof(id));
+	snprintf(p, sizeof(p), "/api/loops/%s/remix", id);
+	itl_req("POST", p, &b, NULL, "{\"isPublic\":true,"
+	    "\"name\":\"50%_off\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	it_resp_free(&r);
+	/* Every filter, an uncommon limit: the most parameters a list takes. */
+	snprintf(base, sizeof(base), "/api/loops?user=%s&public=true&sort=top&"
+	    "bars=4&bpmMin=90&bpmMax=100&parent=%s&chord=Am7&sound=snare&"
+	    "q=0%%25_&limit=7", b.name, id);
+	itl_req("GET", base, &a, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(count_of(&r), 1, "%s", r.body);
+	cr_assert_str_eq(it_str(r.json, "loops.0.name"), "50%_off");
+	it_resp_free(&r);
+	snprintf(p, sizeof(p), "%s&offset=1", base);
+	itl_req("GET", p, &a, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(count_of(&r), 0, "%s", r.body);
+	it_resp_free(&r);
+	/* The wildcards of q are literal: "0_" is not in the name. */
+	snprintf(p, sizeof(p), "/api/loops?parent=%s&q=0_", id);
+	itl_req("GET", p, &a, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(count_of(&r), 0, "%s", r.body);
+	it_resp_free(&r);
+}
+
 Test(loops, lists_sort_by_likes_plays_and_updates)
 {
 	struct itl_user	 a, f1, f2;
