@@ -15,8 +15,8 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "db/items_int.h"
 
 /*

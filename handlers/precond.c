@@ -49,7 +49,7 @@ item_precond_parse(struct ctx *c, json_object *body, struct item_precond *p)
 				p->create_only = 1;
 		}
 	}
-	if (body != NULL && jv_int_literal(body, "version", "version", 1,
+	if (body != NULL && jv_integer_literal(body, "version", "version", 1,
 	    INT32_MAX, &fe, &v) == JV_OK)
 		p->body_version = v;
 	if (fe.count > 0) {
