@@ -11,7 +11,12 @@
 #include "base/log.h"
 #include "db/db_int.h"
 
-#define DB_GATE_PARAMS	6
+/*
+ * The most parameters a gate statement may have (db_gate_arm): the
+ * write budget's gate has 5.  A gate with more is refused loudly: the
+ * statement it rides on is not run and db_exec returns DB_ERROR.
+ */
+#define DB_GATE_PARAMS	8
 
 struct db {
 	PGconn			*conn;
@@ -29,8 +34,9 @@ struct db {
 						   db_session_lock_set() */
 	/* The gate (db_gate_arm): a statement sent with the next one. */
 	struct db_stmt		*gate;
-	char			 gate_buf[DB_GATE_PARAMS][80];
+	char			*gate_copy[DB_GATE_PARAMS];	/* owned */
 	const char		*gate_params[DB_GATE_PARAMS];
+	int			 gate_unfit;	/* more than DB_GATE_PARAMS */
 	enum db_gate_outcome	 gate_outcome;
 	PGresult		*gate_res;
 	char			 gate_state[6];
@@ -99,11 +105,26 @@ db_new(const struct db_config *cfg)
 	return db;
 }
 
+/* Forget the armed gate's parameters. */
+static void
+gate_params_clear(struct db *db)
+{
+	size_t	 i;
+
+	for (i = 0; i < DB_GATE_PARAMS; i++) {
+		free(db->gate_copy[i]);
+		db->gate_copy[i] = NULL;
+		db->gate_params[i] = NULL;
+	}
+	db->gate_unfit = 0;
+}
+
 void
 db_free(struct db *db)
 {
 	if (db == NULL)
 		return;
+	gate_params_clear(db);
 	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
@@ -302,8 +323,11 @@ outer_recover(struct db *db)
 }
 
 /*
- * Arm the gate: st with params (copied) goes out in one pipeline with
- * the next statement db_exec runs.  The gate is used once.
+ * Arm the gate: st with params (copied whole, whatever their length)
+ * goes out in one pipeline with the next statement db_exec runs.  The
+ * gate is used once.  A gate of more than DB_GATE_PARAMS parameters is
+ * a programming error: it is logged, and the next db_exec returns
+ * DB_ERROR without sending anything.
  */
 void
 db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
@@ -312,18 +336,22 @@ db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
 
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
+	gate_params_clear(db);
 	db->gate = st;
 	db->gate_outcome = DB_GATE_UNUSED;
 	db->gate_state[0] = db->gate_detail[0] = '\0';
-	for (i = 0; i < st->nparams && i < DB_GATE_PARAMS; i++) {
-		if (params[i] == NULL)
-			db->gate_params[i] = NULL;
-		else {
-			snprintf(db->gate_buf[i], sizeof(db->gate_buf[i]), "%s",
-			    params[i]);
-			db->gate_params[i] = db->gate_buf[i];
-		}
+	if (st->nparams > DB_GATE_PARAMS) {
+		log_msg("error", "gate %s has %d parameters, more than "
+		    "DB_GATE_PARAMS (%d): not run", st->name, st->nparams,
+		    DB_GATE_PARAMS);
+		db->gate_unfit = 1;
+		return;
 	}
+	for (i = 0; i < st->nparams; i++)
+		if (params[i] != NULL) {
+			db->gate_copy[i] = xstrdup(params[i]);
+			db->gate_params[i] = db->gate_copy[i];
+		}
 }
 
 /*
@@ -340,6 +368,7 @@ db_gate_take(struct db *db, PGresult **res, char *sqlstate, char *detail,
 	*res = db->gate_res;
 	db->gate_res = NULL;
 	db->gate = NULL;
+	gate_params_clear(db);
 	snprintf(sqlstate, 6, "%s", db->gate_state);
 	snprintf(detail, detailsz, "%s", db->gate_detail);
 	db->gate_outcome = DB_GATE_UNUSED;
@@ -359,6 +388,10 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 	enum db_status	 s;
 	int		 restartable;
 
+	if (db->gate_unfit) {
+		db->gate = NULL;
+		return DB_ERROR;
+	}
 	/*
 	 * Two reads outside a transaction may be sent again on a new
 	 * connection when the old one is found dead, as db_exec does
@@ -614,28 +647,10 @@ db_exec_simple(struct db *db, const char *sql)
 }
 
 /*
- * Transactions of a db function.  Inside the dispatcher's write
- * transaction they nest: BEGIN and COMMIT do nothing (the dispatcher
- * commits), ROLLBACK undoes the handler's work back to the savepoint
- * taken before it ran.
+ * Roll back what the handler did: inside the dispatcher's write
+ * transaction back to the savepoint taken before the handler ran,
+ * otherwise the whole transaction.
  */
-int
-db_begin(struct db *db)
-{
-	if (db->outer)
-		return 0;
-	return db_exec_simple(db, "BEGIN") == DB_OK ? 0 : -1;
-}
-
-int
-db_commit(struct db *db)
-{
-	if (db->outer)
-		return db->conn != NULL &&
-		    PQtransactionStatus(db->conn) == PQTRANS_INTRANS ? 0 : -1;
-	return db_exec_simple(db, "COMMIT") == DB_OK ? 0 : -1;
-}
-
 void
 db_rollback(struct db *db)
 {
@@ -683,14 +698,6 @@ db_retry_reset(struct db *db)
 	db->retry_seen = 0;
 }
 
-/* The transaction status, for the dispatcher: 1 usable, 0 otherwise. */
-int
-db_transaction_usable(struct db *db)
-{
-	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
-}
-
 /*
  * Called after every request: a transaction left open is a bug in a
  * handler; roll it back so it cannot leak into the next request.
@@ -710,6 +717,7 @@ db_end_request(struct db *db)
 	db->lost_in_txn = 0;
 	db->gate = NULL;
 	db->gate_outcome = DB_GATE_UNUSED;
+	gate_params_clear(db);
 	PQclear(db->gate_res);
 	db->gate_res = NULL;
 	db->big = 0;
@@ -765,22 +773,4 @@ db_status_name(enum db_status s)
 	case DB_ERROR: return "database error";
 	}
 	return "?";
-}
-
-/* The HTTP status for a failed database call. */
-int
-db_status_http(enum db_status s)
-{
-	switch (s) {
-	case DB_OK: return 200;
-	case DB_NOT_FOUND: return 404;
-	case DB_UNIQUE: return 409;
-	case DB_INVALID: return 400;
-	case DB_FOREIGN_KEY: return 409;
-	case DB_RETRY: return 503;
-	case DB_UNAVAILABLE: return 503;
-	case DB_REFUSED: return 429;
-	case DB_ERROR: return 500;
-	}
-	return 500;
 }

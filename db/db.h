@@ -12,7 +12,10 @@
 
 struct db;
 
-/* How a database call ended; db_status_http() maps it to a status. */
+/*
+ * How a database call ended: a kind of error, never an HTTP status
+ * (handlers/common.c, reply_db_error(), maps kinds to statuses).
+ */
 enum db_status {
 	DB_OK = 0,
 	DB_NOT_FOUND,		/* no such row (resource functions) */
@@ -33,17 +36,14 @@ struct db_config {
 	int		 statement_timeout_ms;
 };
 
-struct db	*db_new(const struct db_config *);
-void		 db_free(struct db *);
-int		 db_connected(struct db *);
-void		 db_end_request(struct db *);
-int		 db_begin(struct db *);
-int		 db_commit(struct db *);
-void		 db_rollback(struct db *);
-int		 db_in_transaction(struct db *);
-const char	*db_status_name(enum db_status);
-int		 db_status_http(enum db_status);
-const char	*db_last_constraint(struct db *);
+struct db	*db_new(const struct db_config *cfg);
+void		 db_free(struct db *db);
+int		 db_connected(struct db *db);
+void		 db_end_request(struct db *db);
+void		 db_rollback(struct db *db);
+int		 db_in_transaction(struct db *db);
+const char	*db_status_name(enum db_status s);
+const char	*db_last_constraint(struct db *db);
 
 /* Migrations (db/migrate.c). */
 struct db_migration_state {
@@ -59,14 +59,15 @@ struct db_migration_state {
 	int		 pending;	/* compiled in, not applied */
 	int		 unknown;	/* applied, not known to this build */
 };
-int		 db_migrate(struct db *, int *applied);
+int		 db_migrate(struct db *db, int *applied);
 int		 db_latest_migration(void);
-int		 db_migration_state(struct db *, struct db_migration_state *);
-void		 db_migration_state_release(struct db_migration_state *);
+int		 db_migration_state(struct db *db,
+		    struct db_migration_state *st);
+void		 db_migration_state_release(struct db_migration_state *st);
 
 /* Operations (db/ops.c). */
-enum db_status	 db_ready(struct db *, int *schema_version);
-enum db_status	 db_metrics(struct db *, char **text);
+enum db_status	 db_ready(struct db *db, int *schema_version);
+enum db_status	 db_metrics(struct db *db, char **text);
 
 /*
  * Loops and songs: what the two kinds of item share (db/items.c), then
@@ -115,13 +116,16 @@ struct item_result {
 };
 
 /*
- * Conditions of a write, checked in the write's own statement.
- * if_match: PostgreSQL int[] text of the versions If-Match accepts
- * ("{3}", "{}" when it named none of ours), or NULL for no condition
- * (no header, or "*").  body_version: the document's "version", or -1.
+ * Conditions of a write, checked in the write's own statement.  match
+ * set: the item's version must be one of versions (nversions of them,
+ * borrowed for the call; none: no version can hold, as for
+ * If-None-Match: * on an item that exists).  match 0: no condition (no
+ * If-Match, or "*").  body_version: the document's "version", or -1.
  */
 struct item_cond {
-	const char	*if_match;
+	int		 match;
+	const long long	*versions;
+	size_t		 nversions;
 	long long	 body_version;
 };
 
@@ -156,13 +160,14 @@ struct item_list_spec {
 	const char	*cursor_id;	/* id of the last row seen */
 	const char	*user;		/* username */
 	/* loops only */
-	const char	*chord;		/* JSON text [{"chord":...}] */
-	const char	*sound;		/* JSON text [{"soundId":...}] */
+	const char	*chord;		/* a chord cell has exactly this chord */
+	const char	*sound;		/* a step has exactly this soundId */
 	int		 bars;
 	int		 bpm_min;
 	int		 bpm_max;
 	const char	*parent;	/* uuid */
-	const char	*name_like;	/* ILIKE pattern, wildcards escaped */
+	const char	*name_contains;	/* the name contains this, in any
+					   letter case */
 };
 
 struct item_row {
@@ -177,35 +182,35 @@ struct item_page {
 	struct item_row	*rows;
 };
 
-void		 item_result_release(struct item_result *);
-void		 item_page_release(struct item_page *);
-enum db_status	 db_item_get(struct db *, enum item_kind,
-		    const struct item_caller *, const char *id,
-		    struct item_result *);
-enum db_status	 db_item_delete(struct db *, enum item_kind,
-		    const struct item_caller *, const char *id,
-		    const struct item_cond *, struct item_result *);
-enum db_status	 db_item_like(struct db *, enum item_kind,
-		    const struct item_caller *, const char *id, int on,
-		    struct item_result *);
-enum db_status	 db_item_play(struct db *, enum item_kind,
-		    const struct item_caller *, const char *listener,
-		    const char *id, struct item_result *);
-enum db_status	 db_item_list(struct db *, const struct item_list_spec *,
-		    struct item_page *);
-enum db_status	 db_item_liked(struct db *, enum item_kind,
-		    const struct item_caller *, int limit, int has_cursor,
-		    long long key, const char *id, struct item_page *);
+void		 item_result_release(struct item_result *r);
+void		 item_page_release(struct item_page *page);
+enum db_status	 db_item_get(struct db *db, enum item_kind kind,
+		    const struct item_caller *who, const char *id,
+		    struct item_result *r);
+enum db_status	 db_item_delete(struct db *db, enum item_kind kind,
+		    const struct item_caller *who, const char *id,
+		    const struct item_cond *cond, struct item_result *r);
+enum db_status	 db_item_like(struct db *db, enum item_kind kind,
+		    const struct item_caller *who, const char *id, int on,
+		    struct item_result *r);
+enum db_status	 db_item_play(struct db *db, enum item_kind kind,
+		    const struct item_caller *who, const char *listener,
+		    const char *id, struct item_result *r);
+enum db_status	 db_item_list(struct db *db, const struct item_list_spec *spec,
+		    struct item_page *page);
+enum db_status	 db_item_liked(struct db *db, enum item_kind kind,
+		    const struct item_caller *who, int limit, int has_cursor,
+		    long long key, const char *id, struct item_page *page);
 
 /* Loops (db/loops.c).  doc is the validated document as JSON text. */
-enum db_status	 db_loop_create(struct db *, const struct item_caller *,
-		    const char *id, const char *doc, struct item_result *);
-enum db_status	 db_loop_replace(struct db *, const struct item_caller *,
-		    const char *id, const char *doc, const struct item_cond *,
-		    struct item_result *);
-enum db_status	 db_loop_remix(struct db *, const struct item_caller *,
+enum db_status	 db_loop_create(struct db *db, const struct item_caller *who,
+		    const char *id, const char *doc, struct item_result *r);
+enum db_status	 db_loop_replace(struct db *db, const struct item_caller *who,
+		    const char *id, const char *doc,
+		    const struct item_cond *cond, struct item_result *r);
+enum db_status	 db_loop_remix(struct db *db, const struct item_caller *who,
 		    const char *id, const char *name, int is_public,
-		    struct item_result *);
+		    struct item_result *r);
 
 /*
  * Songs (db/songs.c): the writes and the read that are the songs' own.
@@ -213,11 +218,11 @@ enum db_status	 db_loop_remix(struct db *, const struct item_caller *,
  * calls above with ITEM_SONG.  doc is the validated document as JSON
  * text.
  */
-enum db_status	 db_song_create(struct db *, const struct item_caller *,
-		    const char *id, const char *doc, struct item_result *);
-enum db_status	 db_song_replace(struct db *, const struct item_caller *,
-		    const char *id, const char *doc, const struct item_cond *,
-		    struct item_result *);
+enum db_status	 db_song_create(struct db *db, const struct item_caller *who,
+		    const char *id, const char *doc, struct item_result *r);
+enum db_status	 db_song_replace(struct db *db, const struct item_caller *who,
+		    const char *id, const char *doc,
+		    const struct item_cond *cond, struct item_result *r);
 /*
  * ?expand=loops lists loops while their JSON totals at most this many
  * bytes; the ids of the rest are listed in "omittedLoops".
@@ -226,8 +231,9 @@ enum db_status	 db_song_replace(struct db *, const struct item_caller *,
 #define DB_XSTR(x)		DB_STR(x)
 #define DB_STR(x)		#x
 
-enum db_status	 db_song_get_expanded(struct db *, const struct item_caller *,
-		    const char *id, struct item_result *);
+enum db_status	 db_song_get_expanded(struct db *db,
+		    const struct item_caller *who, const char *id,
+		    struct item_result *r);
 
 /* Accounts (db/users.c). */
 struct db_account {
@@ -289,40 +295,42 @@ enum db_import_result {
 	DB_IMPORT_CONFLICT			/* id, email or username taken */
 };
 
-void		 db_account_release(struct db_account *);
-const char	*db_user_conflict_field(struct db *);
-enum db_status	 db_user_create(struct db *, const char *email,
+void		 db_account_release(struct db_account *acct);
+const char	*db_user_conflict_field(struct db *db);
+enum db_status	 db_user_create(struct db *db, const char *email,
 		    const char *username, const char *hash,
-		    struct db_account *);
-enum db_status	 db_login_begin(struct db *, const char *identifier,
-		    const char *source, const struct db_throttle_limits *,
-		    struct db_throttle *, struct db_account *, int *found);
-enum db_status	 db_login_finish(struct db *, const char *identifier,
+		    struct db_account *acct);
+enum db_status	 db_login_begin(struct db *db, const char *identifier,
+		    const char *source, const struct db_throttle_limits *limits,
+		    struct db_throttle *throttle, struct db_account *acct,
+		    int *found);
+enum db_status	 db_login_finish(struct db *db, const char *identifier,
 		    const char *source, const char *old_hash,
-		    const char *new_hash, struct db_account *);
-enum db_status	 db_user_me(struct db *, const char *id, long long ver,
+		    const char *new_hash, struct db_account *acct);
+enum db_status	 db_user_me(struct db *db, const char *id, long long ver,
 		    char **json);
-enum db_status	 db_user_me_budget(struct db *, const char *id,
+enum db_status	 db_user_me_budget(struct db *db, const char *id,
 		    long long ver, int window_s, char **json,
-		    struct db_budget *);
-enum db_status	 db_user_update(struct db *, const char *id, long long ver,
-		    const struct db_profile *, char **json);
-enum db_status	 db_user_delete(struct db *, const char *id, long long ver);
-enum db_status	 db_user_public(struct db *, const char *username,
+		    struct db_budget *budget);
+enum db_status	 db_user_update(struct db *db, const char *id, long long ver,
+		    const struct db_profile *profile, char **json);
+enum db_status	 db_user_delete(struct db *db, const char *id, long long ver);
+enum db_status	 db_user_public(struct db *db, const char *username,
 		    const char *caller_id, long long caller_ver,
 		    int *caller_ok, char **json);
-enum db_status	 db_password_begin(struct db *, const char *id,
-		    long long ver, const char *tid, const char *source,
-		    const struct db_throttle_limits *, struct db_throttle *,
-		    char **hash);
-enum db_status	 db_password_set(struct db *, const char *id, long long ver,
-		    const char *source, const char *hash, struct db_account *);
-enum db_status	 db_token_revoke(struct db *, const char *id, long long ver,
+enum db_status	 db_password_begin(struct db *db, const char *id, long long ver,
+		    const char *tid, const char *source,
+		    const struct db_throttle_limits *limits,
+		    struct db_throttle *throttle, char **hash);
+enum db_status	 db_password_set(struct db *db, const char *id, long long ver,
+		    const char *source, const char *hash,
+		    struct db_account *acct);
+enum db_status	 db_token_revoke(struct db *db, const char *id, long long ver,
 		    const char *tid, long long exp);
-enum db_status	 db_tokens_revoke_all(struct db *, const char *id,
+enum db_status	 db_tokens_revoke_all(struct db *db, const char *id,
 		    long long ver);
-enum db_status	 db_user_import(struct db *, const struct db_user_import *,
-		    enum db_import_result *);
+enum db_status	 db_user_import(struct db *db, const struct db_user_import *in,
+		    enum db_import_result *result);
 
 /*
  * Safe retries and limits (db/writes.c): the write transaction the
@@ -372,21 +380,21 @@ enum db_purge_what {
 	DB_PURGE_LIVE_OUTBOX		/* age: seconds (MP_LIVE_OUTBOX_TTL) */
 };
 
-void		 db_write_init(struct db_write *);
-void		 db_write_release(struct db_write *);
-enum db_status	 db_write_begin(struct db *, struct db_write *);
-enum db_status	 db_write_commit(struct db *, struct db_write *, int store,
+void		 db_write_init(struct db_write *w);
+void		 db_write_release(struct db_write *w);
+enum db_status	 db_write_begin(struct db *db, struct db_write *w);
+enum db_status	 db_write_commit(struct db *db, struct db_write *w, int store,
 		    int status, const char *headers, const char *body);
-void		 db_write_abort(struct db *);
-enum db_status	 db_write_claim(struct db *, struct db_write *);
-void		 db_write_gate(struct db *, struct db_write *);
-void		 db_token_gate(struct db *, struct db_write *);
-void		 db_write_gate_result(struct db *, struct db_write *);
-enum db_status	 db_write_refund(struct db *, struct db_write *);
-int		 db_retry_seen(struct db *);
-void		 db_retry_reset(struct db *);
-enum db_status	 db_purge_lock(struct db *, int take, int *got);
-enum db_status	 db_purge(struct db *, enum db_purge_what, int age,
+void		 db_write_abort(struct db *db);
+enum db_status	 db_write_claim(struct db *db, struct db_write *w);
+void		 db_write_gate(struct db *db, struct db_write *w);
+void		 db_token_gate(struct db *db, struct db_write *w);
+void		 db_write_gate_result(struct db *db, struct db_write *w);
+enum db_status	 db_write_refund(struct db *db, struct db_write *w);
+int		 db_retry_seen(struct db *db);
+void		 db_retry_reset(struct db *db);
+enum db_status	 db_purge_lock(struct db *db, int take, int *got);
+enum db_status	 db_purge(struct db *db, enum db_purge_what what, int age,
 		    int batch, long long *deleted);
 
 /* The sync feed (db/sync.c). */
@@ -406,10 +414,10 @@ struct db_sync_page {
 	char		*available;
 };
 
-enum db_status	 db_sync_page(struct db *, const char *user_id,
+enum db_status	 db_sync_page(struct db *db, const char *user_id,
 		    long long token_ver, long long pos, long long mark,
-		    int limit, struct db_sync_page *);
-void		 db_sync_page_release(struct db_sync_page *);
+		    int limit, struct db_sync_page *page);
+void		 db_sync_page_release(struct db_sync_page *page);
 
 /*
  * Live updates (db/live.c): the outbox that write transactions fill
@@ -468,26 +476,27 @@ enum db_live_event {
 struct db_live;
 struct buf;
 
-struct db_live	*db_live_new(const struct db_config *);
-void		 db_live_free(struct db_live *);
-enum db_status	 db_live_attach(struct db_live *, int *leader,
+struct db_live	*db_live_new(const struct db_config *cfg);
+void		 db_live_free(struct db_live *live);
+enum db_status	 db_live_attach(struct db_live *live, int *leader,
 		    int *reattached);
-int		 db_live_attached(struct db_live *);
-void		 db_live_detach(struct db_live *);
-enum db_live_event db_live_wait(struct db_live *, int timeout_ms,
+int		 db_live_attached(struct db_live *live);
+void		 db_live_detach(struct db_live *live);
+enum db_live_event db_live_wait(struct db_live *live, int timeout_ms,
 		    int wake_fd);
-enum db_status	 db_live_arm(struct db_live *, int armed);
-enum db_status	 db_live_take(struct db_live *, int limit,
-		    struct db_live_batch *);
-enum db_status	 db_live_done(struct db_live *, const struct db_live_delta *,
-		    const struct db_live_status *);
-void		 db_live_undo(struct db_live *);
-void		 db_live_batch_release(struct db_live_batch *);
-enum db_status	 db_live_subscriber(struct db *, const char *user_id,
+enum db_status	 db_live_arm(struct db_live *live, int armed);
+enum db_status	 db_live_take(struct db_live *live, int limit,
+		    struct db_live_batch *batch);
+enum db_status	 db_live_done(struct db_live *live,
+		    const struct db_live_delta *delta,
+		    const struct db_live_status *status);
+void		 db_live_undo(struct db_live *live);
+void		 db_live_batch_release(struct db_live_batch *batch);
+enum db_status	 db_live_subscriber(struct db *db, const char *user_id,
 		    long long token_ver, int *ok);
-enum db_status	 db_live_metrics(struct db *, int schema_version,
-		    struct buf *);
-enum db_status	 db_live_purge(struct db *, int age_s, int batch,
+enum db_status	 db_live_metrics(struct db *db, int schema_version,
+		    struct buf *out);
+enum db_status	 db_live_purge(struct db *db, int age_s, int batch,
 		    long long *deleted);
 
 #endif

@@ -25,12 +25,12 @@ struct db_stmt {
 #define DB_STMT(n, q, np)	{ (n), (q), (np), 0, 0 }
 #define DB_STMT_RO(n, q, np)	{ (n), (q), (np), 0, 1 }
 
-enum db_status	 db_exec(struct db *, struct db_stmt *,
+enum db_status	 db_exec(struct db *db, struct db_stmt *st,
 		    const char *const *params, PGresult **out);
-enum db_status	 db_exec_simple(struct db *, const char *sql);
-enum db_status	 db_classify(struct db *, PGresult *);
-PGconn		*db_conn(struct db *);
-unsigned	 db_generation(struct db *);
+enum db_status	 db_exec_simple(struct db *db, const char *sql);
+enum db_status	 db_classify(struct db *db, PGresult *res);
+PGconn		*db_conn(struct db *db);
+unsigned	 db_generation(struct db *db);
 
 /*
  * One step of a pipeline (db_pipeline): a prepared statement with its
@@ -49,14 +49,13 @@ struct db_step {
 #define DB_PIPELINE_MAX		8
 #define DB_HANDLER_SAVEPOINT	"mp_handler"
 
-enum db_status	 db_pipeline(struct db *, struct db_step *, size_t,
+enum db_status	 db_pipeline(struct db *db, struct db_step *steps, size_t n,
 		    int restartable);
-void		 db_steps_clear(struct db_step *, size_t);
+void		 db_steps_clear(struct db_step *steps, size_t n);
 
 /* The dispatcher's write transaction (db/writes.c drives these). */
-void		 db_outer_set(struct db *, int on);
-void		 db_session_lock_set(struct db *);
-int		 db_transaction_usable(struct db *);
+void		 db_outer_set(struct db *db, int on);
+void		 db_session_lock_set(struct db *db);
 
 /*
  * A gate: a statement sent in the same pipeline, and so the same
@@ -71,12 +70,12 @@ enum db_gate_outcome {
 	DB_GATE_REFUSED		/* sqlstate and detail say why */
 };
 
-void		 db_gate_arm(struct db *, struct db_stmt *,
+void		 db_gate_arm(struct db *db, struct db_stmt *st,
 		    const char *const *params);
-enum db_gate_outcome db_gate_take(struct db *, PGresult **res,
+enum db_gate_outcome db_gate_take(struct db *db, PGresult **res,
 		    char *sqlstate, char *detail, size_t detailsz);
 
-/* Borrowed column value of row 0, or NULL when SQL NULL or absent. */
-const char	*db_value(PGresult *, int row, int col);
+/* Borrowed value of row, col, or NULL when SQL NULL or absent. */
+const char	*db_value(PGresult *res, int row, int col);
 
 #endif

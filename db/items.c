@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "db/items_int.h"
 
 /*
@@ -247,6 +248,31 @@ db_item_caller_params(const struct item_caller *who, char *ver, size_t versz,
 
 
 /*
+ * The If-Match condition of cond as an int[] parameter: *p NULL for no
+ * condition, else "{v1,v2,...}" in out.  A version outside 1..INT32_MAX
+ * is left out: no stored version (an int) can equal it, so it cannot
+ * match, and an empty list is a condition no version holds.
+ */
+static void
+cond_param(const struct item_cond *cond, struct buf *out, const char **p)
+{
+	size_t	 i, n = 0;
+
+	*p = NULL;
+	if (!cond->match)
+		return;
+	buf_putc(out, '{');
+	for (i = 0; i < cond->nversions; i++) {
+		if (cond->versions[i] < 1 || cond->versions[i] > INT32_MAX)
+			continue;
+		buf_printf(out, "%s%lld", n++ > 0 ? "," : "",
+		    cond->versions[i]);
+	}
+	buf_putc(out, '}');
+	*p = out->data;
+}
+
+/*
  * Run a kind's create statement st ($1 caller, $2 token version, $3 id
  * or NULL for a new one, $4 the validated document): ITEM_CREATED with
  * the item, or ITEM_PRECONDITION when id exists already (created there
@@ -283,19 +309,23 @@ db_item_replace_with(struct db *db, struct db_stmt *st,
     const struct item_caller *who, const char *id, const char *doc,
     const struct item_cond *cond, struct item_result *r)
 {
+	struct buf	 match = BUF_INIT;
 	const char	*p[6];
 	char		 ver[24], bv[24];
+	enum db_status	 s;
 
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = doc;
-	p[4] = cond->if_match;
+	cond_param(cond, &match, &p[4]);
 	p[5] = NULL;
 	if (cond->body_version >= 0) {
 		snprintf(bv, sizeof(bv), "%lld", cond->body_version);
 		p[5] = bv;
 	}
-	return db_item_exec(db, st, p, r);
+	s = db_item_exec(db, st, p, r);
+	buf_release(&match);
+	return s;
 }
 
 /*
@@ -323,13 +353,17 @@ db_item_delete(struct db *db, enum item_kind kind,
     const struct item_caller *who, const char *id, const struct item_cond *cond,
     struct item_result *r)
 {
+	struct buf	 match = BUF_INIT;
 	const char	*p[4];
 	char		 ver[24];
+	enum db_status	 s;
 
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
-	p[3] = cond->if_match;
-	return db_item_exec(db, &st_delete[kind], p, r);
+	cond_param(cond, &match, &p[3]);
+	s = db_item_exec(db, &st_delete[kind], p, r);
+	buf_release(&match);
+	return s;
 }
 
 /* Read the (me_ok, found, count[, flag]) row of item_like/item_play. */
@@ -486,13 +520,21 @@ db_item_liked(struct db *db, enum item_kind kind, const struct item_caller *who,
  * small.  The GIN query sorts by "column + 0" so the planner cannot
  * turn it back into an index walk.
  */
-#define LIST_MAX_PARAMS	16
+/*
+ * The most parameters a list statement can take: caller and token
+ * version, user, bars, bpmMin, bpmMax, parent, the cursor's key and
+ * id, chord, sound, q, LIMIT, OFFSET and the walk's need (15), with
+ * room to spare.  A spec that wants more is refused with DB_ERROR and
+ * a log line naming the bound (sqlb.overflow), never truncated.
+ */
+#define LIST_MAX_PARAMS	20
 #define WALK_WINDOW	"1000"
 
 struct sqlb {
 	struct buf	 sql;
 	const char	*params[LIST_MAX_PARAMS];
 	int		 n;
+	int		 overflow;	/* a parameter did not fit */
 };
 
 /* Append to out a placeholder for value, with a cast ("uuid"). */
@@ -500,8 +542,42 @@ static void
 sqlb_param(struct sqlb *b, struct buf *out, const char *value,
     const char *cast)
 {
+	if (b->n == LIST_MAX_PARAMS) {
+		b->overflow = 1;
+		return;
+	}
 	b->params[b->n++] = value;
 	buf_printf(out, "$%d::%s", b->n, cast);
+}
+
+/* [{"<key>":"<value>"}]: a jsonb containment pattern for an array. */
+static char *
+containment(const char *key, const char *value)
+{
+	struct buf	 b = BUF_INIT;
+
+	buf_puts(&b, "[{");
+	buf_json_str(&b, key, strlen(key));
+	buf_putc(&b, ':');
+	buf_json_str(&b, value, strlen(value));
+	buf_puts(&b, "}]");
+	return buf_detach(&b);
+}
+
+/* An ILIKE pattern matching text that contains s, wildcards escaped. */
+static char *
+contains_pattern(const char *s)
+{
+	struct buf	 b = BUF_INIT;
+
+	buf_putc(&b, '%');
+	for (; *s != '\0'; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			buf_putc(&b, '\\');
+		buf_putc(&b, *s);
+	}
+	buf_putc(&b, '%');
+	return buf_detach(&b);
 }
 
 struct list_stmt {
@@ -574,11 +650,12 @@ static const struct {
  * The WHERE conditions of spec into base (scope, user, the cheap
  * filters and the cursor) and sparse (the containment and name
  * filters), registering their parameters in b.  num holds the texts
- * of numeric parameters.
+ * of numeric parameters, owned[0..2] the patterns built from the
+ * chord, sound and name filters (the caller frees them).
  */
 static void
 list_conditions(struct sqlb *b, const struct item_list_spec *spec,
-    struct buf *base, struct buf *sparse, char num[][24])
+    struct buf *base, struct buf *sparse, char num[][24], char **owned)
 {
 	int	 n = 0;
 
@@ -633,16 +710,19 @@ list_conditions(struct sqlb *b, const struct item_list_spec *spec,
 		buf_puts(base, ")");
 	}
 	if (spec->chord != NULL) {
+		owned[0] = containment("chord", spec->chord);
 		buf_puts(sparse, " AND x.chord_progression @> ");
-		sqlb_param(b, sparse, spec->chord, "jsonb");
+		sqlb_param(b, sparse, owned[0], "jsonb");
 	}
 	if (spec->sound != NULL) {
+		owned[1] = containment("soundId", spec->sound);
 		buf_puts(sparse, " AND x.icon_sequence @> ");
-		sqlb_param(b, sparse, spec->sound, "jsonb");
+		sqlb_param(b, sparse, owned[1], "jsonb");
 	}
-	if (spec->name_like != NULL) {
+	if (spec->name_contains != NULL) {
+		owned[2] = contains_pattern(spec->name_contains);
 		buf_puts(sparse, " AND x.name ILIKE ");
-		sqlb_param(b, sparse, spec->name_like, "text");
+		sqlb_param(b, sparse, owned[2], "text");
 	}
 }
 
@@ -686,15 +766,17 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	PGresult	*res;
 	enum db_status	 s;
 	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
+	char		*owned[3] = { NULL, NULL, NULL };
 	const char	*col;
 	long long	 offset;
+	size_t		 i;
 
 	memset(page, 0, sizeof(*page));
 	memset(&b, 0, sizeof(b));
 	if (spec->kind != ITEM_LOOP && (spec->chord != NULL ||
 	    spec->sound != NULL || spec->bars > 0 || spec->bpm_min >= 0 ||
 	    spec->bpm_max >= 0 || spec->parent != NULL ||
-	    spec->name_like != NULL))
+	    spec->name_contains != NULL))
 		return DB_ERROR;	/* a loop filter on another kind */
 	offset = spec->offset > 0 ? spec->offset : 0;
 	snprintf(ver, sizeof(ver), "%lld", spec->who.ver);
@@ -704,7 +786,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	b.params[0] = spec->who.id;
 	b.params[1] = spec->who.id != NULL ? ver : NULL;
 	b.n = 2;
-	list_conditions(&b, spec, &base, &sparse, num);
+	list_conditions(&b, spec, &base, &sparse, num, owned);
 	list_number(&b, &lim, limt, common_limit(spec->limit));
 	buf_puts(&off, " ");
 	if (offset > 0) {
@@ -762,7 +844,14 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	buf_release(&off);
 	buf_release(&need);
 
-	s = db_exec(db, list_stmt(b.sql.data, b.n), b.params, &res);
+	if (b.overflow) {
+		log_msg("error", "a list statement needs more than %d "
+		    "parameters (LIST_MAX_PARAMS, db/items.c)", LIST_MAX_PARAMS);
+		s = DB_ERROR;
+	} else
+		s = db_exec(db, list_stmt(b.sql.data, b.n), b.params, &res);
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		free(owned[i]);
 	buf_release(&b.sql);
 	buf_release(&base);
 	buf_release(&sparse);

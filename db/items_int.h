@@ -1,6 +1,6 @@
 /*
- * Internals of the item statements (db/items.c, db/loops.c, and
- * db/songs.c to come), shared so every kind of item speaks the same
+ * Internals of the item statements (db/items.c, db/loops.c,
+ * db/songs.c), shared so every kind of item speaks the same
  * way to its handlers.  Nothing outside db/ includes this.
  *
  * Parameter convention of every item statement: $1 the caller's user
@@ -40,15 +40,17 @@
 #define ITEM_ME_OK							\
 	"($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me))"
 
-enum db_status	 db_item_exec(struct db *, struct db_stmt *,
-		    const char *const *params, struct item_result *);
-void		 db_item_caller_params(const struct item_caller *, char *ver,
-		    size_t versz, const char **p);
-enum db_status	 db_item_create_with(struct db *, struct db_stmt *,
-		    const struct item_caller *, const char *id, const char *doc,
-		    struct item_result *);
-enum db_status	 db_item_replace_with(struct db *, struct db_stmt *,
-		    const struct item_caller *, const char *id, const char *doc,
-		    const struct item_cond *, struct item_result *);
+enum db_status	 db_item_exec(struct db *db, struct db_stmt *st,
+		    const char *const *params, struct item_result *r);
+void		 db_item_caller_params(const struct item_caller *who,
+		    char *ver, size_t versz, const char **p);
+
+enum db_status	 db_item_create_with(struct db *db, struct db_stmt *st,
+		    const struct item_caller *who, const char *id,
+		    const char *doc, struct item_result *r);
+enum db_status	 db_item_replace_with(struct db *db, struct db_stmt *st,
+		    const struct item_caller *who, const char *id,
+		    const char *doc, const struct item_cond *cond,
+		    struct item_result *r);
 
 #endif

@@ -504,12 +504,7 @@ auth_logout(struct ctx *c)
 
 	s = db_token_revoke(c->db, c->user.id, c->user.ver, c->user.tid,
 	    c->user.exp);
-	if (s == DB_NOT_FOUND)
-		reply_unauthorized(c, 1);
-	else if (s != DB_OK)
-		reply_db_error(c, s);
-	else
-		http_response_empty(c->resp, 204);
+	reply_no_content(c, s);
 }
 
 /*
@@ -522,10 +517,5 @@ auth_logout_all(struct ctx *c)
 	enum db_status	 s;
 
 	s = db_tokens_revoke_all(c->db, c->user.id, c->user.ver);
-	if (s == DB_NOT_FOUND)
-		reply_unauthorized(c, 1);
-	else if (s != DB_OK)
-		reply_db_error(c, s);
-	else
-		http_response_empty(c->resp, 204);
+	reply_no_content(c, s);
 }

@@ -49,6 +49,34 @@ reply_problem(struct ctx *c, int status, const char *type, const char *error,
 }
 
 /*
+ * The HTTP status of a kind of database failure: the one place where
+ * db/'s kinds become statuses.
+ */
+int
+http_status_of_db(enum db_status s)
+{
+	switch (s) {
+	case DB_OK:
+		return 200;
+	case DB_NOT_FOUND:
+		return 404;
+	case DB_UNIQUE:
+	case DB_FOREIGN_KEY:
+		return 409;
+	case DB_INVALID:
+		return 400;
+	case DB_RETRY:
+	case DB_UNAVAILABLE:
+		return 503;
+	case DB_REFUSED:
+		return 429;
+	case DB_ERROR:
+		break;
+	}
+	return 500;
+}
+
+/*
  * Answer a failed database call.  The body never carries SQL or the
  * server's message; 503s carry Retry-After.
  */
@@ -57,7 +85,7 @@ reply_db_error(struct ctx *c, enum db_status s)
 {
 	int	 status;
 
-	status = db_status_http(s);
+	status = http_status_of_db(s);
 	if (status == 503) {
 		http_set_header(c->resp, "Retry-After", "%d", s == DB_RETRY ? 1 : 5);
 		reply_problem(c, 503, "unavailable", "Service temporarily "
@@ -87,4 +115,50 @@ reply_unauthorized(struct ctx *c, int token_was_sent)
 		reply_problem(c, 401, "invalid-token", "Invalid or expired token",
 		    "The bearer token is malformed, expired or revoked.");
 	}
+}
+
+/* The headers every response carries. */
+void
+reply_base_headers(struct ctx *c)
+{
+	http_set_header(c->resp, "X-Request-Id", "%s", c->req->request_id);
+	http_set_header(c->resp, "X-Content-Type-Options", "nosniff");
+	http_set_header(c->resp, "Cache-Control", "no-store");
+}
+
+/*
+ * Forget the handler's answer and give it back its parsed body as it
+ * came (the handler may have changed it), so that it can run again
+ * (handlers/writes.c reruns a handler after a serialization failure).
+ * Returns 0, or -1 when the body cannot be parsed again.
+ */
+int
+ctx_restart(struct ctx *c)
+{
+	char	 err[160];
+
+	http_response_reset(c->resp);
+	reply_base_headers(c);
+	if (c->body == NULL)
+		return 0;
+	json_object_put(c->body);
+	c->body = NULL;
+	return json_parse_object(c->req->body, c->req->body_len, &c->body,
+	    err, sizeof(err));
+}
+
+/*
+ * Answer a call on the caller's own account that has no body to give:
+ * 204 on DB_OK, 401 on DB_NOT_FOUND (the token's account or version is
+ * gone), the database failure's answer otherwise.
+ */
+void
+reply_no_content(struct ctx *c, enum db_status s)
+{
+	if (s == DB_NOT_FOUND)
+		reply_unauthorized(c, 1);
+	else if (s != DB_OK)
+		reply_db_error(c, s);
+	else
+		http_response_empty(c->resp, 204);
 }

@@ -75,36 +75,6 @@ read_body(struct ctx *c, http_reader rd, void *arg)
 	return 0;
 }
 
-/* The headers every response carries. */
-static void
-base_headers(struct ctx *c)
-{
-	http_set_header(c->resp, "X-Request-Id", "%s", c->req->request_id);
-	http_set_header(c->resp, "X-Content-Type-Options", "nosniff");
-	http_set_header(c->resp, "Cache-Control", "no-store");
-}
-
-/*
- * Forget the handler's answer and give it back its parsed body as it
- * came (the handler may have changed it), so that it can run again
- * (handlers/writes.c reruns a handler after a serialization failure).
- * Returns 0, or -1 when the body cannot be parsed again.
- */
-int
-dispatch_restart(struct ctx *c)
-{
-	char	 err[160];
-
-	http_response_reset(c->resp);
-	base_headers(c);
-	if (c->body == NULL)
-		return 0;
-	json_object_put(c->body);
-	c->body = NULL;
-	return json_parse_object(c->req->body, c->req->body_len, &c->body,
-	    err, sizeof(err));
-}
-
 /*
  * Serve one request: route, authenticate, then read the body, run the
  * handler (inside a write transaction when the route is a write; see
@@ -128,7 +98,7 @@ app_handle(void *app, struct http_request *req, http_reader rd, void *rdarg,
 	c.now = time(NULL);
 	out->route = "-";
 	out->user_id[0] = '\0';
-	base_headers(&c);
+	reply_base_headers(&c);
 	resp->head_only = req->method == HTTP_HEAD;
 
 	switch (route_match(app_routes, app_routes_count, app_route_pattern,
@@ -162,7 +132,7 @@ app_handle(void *app, struct http_request *req, http_reader rd, void *rdarg,
 		log_msg("error", "handler for %s wrote no response",
 		    c.route->pattern);
 		http_response_reset(resp);
-		base_headers(&c);
+		reply_base_headers(&c);
 		reply_problem(&c, 500, NULL, "Internal server error",
 		    "An unexpected error occurred.");
 	}

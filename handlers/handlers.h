@@ -47,7 +47,8 @@ struct ctx {
 };
 
 /*
- * The route table (handlers/routes.c): method, pattern, handler, flags.
+ * The route table (handlers/routes.c): method, pattern, handler, flags,
+ * the handler's arg.
  * The router (fcgi/router.c) reads each route's method and pattern
  * through app_route_pattern; the rest is ours.
  */
@@ -70,6 +71,9 @@ struct route {
 	const char		*pattern;	/* "/api/loops/:id" */
 	route_handler		 handler;
 	unsigned		 flags;
+	const void		*arg;		/* the handler's own (the item
+						   routes: their kind, see
+						   handlers/items.h); NULL */
 };
 
 extern const struct route	app_routes[];
@@ -93,23 +97,27 @@ void	app_handle(void *app, struct http_request *req, http_reader rd,
 	    void *rdarg, struct http_response *resp, struct http_note *out);
 
 /* Shared helpers (handlers/common.c). */
-int	uuid_is_valid(const char *);
-void	reply_json_wrapped(struct ctx *, int status, const char *key,
+int	uuid_is_valid(const char *s);
+void	reply_json_wrapped(struct ctx *c, int status, const char *key,
 	    const char *json);
-void	reply_problem(struct ctx *, int status, const char *type,
+void	reply_problem(struct ctx *c, int status, const char *type,
 	    const char *error, const char *detail);
-void	reply_db_error(struct ctx *, enum db_status);
-void	reply_unauthorized(struct ctx *, int token_was_sent);
+int	http_status_of_db(enum db_status s);
+void	reply_db_error(struct ctx *c, enum db_status s);
+void	reply_unauthorized(struct ctx *c, int token_was_sent);
+void	reply_no_content(struct ctx *c, enum db_status s);
+void	reply_base_headers(struct ctx *c);
+int	ctx_restart(struct ctx *c);
 
 /* Tokens (handlers/token.c). */
 #define TOKEN_EXPIRES_LEN	24	/* "2026-11-25T19:06:27.000Z" */
 
-char	*token_issue(const struct config *, const char *user_id,
+char	*token_issue(const struct config *cfg, const char *user_id,
 	    const char *username, const char *email, long long ver, time_t now);
-void	 token_expires_at(const struct config *, time_t now,
+void	 token_expires_at(const struct config *cfg, time_t now,
 	    char out[TOKEN_EXPIRES_LEN + 1]);
-int	 token_verify(const struct config *, const char *token, time_t now,
-	    struct auth_user *);
+int	 token_verify(const struct config *cfg, const char *token, time_t now,
+	    struct auth_user *user);
 int	 token_from_header(const char *authorization, const char **token);
 /*
  * The key id of a secret, as tokens signed with it carry it in their
@@ -127,69 +135,48 @@ void	 token_key_id(const unsigned char *key, size_t len,
  */
 #define IDEM_KEY_MAX	255
 
-void	 write_run(struct ctx *);
-int	 write_enter(struct ctx *);
-int	 dispatch_restart(struct ctx *);
+void	 write_run(struct ctx *c);
+int	 write_enter(struct ctx *c);
 int	 idem_key_parse(const char *header, char *out, size_t outsz);
-void	 idem_fingerprint(const struct config *, const char *method,
+void	 idem_fingerprint(const struct config *cfg, const char *method,
 	    const char *path, const char *query, const char *body, size_t len,
 	    unsigned char out[DB_FINGERPRINT_LEN]);
-char	*idem_seal(const struct config *, const char *body, size_t len);
-char	*idem_open(const struct config *, const char *sealed, size_t *len);
-void	 idem_headers_json(const struct http_response *, struct buf *);
-int	 idem_replay(struct http_response *, int status,
+char	*idem_seal(const struct config *cfg, const char *body, size_t len);
+char	*idem_open(const struct config *cfg, const char *sealed, size_t *len);
+void	 idem_headers_json(const struct http_response *resp, struct buf *out);
+int	 idem_replay(struct http_response *resp, int status,
 	    const char *headers_json, const char *body, size_t len);
-void	 ratelimit_headers(struct http_response *, long long limit,
+void	 ratelimit_headers(struct http_response *resp, long long limit,
 	    long long used, long long reset_s);
-char	*sync_cursor_encode(const struct config *, const char *user_id,
+char	*sync_cursor_encode(const struct config *cfg, const char *user_id,
 	    long long pos, long long mark);
-int	 sync_cursor_decode(const struct config *, const char *user_id,
+int	 sync_cursor_decode(const struct config *cfg, const char *user_id,
 	    const char *text, long long *pos, long long *mark);
-void	 sync_pull(struct ctx *);
+void	 sync_pull(struct ctx *c);
 
 /* Routes, one group per resource file. */
-void	ops_health(struct ctx *);
-void	ops_ready(struct ctx *);
-void	ops_metrics(struct ctx *);
+void	ops_health(struct ctx *c);
+void	ops_ready(struct ctx *c);
+void	ops_metrics(struct ctx *c);
 
 /* Documents of this build (handlers/apidoc.c). */
-void	apidoc_openapi_get(struct ctx *);
-void	apidoc_problems_list(struct ctx *);
-void	apidoc_problem_get(struct ctx *);
-
-/* Loops (handlers/loops.c; shared item machinery in handlers/items.h). */
-void	loops_list(struct ctx *);
-void	loops_get(struct ctx *);
-void	loops_create(struct ctx *);
-void	loops_put(struct ctx *);
-void	loops_patch(struct ctx *);
-void	loops_delete(struct ctx *);
-void	loops_remix(struct ctx *);
-void	loops_like(struct ctx *);
-void	loops_unlike(struct ctx *);
-void	loops_play(struct ctx *);
-void	loops_liked(struct ctx *);
+void	apidoc_openapi_get(struct ctx *c);
+void	apidoc_problems_list(struct ctx *c);
+void	apidoc_problem_get(struct ctx *c);
 
 /*
- * Songs (handlers/songs.c).  Their validator, song_validate(), is an
- * item_validator and is declared in handlers/items.h with the loops'.
+ * Loops and songs: the route table calls the shared item handlers of
+ * handlers/items.h with the kind as the route's arg; what only one
+ * kind has is here.  Song validation: song_validate(), handlers/items.h.
  */
+void	loops_remix(struct ctx *c);		/* handlers/loops.c */
+void	songs_get(struct ctx *c);		/* handlers/songs.c */
+
 #define SONG_MAX_BLOCKS	512		/* timeline blocks per song */
 #define SONG_MAX_BARS	4096		/* a block ends by this bar */
 
-void	songs_list(struct ctx *);
-void	songs_get(struct ctx *);
-void	songs_create(struct ctx *);
-void	songs_replace(struct ctx *);
-void	songs_patch(struct ctx *);
-void	songs_delete(struct ctx *);
-void	songs_like(struct ctx *);
-void	songs_unlike(struct ctx *);
-void	songs_play(struct ctx *);
-void	songs_liked(struct ctx *);
-
 /* GET /api/users/me/likes (handlers/likes.c). */
-void	users_likes(struct ctx *);
+void	users_likes(struct ctx *c);
 
 /* Passwords (handlers/password.c). */
 #define PASSWORD_HASH_MAX	128	/* crypto_pwhash_STRBYTES */
@@ -209,34 +196,34 @@ enum password_result {
 	PASSWORD_UNUSABLE		/* the stored hash has no known form */
 };
 
-enum password_kind	 password_hash_kind(const char *);
-int			 password_hash(const struct config *, const char *,
-			    size_t, char out[PASSWORD_HASH_MAX]);
-enum password_result	 password_verify(const struct config *,
-			    const char *hash, const char *, size_t);
-void			 password_burn(const struct config *, const char *,
-			    size_t);
+enum password_kind	 password_hash_kind(const char *hash);
+int			 password_hash(const struct config *cfg, const char *pw,
+			    size_t len, char out[PASSWORD_HASH_MAX]);
+enum password_result	 password_verify(const struct config *cfg,
+			    const char *hash, const char *pw, size_t len);
+void			 password_burn(const struct config *cfg, const char *pw,
+			    size_t len);
 
 /* Accounts (handlers/auth.c, handlers/users.c). */
-int	auth_string_is_bad_utf8(json_object *, const char *,
-	    struct field_errors *);
-int	auth_email_is_valid(const char *);
-int	auth_username_is_valid(const char *);
-int	auth_display_name_is_valid(const char *);
-int	auth_avatar_url_is_valid(const char *);
-int	auth_signup_check(json_object *, struct field_errors *,
+int	auth_string_is_bad_utf8(json_object *obj, const char *key,
+	    struct field_errors *fe);
+int	auth_email_is_valid(const char *s);
+int	auth_username_is_valid(const char *s);
+int	auth_display_name_is_valid(const char *s);
+int	auth_avatar_url_is_valid(const char *s);
+int	auth_signup_check(json_object *body, struct field_errors *fe,
 	    const char **email, const char **username, const char **pw,
 	    size_t *pwlen);
-int	users_profile_check(json_object *, struct field_errors *,
-	    struct db_profile *);
-void	auth_signup(struct ctx *);
-void	auth_login(struct ctx *);
-void	auth_me(struct ctx *);
-void	auth_password(struct ctx *);
-void	auth_logout(struct ctx *);
-void	auth_logout_all(struct ctx *);
-void	users_update_me(struct ctx *);
-void	users_delete_me(struct ctx *);
-void	users_get(struct ctx *);
+int	users_profile_check(json_object *body, struct field_errors *fe,
+	    struct db_profile *profile);
+void	auth_signup(struct ctx *c);
+void	auth_login(struct ctx *c);
+void	auth_me(struct ctx *c);
+void	auth_password(struct ctx *c);
+void	auth_logout(struct ctx *c);
+void	auth_logout_all(struct ctx *c);
+void	users_update_me(struct ctx *c);
+void	users_delete_me(struct ctx *c);
+void	users_get(struct ctx *c);
 
 #endif

@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
-#include "handlers/model.h"
+#include "handlers/items.h"
 
 static const char *const likes_params[] = { "type", "limit", "cursor", NULL };
 
@@ -23,9 +22,9 @@ users_likes(struct ctx *c)
 
 	r = http_query_get(c->req->query, "type", &type);
 	if (r == 1 && strcmp(type, "loop") == 0)
-		loops_liked(c);
+		item_liked(c, &loop_items);
 	else if (r == 1 && strcmp(type, "song") == 0)
-		songs_liked(c);
+		item_liked(c, &song_items);
 	else {
 		field_errors_init(&fe);
 		field_errors_add(&fe, "type", "must be loop or song");

@@ -34,8 +34,8 @@ struct live_request {
 	struct live_channel	 channels[LIVE_MAX_CHANNELS];
 };
 
-int	live_request_parse(const char *query, struct live_request *,
-	    struct field_errors *);
-void	live_authorize(struct ctx *);
+int	live_request_parse(const char *query, struct live_request *lr,
+	    struct field_errors *fe);
+void	live_authorize(struct ctx *c);
 
 #endif

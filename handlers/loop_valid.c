@@ -95,19 +95,28 @@ read_color(json_object *in, struct field_errors *fe)
 	return NULL;
 }
 
-/* chordProgression: up to 64 of {bar 0-15, chord 1-20 characters}. */
+/*
+ * One element of an array member, already known to be an object: the
+ * normalised element, or NULL once its errors are recorded.  path names
+ * the element ("chordProgression[3]"); maxbar bounds its bar.
+ */
+typedef json_object *(*element_reader)(json_object *el, const char *path,
+    int maxbar, struct field_errors *fe);
+
+/*
+ * Array member key of in, up to max elements, each an object read by
+ * rd: the normalised array (empty when absent), or NULL when key is not
+ * an array of at most max.  Every bad element records its errors.
+ */
 static json_object *
-read_chords(json_object *in, struct field_errors *fe)
+read_objects(json_object *in, const char *key, size_t max, element_reader rd,
+    int maxbar, struct field_errors *fe)
 {
 	json_object	*arr, *el, *o;
-	const char	*s;
-	long long	 bar;
-	char		 path[64], p2[80];
+	char		 path[64];
 	size_t		 i, n;
-	int		 ok;
 
-	switch (jv_array(in, "chordProgression", "chordProgression",
-	    LOOP_CHORDS_MAX, fe, &arr)) {
+	switch (jv_array(in, key, key, max, fe, &arr)) {
 	case JV_ABSENT:
 		return json_object_new_array();
 	case JV_BAD:
@@ -119,97 +128,85 @@ read_chords(json_object *in, struct field_errors *fe)
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		el = json_object_array_get_idx(arr, i);
-		snprintf(path, sizeof(path), "chordProgression[%zu]", i);
+		snprintf(path, sizeof(path), "%s[%zu]", key, i);
 		if (!json_object_is_type(el, json_type_object)) {
 			field_errors_add(fe, path, "must be an object");
 			continue;
 		}
-		snprintf(p2, sizeof(p2), "%s.bar", path);
-		ok = required(jv_integer_value(el, "bar", p2, 0,
-		    LOOP_CHORD_BAR_MAX, fe,
-		    &bar), p2, fe);
-		snprintf(p2, sizeof(p2), "%s.chord", path);
-		ok &= required(jv_string(el, "chord", p2, 1, LOOP_CHORD_MAX, fe,
-		    &s), p2, fe);
-		if (ok) {
-			el = json_object_new_object();
-			json_object_object_add(el, "bar",
-			    json_object_new_int64(bar));
-			share(el, "chord", json_object_array_get_idx(arr, i));
+		if ((el = rd(el, path, maxbar, fe)) != NULL)
 			json_object_array_add(o, el);
-		}
 	}
 	return o;
 }
 
+/* A chordProgression cell: {bar 0-15, chord 1-20 characters}. */
+static json_object *
+read_chord(json_object *el, const char *path, int maxbar,
+    struct field_errors *fe)
+{
+	json_object	*o;
+	const char	*s;
+	long long	 bar;
+	char		 p2[80];
+	int		 ok;
+
+	(void)maxbar;
+	snprintf(p2, sizeof(p2), "%s.bar", path);
+	ok = required(jv_integer_value(el, "bar", p2, 0, LOOP_CHORD_BAR_MAX, fe,
+	    &bar), p2, fe);
+	snprintf(p2, sizeof(p2), "%s.chord", path);
+	ok &= required(jv_string(el, "chord", p2, 1, LOOP_CHORD_MAX, fe, &s),
+	    p2, fe);
+	if (!ok)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "bar", json_object_new_int64(bar));
+	share(o, "chord", el);
+	return o;
+}
+
 /*
- * iconSequence: up to 1024 steps {bar 0-maxbar, row 0-3, soundId 1-64
+ * An iconSequence step: {bar 0-maxbar, row 0-3, soundId 1-64
  * characters, velocity 0-1 (0.8), pitch 0-127, duration16 1-64 (1)}.
  */
 static json_object *
-read_steps(json_object *in, int maxbar, struct field_errors *fe)
+read_step(json_object *el, const char *path, int maxbar,
+    struct field_errors *fe)
 {
-	json_object	*arr, *el, *o, *vel;
+	json_object	*o, *vel;
 	const char	*s;
 	long long	 bar, row, pitch, dur;
-	char		 path[64], p2[80];
-	size_t		 i, n;
+	char		 p2[80];
 	int		 ok;
 
-	switch (jv_array(in, "iconSequence", "iconSequence", LOOP_STEPS_MAX,
-	    fe, &arr)) {
-	case JV_ABSENT:
-		return json_object_new_array();
-	case JV_BAD:
+	snprintf(p2, sizeof(p2), "%s.bar", path);
+	ok = required(jv_integer_value(el, "bar", p2, 0, maxbar, fe, &bar), p2,
+	    fe);
+	snprintf(p2, sizeof(p2), "%s.row", path);
+	ok &= required(jv_integer_value(el, "row", p2, 0, 3, fe, &row), p2, fe);
+	snprintf(p2, sizeof(p2), "%s.soundId", path);
+	ok &= required(jv_string(el, "soundId", p2, 1, LOOP_SOUND_MAX, fe,
+	    &s), p2, fe);
+	snprintf(p2, sizeof(p2), "%s.velocity", path);
+	vel = NULL;
+	ok &= jv_number(el, "velocity", p2, 0, 1, LOOP_VELOCITY_SCALE, fe,
+	    &vel) != JV_BAD;
+	snprintf(p2, sizeof(p2), "%s.pitch", path);
+	ok &= required(jv_integer_value(el, "pitch", p2, 0, 127, fe, &pitch), p2,
+	    fe);
+	snprintf(p2, sizeof(p2), "%s.duration16", path);
+	dur = 1;
+	ok &= jv_integer_value(el, "duration16", p2, 1, 64, fe, &dur) != JV_BAD;
+	if (!ok)
 		return NULL;
-	default:
-		break;
-	}
-	o = json_object_new_array();
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		el = json_object_array_get_idx(arr, i);
-		snprintf(path, sizeof(path), "iconSequence[%zu]", i);
-		if (!json_object_is_type(el, json_type_object)) {
-			field_errors_add(fe, path, "must be an object");
-			continue;
-		}
-		snprintf(p2, sizeof(p2), "%s.bar", path);
-		ok = required(jv_integer_value(el, "bar", p2, 0, maxbar, fe,
-		    &bar), p2,
-		    fe);
-		snprintf(p2, sizeof(p2), "%s.row", path);
-		ok &= required(jv_integer_value(el, "row", p2, 0, 3, fe, &row),
-		    p2, fe);
-		snprintf(p2, sizeof(p2), "%s.soundId", path);
-		ok &= required(jv_string(el, "soundId", p2, 1, LOOP_SOUND_MAX,
-		    fe, &s), p2, fe);
-		snprintf(p2, sizeof(p2), "%s.velocity", path);
-		vel = NULL;
-		ok &= jv_number(el, "velocity", p2, 0, 1, LOOP_VELOCITY_SCALE,
-		    fe, &vel) != JV_BAD;
-		snprintf(p2, sizeof(p2), "%s.pitch", path);
-		ok &= required(jv_integer_value(el, "pitch", p2, 0, 127, fe,
-		    &pitch), p2,
-		    fe);
-		snprintf(p2, sizeof(p2), "%s.duration16", path);
-		dur = 1;
-		ok &= jv_integer_value(el, "duration16", p2, 1, 64, fe,
-		    &dur) != JV_BAD;
-		if (!ok)
-			continue;
-		el = json_object_new_object();
-		json_object_object_add(el, "bar", json_object_new_int64(bar));
-		json_object_object_add(el, "row", json_object_new_int64(row));
-		share(el, "soundId", json_object_array_get_idx(arr, i));
-		json_object_object_add(el, "velocity", vel != NULL ?
-		    json_object_get(vel) : json_object_new_double_s(0.8, "0.8"));
-		json_object_object_add(el, "pitch",
-		    json_object_new_int64(pitch));
-		json_object_object_add(el, "duration16",
-		    json_object_new_int64(dur));
-		json_object_array_add(o, el);
-	}
+	o = json_object_new_object();
+	json_object_object_add(o, "bar", json_object_new_int64(bar));
+	json_object_object_add(o, "row", json_object_new_int64(row));
+	share(o, "soundId", el);
+	json_object_object_add(o, "velocity", vel != NULL ?
+	    json_object_get(vel) : json_object_new_double_s(0.8, "0.8"));
+	json_object_object_add(o, "pitch", json_object_new_int64(pitch));
+	json_object_object_add(o, "duration16", json_object_new_int64(dur));
 	return o;
 }
 
@@ -249,11 +246,13 @@ loop_validate(json_object *in, enum item_doc_mode mode, json_object **out,
 	color = read_color(in, fe);
 	jv_integer_value(in, "bpm", "bpm", LOOP_BPM_MIN, LOOP_BPM_MAX, fe,
 	    &bpm);
-	chords = read_chords(in, fe);
+	chords = read_objects(in, "chordProgression", LOOP_CHORDS_MAX,
+	    read_chord, 0, fe);
 	/* With bars unknown, check steps against the widest range only. */
 	maxbar = bars * 16 - 1 > LOOP_STEP_BAR_MAX ? bars * 16 - 1 :
 	    LOOP_STEP_BAR_MAX;
-	steps = read_steps(in, bars == 0 ? 8 * 16 - 1 : maxbar, fe);
+	steps = read_objects(in, "iconSequence", LOOP_STEPS_MAX, read_step,
+	    bars == 0 ? 8 * 16 - 1 : maxbar, fe);
 	jv_integer_value(in, "schemaVersion", "schemaVersion", 1,
 	    LOOP_SCHEMA_MAX, fe,
 	    &schema);

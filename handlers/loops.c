@@ -1,7 +1,9 @@
 /*
  * Loops: the routes of doc/API.md, "Loops".  Almost everything is the
- * shared item behaviour of handlers/items.c; what is the loops' own is
- * the validator (loop_valid.c), the list filters below and remixing.
+ * shared item behaviour of handlers/items.c, which the route table
+ * (handlers/routes.c) calls with loop_items as the route's arg; what
+ * is the loops' own is the validator (loop_valid.c), the list filters
+ * below and remixing.
  */
 #include "config.h"
 
@@ -10,50 +12,19 @@
 
 #include "handlers/items.h"
 
-static void	loop_list_filters(struct ctx *, struct item_list_req *,
-		    struct field_errors *);
+static void	loop_list_filters(struct ctx *c, struct item_list_req *lr,
+		    struct field_errors *fe);
 
 static const char *const loop_list_params[] = {
 	"chord", "sound", "bars", "bpmMin", "bpmMax", "parent", "q", NULL
 };
 
-static const struct item_ops loop_ops = {
+/* The loops as items: see handlers/items.h.  The route table's arg. */
+const struct item_ops loop_items = {
 	ITEM_LOOP, "loop", "loops", "/api/loops", "Loop not found",
 	loop_validate, db_loop_create, db_loop_replace, loop_list_filters,
 	loop_list_params
 };
-
-/* [{"<key>":"<value>"}]: a containment pattern for a JSON array. */
-static char *
-containment(const char *key, const char *value)
-{
-	json_object	*a, *o;
-	char		*s;
-
-	o = json_object_new_object();
-	json_object_object_add(o, key, json_object_new_string(value));
-	a = json_object_new_array();
-	json_object_array_add(a, o);
-	s = jv_serialize(a);
-	json_object_put(a);
-	return s;
-}
-
-/* An ILIKE pattern matching names that contain s. */
-static char *
-contains_pattern(const char *s)
-{
-	struct buf	 b = BUF_INIT;
-
-	buf_putc(&b, '%');
-	for (; *s != '\0'; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			buf_putc(&b, '\\');
-		buf_putc(&b, *s);
-	}
-	buf_putc(&b, '%');
-	return buf_detach(&b);
-}
 
 /* chord, sound, bars, bpmMin, bpmMax, parent, q (loop_list_params). */
 static void
@@ -65,9 +36,9 @@ loop_list_filters(struct ctx *c, struct item_list_req *lr,
 	long long	 n;
 
 	if (item_query_string(c, lr, "chord", 1, 20, fe, &s) == 1)
-		sp->chord = item_list_own(lr, containment("chord", s));
+		sp->chord = s;
 	if (item_query_string(c, lr, "sound", 1, 64, fe, &s) == 1)
-		sp->sound = item_list_own(lr, containment("soundId", s));
+		sp->sound = s;
 	if (item_query_int(c, lr, "bars", 1, 8, fe, &n) == 1) {
 		if (n != 1 && n != 2 && n != 4 && n != 8)
 			field_errors_add(fe, "bars", "must be 1, 2, 4 or 8");
@@ -85,68 +56,7 @@ loop_list_filters(struct ctx *c, struct item_list_req *lr,
 		sp->parent = s;
 	}
 	if (item_query_string(c, lr, "q", 1, 100, fe, &s) == 1)
-		sp->name_like = item_list_own(lr, contains_pattern(s));
-}
-
-void
-loops_list(struct ctx *c)
-{
-	item_list(c, &loop_ops);
-}
-
-/* GET /api/users/me/likes?type=loop */
-void
-loops_liked(struct ctx *c)
-{
-	item_liked(c, &loop_ops);
-}
-
-void
-loops_get(struct ctx *c)
-{
-	item_get(c, &loop_ops);
-}
-
-void
-loops_create(struct ctx *c)
-{
-	item_create(c, &loop_ops);
-}
-
-void
-loops_put(struct ctx *c)
-{
-	item_put(c, &loop_ops);
-}
-
-void
-loops_patch(struct ctx *c)
-{
-	item_patch(c, &loop_ops);
-}
-
-void
-loops_delete(struct ctx *c)
-{
-	item_delete(c, &loop_ops);
-}
-
-void
-loops_like(struct ctx *c)
-{
-	item_like(c, &loop_ops, 1);
-}
-
-void
-loops_unlike(struct ctx *c)
-{
-	item_like(c, &loop_ops, 0);
-}
-
-void
-loops_play(struct ctx *c)
-{
-	item_play(c, &loop_ops);
+		sp->name_contains = s;
 }
 
 /*
@@ -165,7 +75,7 @@ loops_remix(struct ctx *c)
 	enum db_status	 s;
 	int		 pub = -1, v;
 
-	if (item_path_id(c, &loop_ops, &id) != 0)
+	if (item_path_id(c, &loop_items, &id) != 0)
 		return;
 	field_errors_init(&fe);
 	if (c->body != NULL) {
@@ -174,7 +84,7 @@ loops_remix(struct ctx *c)
 			pub = v;
 	}
 	if (fe.count > 0) {
-		item_reply_invalid_body(c, &loop_ops, &fe);
+		item_reply_invalid_body(c, &fe);
 		return;
 	}
 	field_errors_release(&fe);
@@ -183,6 +93,6 @@ loops_remix(struct ctx *c)
 		reply_db_error(c, s);
 		return;
 	}
-	item_reply_result(c, &loop_ops, &r, 201);
+	item_reply_result(c, &loop_items, &r, 201);
 	item_result_release(&r);
 }

@@ -17,16 +17,45 @@
 #define CURSOR_MAC	16
 #define CURSOR_RAW	(CURSOR_BODY + CURSOR_MAC)
 
+/*
+ * The key of one use of the token secret (cursors, Idempotency-Key
+ * fingerprints, sealed answers): BLAKE2b of purpose, its NUL, then the
+ * secret.  Every use derives its key this one way, under a purpose of
+ * its own.
+ */
+static void
+secret_key_of(const unsigned char *secret, size_t secret_len,
+    const char *purpose, unsigned char key[SECRET_KEY_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, SECRET_KEY_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)purpose,
+	    strlen(purpose) + 1);
+	crypto_generichash_update(&st, secret, secret_len);
+	crypto_generichash_final(&st, key, SECRET_KEY_LEN);
+}
+
+void
+secret_key(const struct config *cfg, const char *purpose,
+    unsigned char key[SECRET_KEY_LEN])
+{
+	secret_key_of(cfg->jwt_secret, cfg->jwt_secret_len, purpose, key);
+}
+
 static void
 cursor_mac(const unsigned char *secret, size_t secret_len, const char *purpose,
     const unsigned char *body, unsigned char *mac)
 {
 	crypto_generichash_state st;
-	unsigned char		 key[32];
+	unsigned char		 key[SECRET_KEY_LEN];
 
-	/* A key of its own, derived from the token secret. */
-	crypto_generichash(key, sizeof(key), secret, secret_len,
-	    (const unsigned char *)"mpapi cursor v1", 15);
+	/*
+	 * v2: the key derivation every use of the secret shares, from the
+	 * secret given (the current one, or the previous while a rotation
+	 * lets cursors signed with it through).
+	 */
+	secret_key_of(secret, secret_len, "mpapi cursor v2", key);
 	crypto_generichash_init(&st, key, sizeof(key), CURSOR_MAC);
 	crypto_generichash_update(&st, (const unsigned char *)purpose,
 	    strlen(purpose) + 1);
@@ -218,20 +247,22 @@ etag_format(char *out, size_t sz, long long version)
  * Parse an If-Match / If-None-Match list: "*", or strong tags
  * "v<version>" separated by commas.  Weak tags (W/"...") and tags not
  * of our form are skipped: they can never match strongly.  Returns 0
- * with the versions (up to max) and *any for "*", or -1 when the
- * header is malformed.
+ * with *any for "*" and every version listed in *versions (*n of
+ * them; the array grows with the list, the caller frees it, NULL when
+ * none), or -1 when the header is malformed (*versions NULL).
  */
 int
-etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
-    int *any)
+etag_parse_list(const char *h, long long **versions, size_t *n, int *any)
 {
 	const char	*p = h, *q;
 	char		*end;
-	long long	 v;
+	long long	 v, *vs = NULL;
+	size_t		 cap = 0;
 	int		 weak;
 
 	*n = 0;
 	*any = 0;
+	*versions = NULL;
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
@@ -247,16 +278,25 @@ etag_parse_list(const char *h, long long *versions, size_t max, size_t *n,
 			weak = 1;
 			p += 2;
 		}
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL) {
+			free(vs);
+			*n = 0;
 			return -1;
+		}
 		if (!weak && p[1] == 'v' && isdigit((unsigned char)p[2])) {
 			errno = 0;
 			v = strtoll(p + 2, &end, 10);
-			if (end == q && errno == 0 && *n < max)
-				versions[(*n)++] = v;
+			if (end == q && errno == 0) {
+				if (*n == cap) {
+					cap = cap == 0 ? 8 : cap * 2;
+					vs = xrealloc(vs, cap * sizeof(*vs));
+				}
+				vs[(*n)++] = v;
+			}
 		}
 		p = q + 1;
 	}
+	*versions = vs;
 	return 0;
 }
 
@@ -300,20 +340,21 @@ etag_none_match(const char *h, long long version)
 {
 	char	*copy;
 	size_t	 i, n;
-	long long vs[ETAG_LIST_MAX];
+	long long *vs;
 	int	 any, r = 0;
 
 	if (h == NULL)
 		return 0;
 	copy = xstrdup(h);
-	/* Weak comparison: drop every W/ before parsing. */
+	/* Weak comparison: drop the W/ that starts a tag before parsing. */
 	etag_strip_weak(copy);
-	if (etag_parse_list(copy, vs, ETAG_LIST_MAX, &n, &any) == 0) {
+	if (etag_parse_list(copy, &vs, &n, &any) == 0) {
 		if (any)
 			r = 1;
 		for (i = 0; i < n; i++)
 			if (vs[i] == version)
 				r = 1;
+		free(vs);
 	}
 	free(copy);
 	return r;

@@ -27,23 +27,28 @@ struct page_cursor {
 	uint64_t	 filter;
 };
 
-char		*cursor_encode(const struct config *, const char *purpose,
-		    const struct page_cursor *);
-int		 cursor_decode(const struct config *, const char *purpose,
-		    const char *text, struct page_cursor *);
-uint64_t	 cursor_filter_hash(const char *);
+char		*cursor_encode(const struct config *cfg, const char *purpose,
+		    const struct page_cursor *cur);
+int		 cursor_decode(const struct config *cfg, const char *purpose,
+		    const char *text, struct page_cursor *cur);
+uint64_t	 cursor_filter_hash(const char *filters);
 int		 page_limit(const char *query, int def, int max, int *limit);
 size_t		 query_check_names(const char *query,
 		    const char *const *known, const char *const *more,
-		    struct field_errors *);
+		    struct field_errors *fe);
+
+/* Keys derived from the token secret, one per purpose. */
+#define SECRET_KEY_LEN	32
+
+void		 secret_key(const struct config *cfg, const char *purpose,
+		    unsigned char key[SECRET_KEY_LEN]);
 
 /* Entity tags: strong, "v<version>". */
 #define ETAG_MAX	32
-#define ETAG_LIST_MAX	16
 
-void		 etag_format(char *, size_t, long long version);
-int		 etag_parse_list(const char *header, long long *versions,
-		    size_t max, size_t *n, int *any);
+void		 etag_format(char *out, size_t outsz, long long version);
+int		 etag_parse_list(const char *header, long long **versions,
+		    size_t *n, int *any);
 int		 etag_none_match(const char *header, long long version);
 
 #endif

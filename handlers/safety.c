@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "handlers/handlers.h"
+#include "handlers/model.h"
 
 /*
  * Copy the key of an Idempotency-Key header value into out (at least
@@ -42,19 +43,6 @@ idem_key_parse(const char *h, char *out, size_t outsz)
 	return 0;
 }
 
-/* A 32-byte key for purpose, derived from the token secret. */
-static void
-derive_key(const struct config *cfg, const char *purpose, unsigned char *key)
-{
-	crypto_generichash_state	 st;
-
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const unsigned char *)purpose,
-	    strlen(purpose) + 1);
-	crypto_generichash_update(&st, cfg->jwt_secret, cfg->jwt_secret_len);
-	crypto_generichash_final(&st, key, 32);
-}
-
 /*
  * The fingerprint a key is bound to: HMAC-SHA-256 of the method, the
  * path, the query and the raw body, each ended by a NUL so no two
@@ -72,7 +60,7 @@ idem_fingerprint(const struct config *cfg, const char *method,
 	unsigned char			 key[32];
 	static const unsigned char	 nul = 0;
 
-	derive_key(cfg, "mpapi idempotency fingerprint v1", key);
+	secret_key(cfg, "mpapi idempotency fingerprint v1", key);
 	crypto_auth_hmacsha256_init(&st, key, sizeof(key));
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)method,
 	    strlen(method));
@@ -107,7 +95,7 @@ idem_seal(const struct config *cfg, const char *body, size_t len)
 	boxlen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
 	box = xmalloc(boxlen);
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
-	derive_key(cfg, "mpapi idempotency body v1", key);
+	secret_key(cfg, "mpapi idempotency body v1", key);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
 	    (const unsigned char *)(body != NULL ? body : ""), len, box, key);
 	sodium_memzero(key, sizeof(key));
@@ -143,7 +131,7 @@ idem_open(const struct config *cfg, const char *sealed, size_t *len)
 	}
 	n = boxlen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
 	out = xmalloc(n + 1);
-	derive_key(cfg, "mpapi idempotency body v1", key);
+	secret_key(cfg, "mpapi idempotency body v1", key);
 	if (crypto_secretbox_open_easy((unsigned char *)out,
 	    box + crypto_secretbox_NONCEBYTES,
 	    boxlen - crypto_secretbox_NONCEBYTES, box, key) != 0) {

@@ -15,7 +15,8 @@
 
 #include "handlers/items.h"
 
-static const struct item_ops song_ops = {
+/* The songs as items: see handlers/items.h.  The route table's arg. */
+const struct item_ops song_items = {
 	ITEM_SONG, "song", "songs", "/api/songs", "Song not found",
 	song_validate, db_song_create, db_song_replace, NULL, NULL
 };
@@ -34,7 +35,7 @@ get_expanded(struct ctx *c)
 	char		 tag[ETAG_MAX];
 	enum db_status	 s;
 
-	if (item_path_id(c, &song_ops, &id) != 0)
+	if (item_path_id(c, &song_items, &id) != 0)
 		return;
 	item_caller_of(c, &who);
 	if ((s = db_song_get_expanded(c->db, &who, id, &r)) != DB_OK) {
@@ -46,7 +47,7 @@ get_expanded(struct ctx *c)
 		http_set_header(c->resp, "ETag", "%s", tag);
 		http_response_json(c->resp, 200, r.json, strlen(r.json));
 	} else
-		item_reply_result(c, &song_ops, &r, 200);
+		item_reply_result(c, &song_items, &r, 200);
 	item_result_release(&r);
 }
 
@@ -58,7 +59,7 @@ songs_get(struct ctx *c)
 	int		 q;
 
 	if ((q = http_query_get(c->req->query, "expand", &v)) == 0) {
-		item_get(c, &song_ops);
+		item_get(c);
 		return;
 	}
 	if (q > 0 && strcmp(v, "loops") == 0)
@@ -70,59 +71,4 @@ songs_get(struct ctx *c)
 		field_errors_release(&fe);
 	}
 	free(v);
-}
-
-void
-songs_list(struct ctx *c)
-{
-	item_list(c, &song_ops);
-}
-
-/* GET /api/users/me/likes?type=song */
-void
-songs_liked(struct ctx *c)
-{
-	item_liked(c, &song_ops);
-}
-
-void
-songs_create(struct ctx *c)
-{
-	item_create(c, &song_ops);
-}
-
-void
-songs_replace(struct ctx *c)
-{
-	item_put(c, &song_ops);
-}
-
-void
-songs_patch(struct ctx *c)
-{
-	item_patch(c, &song_ops);
-}
-
-void
-songs_delete(struct ctx *c)
-{
-	item_delete(c, &song_ops);
-}
-
-void
-songs_like(struct ctx *c)
-{
-	item_like(c, &song_ops, 1);
-}
-
-void
-songs_unlike(struct ctx *c)
-{
-	item_like(c, &song_ops, 0);
-}
-
-void
-songs_play(struct ctx *c)
-{
-	item_play(c, &song_ops);
 }

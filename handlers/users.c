@@ -153,12 +153,7 @@ users_delete_me(struct ctx *c)
 	enum db_status	 s;
 
 	s = db_user_delete(c->db, c->user.id, c->user.ver);
-	if (s == DB_NOT_FOUND)
-		reply_unauthorized(c, 1);
-	else if (s != DB_OK)
-		reply_db_error(c, s);
-	else
-		http_response_empty(c->resp, 204);
+	reply_no_content(c, s);
 }
 
 /*

@@ -157,13 +157,13 @@ gated_run(struct ctx *c, int budget)
 		c->route->handler(c);
 		db_write_gate_result(c->db, &w);
 		if (w.verdict != DB_WRITE_GO) {
-			dispatch_restart(c);
+			ctx_restart(c);
 			answer_verdict(c, &w);
 			break;
 		}
 		if (attempt == 0 && c->resp->written &&
 		    c->resp->status == 503 && db_retry_seen(c->db) &&
-		    dispatch_restart(c) == 0)
+		    ctx_restart(c) == 0)
 			continue;
 		break;
 	}
@@ -296,7 +296,7 @@ keyed_run(struct ctx *c, const char *key, int budget)
 			/* Nothing is kept: a retry runs again. */
 			db_write_abort(c->db);
 			if (c->resp->written && db_retry_seen(c->db) &&
-			    attempt == 0 && dispatch_restart(c) == 0)
+			    attempt == 0 && ctx_restart(c) == 0)
 				continue;
 			break;
 		}
@@ -305,9 +305,9 @@ keyed_run(struct ctx *c, const char *key, int budget)
 			t.counted = 1;
 			break;
 		}
-		if (s == DB_RETRY && attempt == 0 && dispatch_restart(c) == 0)
+		if (s == DB_RETRY && attempt == 0 && ctx_restart(c) == 0)
 			continue;
-		dispatch_restart(c);
+		ctx_restart(c);
 		if (s == DB_UNIQUE)
 			reply_key_busy(c);
 		else

@@ -19,6 +19,7 @@
  * is also driven straight through db/ on a handle of the test's own,
  * against the same PostgreSQL: its backend is terminated while idle, or
  * inside a transaction, and the next read shows what the handle did.
+ * The same handle shows the limits of the write gate (db_gate_arm).
  */
 #include "config.h"
 
@@ -31,6 +32,7 @@
 #include <criterion/criterion.h>
 
 #include "db/db.h"
+#include "db/db_int.h"
 #include "t/itlib.h"
 #include "t/itfixture.h"
 
@@ -265,7 +267,7 @@ read_in_dead_transaction(int prepared)
 	int		 v;
 
 	db = handle(prepared);
-	cr_assert_eq(db_begin(db), 0);
+	cr_assert_eq(db_exec_simple(db, "BEGIN"), DB_OK);
 	cr_assert(db_in_transaction(db));
 	pid = kill_backend();
 	cr_assert_eq(db_ready(db, &v), DB_UNAVAILABLE,
@@ -274,7 +276,8 @@ read_in_dead_transaction(int prepared)
 	    "inside the transaction");
 	/* The transaction's next statement does not run elsewhere either. */
 	cr_assert_eq(db_ready(db, &v), DB_UNAVAILABLE);
-	cr_assert_eq(db_commit(db), -1, "a dead transaction committed");
+	cr_assert_neq(db_exec_simple(db, "COMMIT"), DB_OK,
+	    "a dead transaction committed");
 	cr_assert_null(backend_of_handle());
 	/* Once the request is over the handle connects again. */
 	db_end_request(db);
@@ -330,5 +333,65 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	db_write_release(&w);
 	db_end_request(db);
 	free(pid);
+	db_free(db);
+}
+
+/*
+ * The gate's limits (db/conn.c, db_gate_arm): a parameter of any
+ * length reaches PostgreSQL whole, and a gate of more parameters than
+ * DB_GATE_PARAMS is refused loudly (DB_ERROR), with neither it nor the
+ * statement it rides on run.
+ */
+static struct db_stmt st_gate_length = DB_STMT_RO("t_gate_length",
+    "SELECT length($1::text)", 1);
+static struct db_stmt st_gate_many = DB_STMT_RO("t_gate_many",
+    "SELECT $1::int + $2::int + $3::int + $4::int + $5::int + $6::int + "
+    "$7::int + $8::int + $9::int", 9);
+static struct db_stmt st_mark = DB_STMT("t_gate_mark",
+    "SELECT set_config('mp.t_gate', 'ran', false)", 0);
+static struct db_stmt st_read_mark = DB_STMT_RO("t_gate_read_mark",
+    "SELECT coalesce(current_setting('mp.t_gate', true), '')", 0);
+
+Test(db_gate, a_gate_parameter_of_300_bytes_reaches_postgresql_whole)
+{
+	struct db	*db;
+	PGresult	*res, *gres;
+	char		 big[301], state[6], detail[32];
+	const char	*p[1] = { big };
+
+	memset(big, 'x', 300);
+	big[300] = '\0';
+	db = handle(1);
+	db_gate_arm(db, &st_gate_length, p);
+	memset(big, 'y', 300);	/* the gate holds its own copy */
+	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
+	PQclear(res);
+	cr_assert_eq(db_gate_take(db, &gres, state, detail, sizeof(detail)),
+	    DB_GATE_PASSED);
+	cr_assert_str_eq(PQgetvalue(gres, 0, 0), "300");
+	PQclear(gres);
+	db_end_request(db);
+	db_free(db);
+}
+
+Test(db_gate, a_gate_of_more_parameters_than_the_bound_fails_its_statement_and_runs_nothing)
+{
+	struct db	*db;
+	PGresult	*res, *gres;
+	char		 state[6], detail[32];
+	const char	*p[9] = { "1", "2", "3", "4", "5", "6", "7", "8", "9" };
+
+	db = handle(1);
+	db_gate_arm(db, &st_gate_many, p);
+	cr_assert_eq(db_exec(db, &st_mark, NULL, &res), DB_ERROR);
+	cr_assert_null(res);
+	cr_assert_eq(db_gate_take(db, &gres, state, detail, sizeof(detail)),
+	    DB_GATE_UNUSED);
+	cr_assert_null(gres);
+	/* The statement behind the gate did not run on this session. */
+	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), "", "the gated statement ran");
+	PQclear(res);
+	db_end_request(db);
 	db_free(db);
 }

@@ -137,18 +137,40 @@ Test(model, limits_are_digits_within_range)
 
 Test(model, etag_lists_parse_strong_tags_and_star)
 {
-	long long v[4];
+	long long *v;
 	size_t n;
 	int any;
 
-	cr_assert_eq(etag_parse_list("\"v3\", W/\"v4\", \"v5\"", v, 4, &n, &any), 0);
+	cr_assert_eq(etag_parse_list("\"v3\", W/\"v4\", \"v5\"", &v, &n, &any), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(v[0], 3);
 	cr_assert_eq(v[1], 5);
 	cr_assert_eq(any, 0);
-	cr_assert_eq(etag_parse_list("*", v, 4, &n, &any), 0);
+	free(v);
+	cr_assert_eq(etag_parse_list("*", &v, &n, &any), 0);
 	cr_assert_eq(any, 1);
-	cr_assert_eq(etag_parse_list("v3", v, 4, &n, &any), -1);
+	cr_assert_eq(n, 0);
+	free(v);
+	cr_assert_eq(etag_parse_list("v3", &v, &n, &any), -1);
+	cr_assert_null(v);
+}
+
+Test(model, an_etag_list_of_forty_tags_keeps_every_version_in_order)
+{
+	struct buf h = BUF_INIT;
+	long long *v;
+	size_t n, i;
+	int any;
+
+	for (i = 1; i <= 40; i++)
+		buf_printf(&h, "%s\"v%zu\"", i > 1 ? ", " : "", i * 10);
+	cr_assert_eq(etag_parse_list(h.data, &v, &n, &any), 0);
+	cr_assert_eq(n, 40, "%zu versions of 40", n);
+	for (i = 0; i < 40; i++)
+		cr_assert_eq(v[i], (long long)(i + 1) * 10);
+	cr_assert_eq(any, 0);
+	free(v);
+	buf_release(&h);
 }
 
 Test(model, if_none_match_compares_weakly)
