@@ -7,8 +7,8 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "db/db_int.h"
 
 #define DB_GATE_PARAMS	6

@@ -15,7 +15,7 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "db/items_int.h"
 
 /*

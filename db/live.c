@@ -23,8 +23,8 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "db/db_int.h"
 
 /* The migration that made the tables below. */

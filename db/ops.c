@@ -5,7 +5,7 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "db/db_int.h"
 
 static struct db_stmt st_ready = DB_STMT_RO("ops_ready",

@@ -22,7 +22,7 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "db/db_int.h"
 
 /*

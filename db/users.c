@@ -13,7 +13,7 @@
 
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "db/db_int.h"
 
 /*

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/json.h"
 
 enum http_method {
 	HTTP_GET,
@@ -49,6 +50,17 @@ struct http_request {
 
 /* Reads up to n bytes into p; returns the count, 0 at EOF, -1 on error. */
 typedef int	(*http_reader)(void *arg, char *p, int n);
+
+/*
+ * What the application tells the transport's access log about one
+ * request: the route it took and who asked.
+ */
+#define HTTP_USER_ID_MAX	64
+
+struct http_note {
+	const char	*route;		/* a static pattern, or "-" */
+	char		 user_id[HTTP_USER_ID_MAX + 1];	/* "" if anonymous */
+};
 
 void		 http_request_init(struct http_request *, char *const *envp);
 void		 http_request_init_at(struct http_request *, char *const *envp,
@@ -107,19 +119,7 @@ void		 http_problem_body(struct buf *, int status, const char *type,
 		    const char *error, const char *detail, const char *extra,
 		    const char *request_id);
 
-/* A list of field errors, rendered as "errors":[{field,message},...]. */
-struct field_errors {
-	struct buf	 json;		/* the array members so far */
-	struct buf	 first;		/* "field: message" of the first */
-	size_t		 count;
-};
-void		 field_errors_init(struct field_errors *);
-void		 field_errors_release(struct field_errors *);
-void		 field_errors_add(struct field_errors *, const char *field,
-		    const char *message);
-void		 field_errors_addf(struct field_errors *, const char *message,
-		    const char *fieldfmt, ...)
-		    __attribute__((format(printf, 3, 4)));
+/* Answer 400 listing the field errors (base/json.h). */
 void		 field_errors_problem(struct field_errors *,
 		    struct http_response *, const char *error);
 
@@ -128,28 +128,14 @@ int		 cors_origin_allowed(const char *allowed, const char *origin);
 void		 cors_apply(struct http_response *, const char *allowed,
 		    const char *origin, int preflight);
 
-/* Router. */
-struct ctx;
-typedef void	(*route_handler)(struct ctx *);
-
-enum route_flags {
-	ROUTE_AUTH		= 1 << 0,	/* a valid token is required */
-	ROUTE_AUTH_OPTIONAL	= 1 << 1,	/* a token is read if present */
-	ROUTE_WRITE		= 1 << 2,	/* budgeted write */
-	ROUTE_IDEMPOTENT	= 1 << 3,	/* honours Idempotency-Key */
-	ROUTE_BODY		= 1 << 4,	/* takes a JSON body */
-	ROUTE_HASHES		= 1 << 5	/* hashes a password: with an
-						   Idempotency-Key, the handler
-						   opens the transaction itself
-						   once hashing is done */
-};
-
-struct route {
-	enum http_method	 method;
-	const char		*pattern;	/* "/api/loops/:id" */
-	route_handler		 handler;
-	unsigned		 flags;
-};
+/*
+ * Router.  The route table is the application's: of each route the
+ * router knows only the method and the pattern ("/api/loops/:id"),
+ * which pattern_of reads from route i of table; what a route runs is
+ * the application's type (handlers/handlers.h).
+ */
+typedef const char *(*route_pattern_fn)(const void *table, size_t i,
+		    enum http_method *method);
 
 enum route_result {
 	ROUTE_FOUND,
@@ -158,8 +144,9 @@ enum route_result {
 	ROUTE_BAD_PATH
 };
 
-enum route_result route_match(const struct route *, size_t,
-		    enum http_method, const char *path, size_t *index,
-		    char **params, size_t *nparams, struct buf *allow);
+enum route_result route_match(const void *table, size_t n,
+		    route_pattern_fn pattern_of, enum http_method method,
+		    const char *path, size_t *index, char **params,
+		    size_t *nparams, struct buf *allow);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * A small HTTP/1.1 client for nginx's nchan publisher location, over a
  * unix socket: one kept-alive connection, one request at a time, each
- * bounded by a timeout.  The relay (handlers/relay.c) publishes with
+ * bounded by a timeout.  The relay (cli/relay.c) publishes with
  * it.  nchan_response_head is the pure part (unit-tested).
  */
 #ifndef MP_NCHAN_H
@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 
 struct nchan_pub {
 	char		 path[108];	/* sun_path */

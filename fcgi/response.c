@@ -255,53 +255,6 @@ http_problem(struct http_response *r, int status, const char *type,
 	r->written = 1;
 }
 
-void
-field_errors_init(struct field_errors *fe)
-{
-	buf_init(&fe->json);
-	buf_init(&fe->first);
-	fe->count = 0;
-}
-
-void
-field_errors_release(struct field_errors *fe)
-{
-	buf_release(&fe->json);
-	buf_release(&fe->first);
-	fe->count = 0;
-}
-
-/* Record that field (a JSON path such as "iconSequence[3].pitch") is bad. */
-void
-field_errors_add(struct field_errors *fe, const char *field,
-    const char *message)
-{
-	if (fe->count > 0)
-		buf_putc(&fe->json, ',');
-	else
-		buf_printf(&fe->first, "%s: %s", field, message);
-	buf_puts(&fe->json, "{\"field\":");
-	buf_json_str(&fe->json, field, strlen(field));
-	buf_puts(&fe->json, ",\"message\":");
-	buf_json_str(&fe->json, message, strlen(message));
-	buf_putc(&fe->json, '}');
-	fe->count++;
-}
-
-void
-field_errors_addf(struct field_errors *fe, const char *message,
-    const char *fieldfmt, ...)
-{
-	struct buf	 f = BUF_INIT;
-	va_list		 ap;
-
-	va_start(ap, fieldfmt);
-	buf_vprintf(&f, fieldfmt, ap);
-	va_end(ap);
-	field_errors_add(fe, f.data != NULL ? f.data : "", message);
-	buf_release(&f);
-}
-
 /*
  * Answer 400 listing every recorded field error.  The detail names the
  * first field, so even a client that reads one string learns which.

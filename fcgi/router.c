@@ -97,15 +97,16 @@ match_one(const char *pattern, char **seg, int nseg, char **params,
  * ROUTE_BAD_PATH is a path that cannot be decoded (answer 404 too).
  */
 enum route_result
-route_match(const struct route *table, size_t n, enum http_method method,
-    const char *path, size_t *index, char **params, size_t *nparams,
-    struct buf *allow)
+route_match(const void *table, size_t n, route_pattern_fn pattern_of,
+    enum http_method method, const char *path, size_t *index, char **params,
+    size_t *nparams, struct buf *allow)
 {
 	char		*seg[MAX_SEGMENTS], *scratch[HTTP_MAX_PARAMS];
 	size_t		 i, j, ns;
 	unsigned	 seen;
 	int		 nseg, any;
-	enum http_method want;
+	enum http_method want, m;
+	const char	*pattern;
 
 	*nparams = 0;
 	if ((nseg = split_path(path, seg)) < 0)
@@ -114,8 +115,9 @@ route_match(const struct route *table, size_t n, enum http_method method,
 	any = 0;
 	seen = 0;
 	for (i = 0; i < n; i++) {
-		if (table[i].method == want &&
-		    match_one(table[i].pattern, seg, nseg, params, nparams)) {
+		pattern = pattern_of(table, i, &m);
+		if (m == want &&
+		    match_one(pattern, seg, nseg, params, nparams)) {
 			*index = i;
 			while (nseg > 0)
 				free(seg[--nseg]);
@@ -123,13 +125,14 @@ route_match(const struct route *table, size_t n, enum http_method method,
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (!match_one(table[i].pattern, seg, nseg, scratch, &ns))
+		pattern = pattern_of(table, i, &m);
+		if (!match_one(pattern, seg, nseg, scratch, &ns))
 			continue;
 		for (j = 0; j < ns; j++)
 			free(scratch[j]);
 		any = 1;
-		seen |= 1u << table[i].method;
-		if (table[i].method == HTTP_GET)
+		seen |= 1u << m;
+		if (m == HTTP_GET)
 			seen |= 1u << HTTP_HEAD;
 	}
 	while (nseg > 0)

@@ -24,10 +24,8 @@
 #include <sodium.h>
 
 #include "fcgi/http.h"
-#include "fcgi/log.h"
+#include "base/log.h"
 #include "fcgi/server.h"
-#include "handlers/handlers.h"
-#include "db/db.h"
 
 static volatile sig_atomic_t	 worker_stop;
 
@@ -154,11 +152,11 @@ fcgx_writer(void *arg, const char *p, size_t n)
 /* Serve one request end to end, whatever carried it (FastCGI or CGI). */
 static void
 serve_one(char *const *envp, http_reader rd, void *rdarg, server_writer wr,
-    void *wrarg, struct db *db, const struct config *cfg)
+    void *wrarg, const struct config *cfg, server_app_fn app_fn, void *app)
 {
 	struct http_request	 req;
 	struct http_response	 resp;
-	struct app_outcome	 out;
+	struct http_note	 out;
 	struct log_entry	 le;
 	struct buf		 wire = BUF_INIT;
 	struct timespec		 t0;
@@ -166,7 +164,9 @@ serve_one(char *const *envp, http_reader rd, void *rdarg, server_writer wr,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	http_request_init_at(&req, envp, cfg->base_path);
 	http_response_init(&resp);
-	app_handle(db, cfg, &req, rd, rdarg, &resp, &out);
+	out.route = "-";
+	out.user_id[0] = '\0';
+	app_fn(app, &req, rd, rdarg, &resp, &out);
 	cors_apply(&resp, cfg->cors_origins, http_header(&req, "Origin"),
 	    req.method == HTTP_OPTIONS &&
 	    http_header(&req, "Access-Control-Request-Method") != NULL);
@@ -273,25 +273,18 @@ drain(int fd)
 /*
  * Serve the one request of a CGI invocation: the params are the
  * environment, the body is on stdin, the response goes to stdout and
- * the log line to stderr (which the web server keeps).  The database
- * connection lives for this request only.  Returns the exit status.
+ * the log line to stderr (which the web server keeps).  Returns the
+ * exit status.
  */
 int
-server_cgi(const struct config *cfg)
+server_cgi(const struct config *cfg, server_app_fn app_fn, void *app)
 {
 	extern char		**environ;
-	struct db_config	 dc;
-	struct db		*db;
 	int			 in = STDIN_FILENO, out = STDOUT_FILENO;
 
 	signal(SIGPIPE, SIG_IGN);
 	unsetenv("HTTP_PROXY");		/* httpoxy: never a proxy setting */
-	dc.conninfo = cfg->database_url;
-	dc.connect_timeout_s = cfg->connect_timeout_s;
-	dc.statement_timeout_ms = cfg->statement_timeout_ms;
-	db = db_new(&dc);
-	serve_one(environ, fd_reader, &in, fd_writer, &out, db, cfg);
-	db_free(db);
+	serve_one(environ, fd_reader, &in, fd_writer, &out, cfg, app_fn, app);
 	drain(in);
 	return EXIT_SUCCESS;
 }
@@ -364,12 +357,11 @@ accept_failed(int fd, int rc)
  * be accepted on).
  */
 int
-server_worker(int listen_fd, const struct config *cfg)
+server_worker(int listen_fd, const struct config *cfg, server_app_fn app_fn,
+    void *app)
 {
 	FCGX_Request		 fr;
 	struct sigaction	 sa;
-	struct db_config	 dc;
-	struct db		*db;
 	struct timeval		 tv = { WORKER_ACCEPT_S, 0 };
 	sigset_t		 term, old;
 	long			 faults;
@@ -393,10 +385,6 @@ server_worker(int listen_fd, const struct config *cfg)
 	if (sodium_init() < 0 || FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, listen_fd, 0) != 0)
 		return EXIT_FAILURE;
-	dc.conninfo = cfg->database_url;
-	dc.connect_timeout_s = cfg->connect_timeout_s;
-	dc.statement_timeout_ms = cfg->statement_timeout_ms;
-	db = db_new(&dc);		/* connects on first use, after fork */
 	/* Not a socket (a CGI run): nothing waits in accept() then. */
 	(void)setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	faults = minor_faults();
@@ -409,14 +397,13 @@ server_worker(int listen_fd, const struct config *cfg)
 			break;
 		}
 		sigprocmask(SIG_BLOCK, &term, &old);
-		serve_one(fr.envp, fcgx_reader, &fr, fcgx_writer, &fr, db,
-		    cfg);
+		serve_one(fr.envp, fcgx_reader, &fr, fcgx_writer, &fr, cfg,
+		    app_fn, app);
 		FCGX_Finish_r(&fr);
 		give_back(&faults);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&fr, 0);
-	db_free(db);
 	return status;
 }
 
@@ -495,7 +482,7 @@ backoff_ms(int fails)
 	return ms < SUP_BACKOFF_MAX ? ms : SUP_BACKOFF_MAX;
 }
 
-/* What each child of this supervisor runs (server_supervise_children). */
+/* What each child of this supervisor runs (server_supervise). */
 static server_child_fn	 sup_child;
 
 static pid_t
@@ -576,30 +563,21 @@ sup_pipe_drain(void)
 }
 
 /*
- * Fork `workers` workers on listen_fd and keep that many alive.  A slot
- * whose worker dies is filled again at once, or after a pause that
- * doubles (0.25 s up to 8 s) while its workers keep dying within a
- * second or fork keeps failing; a slot is never given up.  SIGTERM or
- * SIGINT: workers get SIGTERM, finish their request and exit, then so
- * does the supervisor.  SIGHUP: workers are replaced one by one, each
- * new one started before the old one is told to stop, the next only
- * once the old one has exited.  Returns the exit status.
+ * Fork `workers` children on listen_fd and keep that many alive, each
+ * running child(listen_fd, cfg) and exiting with what it returns (the
+ * FastCGI workers: a child that calls server_worker; `mpapi relay`:
+ * its one relay).  what names them in the log.  A slot whose child
+ * dies is filled again at once, or after a pause that doubles (0.25 s
+ * up to 8 s) while its children keep dying within a second or fork
+ * keeps failing; a slot is never given up.  SIGTERM or SIGINT:
+ * children get SIGTERM, finish their request and exit, then so does
+ * the supervisor.  SIGHUP: children are replaced one by one, each new
+ * one started before the old one is told to stop, the next only once
+ * the old one has exited.  Returns the exit status.
  */
 int
-server_supervise(int listen_fd, const struct config *cfg, int workers)
-{
-	return server_supervise_children(listen_fd, cfg, workers,
-	    server_worker, "workers");
-}
-
-/*
- * The same for any child: keep `workers` children alive, each running
- * child(listen_fd, cfg) and exiting with what it returns (`mpapi relay`
- * supervises its one relay this way).  what names them in the log.
- */
-int
-server_supervise_children(int listen_fd, const struct config *cfg,
-    int workers, server_child_fn child, const char *what)
+server_supervise(int listen_fd, const struct config *cfg, int workers,
+    server_child_fn child, const char *what)
 {
 	struct sigaction	 sa;
 	struct slot		*slots;

@@ -7,7 +7,8 @@
 #ifndef MP_SERVER_H
 #define MP_SERVER_H
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
+#include "fcgi/http.h"
 
 /*
  * The exit status of a worker (and then of its supervisor) that can
@@ -17,17 +18,27 @@
  */
 #define SERVER_EXIT_UNUSABLE	78
 
+/*
+ * The application: the one function the transport hands every request
+ * to, with the state it was given (opaque here).  It reads the body
+ * through rd(rdarg), fills resp, and names in *note the route and the
+ * caller for the access log.
+ */
+typedef void	(*server_app_fn)(void *app, struct http_request *req,
+		    http_reader rd, void *rdarg, struct http_response *resp,
+		    struct http_note *note);
+
 int	server_listen(const char *spec, int mode);
 int	server_listening(int fd);
 int	server_is_cgi(void);
-int	server_cgi(const struct config *);
+int	server_cgi(const struct config *cfg, server_app_fn app_fn, void *app);
 int	server_cgi_misconfigured(void);
-int	server_worker(int listen_fd, const struct config *);
-int	server_supervise(int listen_fd, const struct config *, int workers);
+int	server_worker(int listen_fd, const struct config *cfg,
+	    server_app_fn app_fn, void *app);
 
 /* A supervised child's main: its exit status. */
-typedef int	(*server_child_fn)(int listen_fd, const struct config *);
-int	server_supervise_children(int listen_fd, const struct config *,
-	    int children, server_child_fn, const char *what);
+typedef int	(*server_child_fn)(int listen_fd, const struct config *cfg);
+int	server_supervise(int listen_fd, const struct config *cfg,
+	    int children, server_child_fn child, const char *what);
 
 #endif

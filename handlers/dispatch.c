@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -111,10 +112,10 @@ dispatch_restart(struct ctx *c)
  * Fills *out for the access log.
  */
 void
-app_handle(struct db *db, const struct config *cfg, struct http_request *req,
-    http_reader rd, void *rdarg, struct http_response *resp,
-    struct app_outcome *out)
+app_handle(void *app, struct http_request *req, http_reader rd, void *rdarg,
+    struct http_response *resp, struct http_note *out)
 {
+	const struct app *a = app;
 	struct ctx	 c;
 	struct buf	 allow = BUF_INIT;
 	size_t		 idx;
@@ -122,16 +123,16 @@ app_handle(struct db *db, const struct config *cfg, struct http_request *req,
 	memset(&c, 0, sizeof(c));
 	c.req = req;
 	c.resp = resp;
-	c.db = db;
-	c.cfg = cfg;
+	c.db = a->db;
+	c.cfg = a->cfg;
 	c.now = time(NULL);
 	out->route = "-";
 	out->user_id[0] = '\0';
 	base_headers(&c);
 	resp->head_only = req->method == HTTP_HEAD;
 
-	switch (route_match(app_routes, app_routes_count, req->method,
-	    req->path, &idx, req->params, &req->nparams, &allow)) {
+	switch (route_match(app_routes, app_routes_count, app_route_pattern,
+	    req->method, req->path, &idx, req->params, &req->nparams, &allow)) {
 	case ROUTE_FOUND:
 		break;
 	case ROUTE_BAD_METHOD:
@@ -155,7 +156,7 @@ app_handle(struct db *db, const struct config *cfg, struct http_request *req,
 	if (authenticate(&c) != 0 || read_body(&c, rd, rdarg) != 0)
 		goto done;
 	if (c.user.valid)
-		memcpy(out->user_id, c.user.id, sizeof(out->user_id));
+		snprintf(out->user_id, sizeof(out->user_id), "%s", c.user.id);
 	write_run(&c);
 	if (!resp->written) {
 		log_msg("error", "handler for %s wrote no response",
@@ -166,7 +167,7 @@ app_handle(struct db *db, const struct config *cfg, struct http_request *req,
 		    "An unexpected error occurred.");
 	}
 done:
-	db_end_request(db);
+	db_end_request(a->db);
 	json_object_put(c.body);
 	buf_release(&allow);
 }

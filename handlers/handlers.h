@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 #include "fcgi/http.h"
 #include "db/db.h"
 
@@ -46,17 +46,51 @@ struct ctx {
 						   while its handler runs */
 };
 
-/* The application: the route table and the one entry point. */
+/*
+ * The route table (handlers/routes.c): method, pattern, handler, flags.
+ * The router (fcgi/router.c) reads each route's method and pattern
+ * through app_route_pattern; the rest is ours.
+ */
+typedef void	(*route_handler)(struct ctx *c);
+
+enum route_flags {
+	ROUTE_AUTH		= 1 << 0,	/* a valid token is required */
+	ROUTE_AUTH_OPTIONAL	= 1 << 1,	/* a token is read if present */
+	ROUTE_WRITE		= 1 << 2,	/* budgeted write */
+	ROUTE_IDEMPOTENT	= 1 << 3,	/* honours Idempotency-Key */
+	ROUTE_BODY		= 1 << 4,	/* takes a JSON body */
+	ROUTE_HASHES		= 1 << 5	/* hashes a password: with an
+						   Idempotency-Key, the handler
+						   opens the transaction itself
+						   once hashing is done */
+};
+
+struct route {
+	enum http_method	 method;
+	const char		*pattern;	/* "/api/loops/:id" */
+	route_handler		 handler;
+	unsigned		 flags;
+};
+
 extern const struct route	app_routes[];
 extern const size_t		app_routes_count;
 
-struct app_outcome {
-	const char	*route;			/* pattern, for the log */
-	char		 user_id[UUID_LEN + 1];	/* "" when anonymous */
+const char	*app_route_pattern(const void *table, size_t i,
+		    enum http_method *method);
+
+/*
+ * The application as the transport sees it: app_handle is the one
+ * function fcgi/server.c is handed (a server_app_fn), with a struct app
+ * as its state.  The program (cli/main.c) makes one per process: the
+ * database handle connects on first use and is the caller's to free.
+ */
+struct app {
+	struct db		*db;
+	const struct config	*cfg;
 };
 
-void	app_handle(struct db *, const struct config *, struct http_request *,
-	    http_reader, void *, struct http_response *, struct app_outcome *);
+void	app_handle(void *app, struct http_request *req, http_reader rd,
+	    void *rdarg, struct http_response *resp, struct http_note *out);
 
 /* Shared helpers (handlers/common.c). */
 int	uuid_is_valid(const char *);
@@ -66,8 +100,6 @@ void	reply_problem(struct ctx *, int status, const char *type,
 	    const char *error, const char *detail);
 void	reply_db_error(struct ctx *, enum db_status);
 void	reply_unauthorized(struct ctx *, int token_was_sent);
-int	json_check_text(const char *, size_t, size_t *members, char *, size_t);
-int	json_parse_object(const char *, size_t, json_object **, char *, size_t);
 
 /* Tokens (handlers/token.c). */
 #define TOKEN_EXPIRES_LEN	24	/* "2026-11-25T19:06:27.000Z" */

@@ -198,7 +198,8 @@ precond_parse(struct ctx *c, json_object *body, struct precond *p)
 		else if (any)
 			p->create_only = 1;
 	}
-	if (body != NULL && jv_int(body, "version", "version", 1, INT32_MAX,
+	if (body != NULL && jv_integer_literal(body, "version", "version", 1,
+	    INT32_MAX,
 	    &fe, &v) == JV_OK)
 		p->body_version = v;
 	if (fe.count > 0) {

@@ -2,7 +2,7 @@
  * Live updates (doc/API.md, "Live updates"): nginx's nchan module holds
  * the subscribers of GET /api/live and asks the workers once per
  * subscription whether it may be made (handlers/live.c); `mpapi relay`
- * publishes what the write transactions queued (handlers/relay.c).
+ * publishes what the write transactions queued (cli/relay.c).
  * The pure parts are declared here for the unit tests.
  */
 #ifndef MP_LIVE_H
@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 #include "fcgi/http.h"
 #include "db/db.h"
 
@@ -37,14 +37,5 @@ struct live_request {
 int	live_request_parse(const char *query, struct live_request *,
 	    struct field_errors *);
 void	live_authorize(struct ctx *);
-
-/* The relay (handlers/relay.c). */
-int	command_relay(const struct config *);
-int	relay_run(int listen_fd, const struct config *);
-size_t	relay_coalesce(const struct db_live_row *, size_t n, size_t *keep);
-int	relay_message(const struct config *, const struct db_live_row *,
-	    struct buf *);
-int	relay_lag_bucket(double seconds);
-int	relay_status_parse(const char *text, struct db_live_status *);
 
 #endif

@@ -63,7 +63,8 @@ read_bars(json_object *in, struct field_errors *fe)
 	}
 	if (!json_object_is_type(v, json_type_string)) {
 		field_errors_init(&quiet);
-		if (jv_integer(in, "bars", "bars", 1, 8, &quiet, &n) != JV_OK)
+		if (jv_integer_value(in, "bars", "bars", 1, 8, &quiet,
+		    &n) != JV_OK)
 			n = 0;
 		field_errors_release(&quiet);
 		if (n == 1 || n == 2 || n == 4 || n == 8)
@@ -124,7 +125,8 @@ read_chords(json_object *in, struct field_errors *fe)
 			continue;
 		}
 		snprintf(p2, sizeof(p2), "%s.bar", path);
-		ok = required(jv_integer(el, "bar", p2, 0, LOOP_CHORD_BAR_MAX, fe,
+		ok = required(jv_integer_value(el, "bar", p2, 0,
+		    LOOP_CHORD_BAR_MAX, fe,
 		    &bar), p2, fe);
 		snprintf(p2, sizeof(p2), "%s.chord", path);
 		ok &= required(jv_string(el, "chord", p2, 1, LOOP_CHORD_MAX, fe,
@@ -173,10 +175,12 @@ read_steps(json_object *in, int maxbar, struct field_errors *fe)
 			continue;
 		}
 		snprintf(p2, sizeof(p2), "%s.bar", path);
-		ok = required(jv_integer(el, "bar", p2, 0, maxbar, fe, &bar), p2,
+		ok = required(jv_integer_value(el, "bar", p2, 0, maxbar, fe,
+		    &bar), p2,
 		    fe);
 		snprintf(p2, sizeof(p2), "%s.row", path);
-		ok &= required(jv_integer(el, "row", p2, 0, 3, fe, &row), p2, fe);
+		ok &= required(jv_integer_value(el, "row", p2, 0, 3, fe, &row),
+		    p2, fe);
 		snprintf(p2, sizeof(p2), "%s.soundId", path);
 		ok &= required(jv_string(el, "soundId", p2, 1, LOOP_SOUND_MAX,
 		    fe, &s), p2, fe);
@@ -185,11 +189,13 @@ read_steps(json_object *in, int maxbar, struct field_errors *fe)
 		ok &= jv_number(el, "velocity", p2, 0, 1, LOOP_VELOCITY_SCALE,
 		    fe, &vel) != JV_BAD;
 		snprintf(p2, sizeof(p2), "%s.pitch", path);
-		ok &= required(jv_integer(el, "pitch", p2, 0, 127, fe, &pitch), p2,
+		ok &= required(jv_integer_value(el, "pitch", p2, 0, 127, fe,
+		    &pitch), p2,
 		    fe);
 		snprintf(p2, sizeof(p2), "%s.duration16", path);
 		dur = 1;
-		ok &= jv_integer(el, "duration16", p2, 1, 64, fe, &dur) != JV_BAD;
+		ok &= jv_integer_value(el, "duration16", p2, 1, 64, fe,
+		    &dur) != JV_BAD;
 		if (!ok)
 			continue;
 		el = json_object_new_object();
@@ -241,13 +247,15 @@ loop_validate(json_object *in, enum item_doc_mode mode, json_object **out,
 	    "name", fe);
 	bars = read_bars(in, fe);
 	color = read_color(in, fe);
-	jv_integer(in, "bpm", "bpm", LOOP_BPM_MIN, LOOP_BPM_MAX, fe, &bpm);
+	jv_integer_value(in, "bpm", "bpm", LOOP_BPM_MIN, LOOP_BPM_MAX, fe,
+	    &bpm);
 	chords = read_chords(in, fe);
 	/* With bars unknown, check steps against the widest range only. */
 	maxbar = bars * 16 - 1 > LOOP_STEP_BAR_MAX ? bars * 16 - 1 :
 	    LOOP_STEP_BAR_MAX;
 	steps = read_steps(in, bars == 0 ? 8 * 16 - 1 : maxbar, fe);
-	jv_integer(in, "schemaVersion", "schemaVersion", 1, LOOP_SCHEMA_MAX, fe,
+	jv_integer_value(in, "schemaVersion", "schemaVersion", 1,
+	    LOOP_SCHEMA_MAX, fe,
 	    &schema);
 	rpub = jv_bool(in, "isPublic", "isPublic", fe, &pub);
 

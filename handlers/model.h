@@ -1,7 +1,7 @@
 /*
  * Building blocks shared by the resource handlers (loops, songs, sync):
- * typed reads of JSON members with range checks that record field
- * errors, the opaque paging cursor, and entity tags.  All pure.
+ * the opaque paging cursor, query names and entity tags.  All pure.
+ * The typed reads of JSON members are base/json.h's.
  */
 #ifndef MP_MODEL_H
 #define MP_MODEL_H
@@ -11,64 +11,9 @@
 
 #include <json-c/json.h>
 
+#include "base/json.h"
 #include "fcgi/http.h"
-#include "fcgi/settings.h"
-
-/*
- * The text of a JSON number read as an exact decimal: the value is 0
- * when nsig is 0, else (-1)^neg x 0.d1d2...dn x 10^(lead + 1), where
- * d1...dn are its significant digits (no leading or trailing zeros;
- * head holds the first JV_DECIMAL_HEAD of them).  scale is the number
- * of digits after the point once the exponent is applied, as
- * PostgreSQL's numeric counts them (trailing zeros included), and exp
- * the exponent as written (saturated far beyond any limit).
- */
-#define JV_DECIMAL_HEAD		20
-#define JV_EXP_SATURATED	1000000000000000LL
-#define JV_NUMERIC_EXP_LIMIT	1073741823LL	/* INT_MAX / 2 */
-#define JV_NUMERIC_SCALE_MAX	16383		/* NUMERIC_DSCALE_MAX */
-
-struct jv_decimal {
-	int		 neg;
-	size_t		 nsig;
-	char		 head[JV_DECIMAL_HEAD + 1];
-	long long	 lead;
-	long long	 scale;
-	long long	 exp;
-};
-
-int		 jv_decimal_read(const char *, struct jv_decimal *);
-int		 jv_decimal_fits_numeric(const struct jv_decimal *);
-int		 jv_decimal_is_integer(const struct jv_decimal *);
-int		 jv_decimal_cmp(const struct jv_decimal *, long long);
-
-/* What a typed member read found. */
-enum jv_result {
-	JV_ABSENT,		/* member missing (or null when nullable) */
-	JV_OK,			/* present and valid: *out set */
-	JV_BAD			/* present and invalid: an error was recorded */
-};
-
-size_t		 jv_utf8_length(const char *, size_t);
-int		 jv_utf8_is_valid(const char *, size_t);
-enum jv_result	 jv_string(json_object *, const char *key, const char *path,
-		    size_t minchars, size_t maxchars, struct field_errors *,
-		    const char **out);
-enum jv_result	 jv_int(json_object *, const char *key, const char *path,
-		    long long min, long long max, struct field_errors *,
-		    long long *out);
-enum jv_result	 jv_integer(json_object *, const char *key, const char *path,
-		    long long min, long long max, struct field_errors *,
-		    long long *out);
-enum jv_result	 jv_number(json_object *, const char *key, const char *path,
-		    long long min, long long max, int maxscale,
-		    struct field_errors *, json_object **out);
-enum jv_result	 jv_bool(json_object *, const char *key, const char *path,
-		    struct field_errors *, int *out);
-enum jv_result	 jv_array(json_object *, const char *key, const char *path,
-		    size_t maxlen, struct field_errors *, json_object **out);
-int		 jv_is_hex_color(const char *);
-char		*jv_serialize(json_object *);
+#include "base/settings.h"
 
 /*
  * An opaque keyset cursor: the sort key of the last row (an integer,

@@ -96,3 +96,13 @@ const struct route app_routes[] = {
 };
 
 const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);
+
+/* The router's view of route i of table (an app_routes). */
+const char *
+app_route_pattern(const void *table, size_t i, enum http_method *method)
+{
+	const struct route	*r = (const struct route *)table + i;
+
+	*method = r->method;
+	return r->pattern;
+}

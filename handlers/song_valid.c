@@ -87,11 +87,12 @@ read_block(json_object *el, size_t i, struct field_errors *fe,
 		field_errors_add(fe, path, "must be a loop id (a UUID)");
 
 	snprintf(path, sizeof(path), "timeline[%zu].startBar", i);
-	r = required(jv_integer(el, "startBar", path, 0, SONG_MAX_BARS - 1, fe,
+	r = required(jv_integer_value(el, "startBar", path, 0,
+	    SONG_MAX_BARS - 1, fe,
 	    &b->start_bar), fe, path);
 
 	snprintf(path, sizeof(path), "timeline[%zu].bars", i);
-	if (required(jv_integer(el, "bars", path, 1, SONG_MAX_BARS, fe,
+	if (required(jv_integer_value(el, "bars", path, 1, SONG_MAX_BARS, fe,
 	    &b->bars), fe, path) == JV_OK && r == JV_OK &&
 	    b->start_bar + b->bars > SONG_MAX_BARS)
 		field_errors_add(fe, path, "must end by bar 4096 "
@@ -195,7 +196,7 @@ song_validate(json_object *in, enum item_doc_mode mode, json_object **out,
 	if (required(jv_string(in, "name", "name", 1, 100, fe, &s), fe,
 	    "name") == JV_OK)
 		add_str(o, "name", s);
-	if (required(jv_integer(in, "bpm", "bpm", 40, 300, fe, &n), fe,
+	if (required(jv_integer_value(in, "bpm", "bpm", 40, 300, fe, &n), fe,
 	    "bpm") == JV_OK)
 		add_int(o, "bpm", n);
 
@@ -231,7 +232,8 @@ song_validate(json_object *in, enum item_doc_mode mode, json_object **out,
 		break;
 	}
 
-	switch (jv_integer(in, "schemaVersion", "schemaVersion", 1, 1000000, fe,
+	switch (jv_integer_value(in, "schemaVersion", "schemaVersion", 1,
+	    1000000, fe,
 	    &n)) {
 	case JV_OK:
 		add_int(o, "schemaVersion", n);

@@ -15,7 +15,7 @@
 #include <crypt.h>
 #include <sodium.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itauth.h"
 
 #define CURRENT_ARGON2	"$argon2id$v=19$m=19456,t=2,p=1$"

@@ -17,7 +17,7 @@
 #include <criterion/criterion.h>
 #include <crypt.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itauth.h"
 
 TestSuite(load, .init = ia_init, .timeout = 120);

@@ -17,7 +17,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itauth.h"
 
 TestSuite(revocation, .init = ia_init, .timeout = 120);

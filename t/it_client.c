@@ -14,7 +14,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/it_loops_util.h"
 
 TestSuite(versions, .timeout = 60);

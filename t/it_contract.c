@@ -13,7 +13,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 #define TYPE_BASE	"https://api.musicplayground.dev"

@@ -28,7 +28,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 #include "t/itfixture.h"
 

@@ -25,7 +25,7 @@
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 struct run {
@@ -641,10 +641,10 @@ Test(deploy, the_man_page_names_every_command_option_and_variable)
 	for (i = 0; words[i] != NULL; i++)
 		cr_assert_not_null(strstr(man, words[i]), "mpapi(8) lacks %s",
 		    words[i]);
-	snprintf(src, sizeof(src), "%s/fcgi/settings.c",
+	snprintf(src, sizeof(src), "%s/base/settings.c",
 	    getenv("MP_TEST_SRCDIR"));
 	variables_of(src, &names);
-	snprintf(src, sizeof(src), "%s/fcgi/main.c", getenv("MP_TEST_SRCDIR"));
+	snprintf(src, sizeof(src), "%s/cli/main.c", getenv("MP_TEST_SRCDIR"));
 	variables_of(src, &names);
 	cr_assert_gt(names.len, 200, "no variables found in the source");
 	for (line = strtok_r(names.data, "\n", &save); line != NULL;

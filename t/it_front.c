@@ -19,7 +19,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 struct who {

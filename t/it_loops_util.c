@@ -7,7 +7,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 #include "handlers/handlers.h"
 #include "t/it_loops_util.h"
 

@@ -21,7 +21,7 @@
 #include <criterion/criterion.h>
 
 #include "db/db.h"
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/it_loops_util.h"
 
 /*

@@ -20,7 +20,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 TestSuite(nginx_errors, .timeout = 120);

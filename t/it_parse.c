@@ -12,7 +12,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "handlers/model.h"
 #include "t/it_loops_util.h"
 

@@ -34,7 +34,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 #define WORKERS		4

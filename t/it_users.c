@@ -13,7 +13,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itauth.h"
 
 TestSuite(profile, .init = ia_init);

@@ -10,7 +10,7 @@
 #include <jwt.h>
 #include <sodium.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itauth.h"
 
 void

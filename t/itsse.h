@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "t/itlib.h"
 
 struct it_sse_event;

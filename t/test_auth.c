@@ -1,6 +1,6 @@
 /*
  * Unit: account input rules (handlers/auth.c, handlers/users.c) and
- * the reader behind `mpapi users import` (handlers/commands.c).
+ * the reader behind `mpapi users import` (cli/commands.c).
  */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 
 #include "handlers/handlers.h"
 #include "handlers/model.h"
-#include "handlers/commands.h"
+#include "cli/commands.h"
 
 Test(auth, emails_follow_the_schema_shape)
 {

@@ -14,6 +14,7 @@
 #include "fcgi/nchan.h"
 #include "handlers/handlers.h"
 #include "handlers/live.h"
+#include "cli/relay.h"
 
 #define A	"3db7bfa1-1291-4da6-8969-c89b668446f9"
 #define B	"87e9047a-861f-4fd7-a72e-946361e608fc"

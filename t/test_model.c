@@ -57,12 +57,13 @@ Test(model, integers_must_be_json_integers_in_range)
 	long long n;
 
 	field_errors_init(&fe);
-	cr_assert_eq(jv_int(o, "a", "a", 0, 127, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_literal(o, "a", "a", 0, 127, &fe, &n), JV_OK);
 	cr_assert_eq(n, 4);
-	cr_assert_eq(jv_int(o, "b", "b", 0, 127, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_int(o, "c", "c", 0, 127, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_int(o, "d", "d", 0, 127, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_int(o, "e", "e", 0, INT64_MAX, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_literal(o, "b", "b", 0, 127, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_literal(o, "c", "c", 0, 127, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_literal(o, "d", "d", 0, 127, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_literal(o, "e", "e", 0, INT64_MAX, &fe, &n),
+	    JV_BAD);
 	field_errors_release(&fe);
 	json_object_put(o);
 }
@@ -327,24 +328,24 @@ Test(model, integers_are_judged_on_their_text_not_a_double)
 	long long n;
 
 	field_errors_init(&fe);
-	cr_assert_eq(jv_integer(o, "a", "a", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "a", "a", 0, 15, &fe, &n), JV_BAD);
 	cr_assert(strstr(fe.first.data, "PostgreSQL") != NULL, "%s", fe.first.data);
-	cr_assert_eq(jv_integer(o, "b", "b", 40, 300, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_integer(o, "c", "c", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "b", "b", 40, 300, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "c", "c", 40, 300, &fe, &n), JV_OK);
 	cr_assert_eq(n, 120);
-	cr_assert_eq(jv_integer(o, "d", "d", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "d", "d", 40, 300, &fe, &n), JV_OK);
 	cr_assert_eq(n, 120);
-	cr_assert_eq(jv_integer(o, "e", "e", 0, 15, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_integer(o, "f", "f", 0, 15, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "e", "e", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "f", "f", 0, 15, &fe, &n), JV_OK);
 	cr_assert_eq(n, 0);
-	cr_assert_eq(jv_integer(o, "g", "g", 0, 15, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_integer(o, "h", "h", 40, 300, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "g", "g", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "h", "h", 40, 300, &fe, &n), JV_OK);
 	cr_assert_eq(n, 120);
-	cr_assert_eq(jv_integer(o, "i", "i", 0, 15, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_integer(o, "j", "j", -5, 5, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "i", "i", 0, 15, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "j", "j", -5, 5, &fe, &n), JV_OK);
 	cr_assert_eq(n, -3);
-	cr_assert_eq(jv_integer(o, "k", "k", 0, 2, &fe, &n), JV_BAD);
-	cr_assert_eq(jv_integer(o, "k", "k", 3, 3, &fe, &n), JV_OK);
+	cr_assert_eq(jv_integer_value(o, "k", "k", 0, 2, &fe, &n), JV_BAD);
+	cr_assert_eq(jv_integer_value(o, "k", "k", 3, 3, &fe, &n), JV_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(fe.count, 6);
 	field_errors_release(&fe);

@@ -14,7 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "fcgi/http.h"
-#include "fcgi/settings.h"
+#include "base/settings.h"
 
 static char *const *
 envp(const char **a)

@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 #include "handlers/items.h"
 
 #define LOOP_A	"6f1c2a44-0b55-4c8e-9a55-2f1e3d4c5b6a"

@@ -8,9 +8,9 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
-#include "handlers/commands.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "cli/commands.h"
 #include "handlers/handlers.h"
 #include "handlers/model.h"
 

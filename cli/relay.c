@@ -2,8 +2,8 @@
  * `mpapi relay`: publishes what the write transactions queued in the
  * outbox (migration 0020) to nginx's nchan module, after commit.
  *
- * One process, supervised like the workers (fcgi/main.c runs it under
- * server_supervise_children: killed, it is started again at once).  It
+ * One process, supervised like the workers (cli/main.c runs it under
+ * server_supervise: killed, it is started again at once).  It
  * holds one database connection of its own, which LISTENs and holds
  * the relay's advisory lock, so a second relay stands by until the
  * first is gone.  It never exits on a database or nginx outage: it
@@ -48,10 +48,11 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/log.h"
+#include "base/log.h"
 #include "fcgi/nchan.h"
 #include "handlers/handlers.h"
 #include "handlers/live.h"
+#include "cli/relay.h"
 
 #define RELAY_IDLE_POLL_MS	1000	/* idle: look even without NOTIFY */
 #define RELAY_BEAT_MS		5000	/* record counters, nchan's status */

@@ -4,14 +4,14 @@
 
 #include <stdio.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 #include "db/db.h"
 
 int	command_users_import(struct db *, const struct config *, const char *);
 int	command_purge(struct db *, const struct config *);
 int	command_migrate_status(struct db *, FILE *);
 
-/* The reader behind users import (handlers/commands.c). */
+/* The reader behind users import (cli/commands.c). */
 enum import_col {
 	IMPORT_ID,
 	IMPORT_EMAIL,

@@ -12,11 +12,11 @@
  *                                  HOST:PORT) and supervise N workers
  *   mpapi migrate [--status]       apply pending migrations, or list them
  *   mpapi users import FILE        load accounts exported by the old system
- *   mpapi purge                    delete what has expired (see
- *                                  command_purge)
+ *   mpapi purge                    delete what has expired
+ *                                  (cli/commands.c, command_purge)
  *   mpapi relay                    publish the live updates the writes
  *                                  queued to nginx's nchan, supervised
- *                                  like the workers (handlers/relay.c)
+ *                                  like the workers (cli/relay.c)
  *   mpapi --help | --version
  *
  * Started by a web server as a CGI program (GATEWAY_INTERFACE and
@@ -32,13 +32,14 @@
 
 #include <sodium.h>
 
-#include "fcgi/settings.h"
-#include "fcgi/log.h"
+#include "base/settings.h"
+#include "base/log.h"
 #include "fcgi/server.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
-#include "handlers/commands.h"
+#include "cli/commands.h"
 #include "handlers/live.h"
+#include "cli/relay.h"
 
 static const char usage_text[] =
     "usage: mpapi [serve] [--listen SPEC] [--workers N | --supervise]\n"
@@ -61,9 +62,11 @@ static const char help_text[] =
     "    --status         list applied and pending migrations; exit 0 when\n"
     "                     none is pending, 3 when some are, 1 on error\n"
     "  users import FILE  load accounts exported from the old system\n"
-    "  purge              delete expired idempotency keys, play marks, old\n"
-    "                     tombstones, write budgets and login counters;\n"
-    "                     exit 1 when it could not run\n"
+    "  purge              delete what has expired: idempotency keys, old\n"
+    "                     tombstones and sync marks, play marks, write\n"
+    "                     budgets, login failures, signed-out tokens and\n"
+    "                     live updates no relay published; exit 1 when it\n"
+    "                     could not run\n"
     "  relay              publish the live updates the writes queued to\n"
     "                     nginx's nchan (MP_NCHAN_SOCKET), supervised like\n"
     "                     the workers; needs the JWT secret too\n"
@@ -130,15 +133,42 @@ load(struct config *cfg, int full)
 	return 0;
 }
 
-/* One CGI request; a broken configuration still gets an answer. */
+/*
+ * One process that serves requests: the application (handlers/, with
+ * its database handle, which connects on first use) handed to the
+ * transport's accept loop.  A supervised worker's main.
+ */
+static int
+serve_worker(int listen_fd, const struct config *cfg)
+{
+	struct app	 app;
+	int		 rc;
+
+	app.cfg = cfg;
+	app.db = open_db(cfg);
+	rc = server_worker(listen_fd, cfg, app_handle, &app);
+	db_free(app.db);
+	return rc;
+}
+
+/*
+ * One CGI request; a broken configuration still gets an answer.  The
+ * database connection lives for this request only.
+ */
 static int
 cmd_cgi(void)
 {
 	struct config	 cfg;
+	struct app	 app;
+	int		 rc;
 
 	if (prepare(NULL) != 0 || load(&cfg, 1) != 0)
 		return server_cgi_misconfigured();
-	return server_cgi(&cfg);
+	app.cfg = &cfg;
+	app.db = open_db(&cfg);
+	rc = server_cgi(&cfg, app_handle, &app);
+	db_free(app.db);
+	return rc;
 }
 
 static int
@@ -178,15 +208,15 @@ cmd_serve(int argc, char **argv)
 		}
 		if (workers == 0 && supervise)
 			workers = cfg.workers;
-		return workers > 0 ? server_supervise(0, &cfg, (int)workers) :
-		    server_worker(0, &cfg);
+		return workers > 0 ? server_supervise(0, &cfg, (int)workers,
+		    serve_worker, "workers") : serve_worker(0, &cfg);
 	}
 	if ((fd = server_listen(listen_spec, cfg.socket_mode)) < 0) {
 		log_msg("error", "cannot listen on %s", listen_spec);
 		return EXIT_FAILURE;
 	}
 	return server_supervise(fd, &cfg,
-	    workers > 0 ? (int)workers : cfg.workers);
+	    workers > 0 ? (int)workers : cfg.workers, serve_worker, "workers");
 }
 
 static int
@@ -232,7 +262,7 @@ cmd_db(int purge, const char *file)
 }
 
 /*
- * mpapi relay: one relay (handlers/relay.c) under the workers'
+ * mpapi relay: one relay (cli/relay.c) under the workers'
  * supervisor, which starts it again when it dies.  It needs the whole
  * configuration: a sync message carries a cursor signed with the
  * secret the workers use.
@@ -244,7 +274,7 @@ cmd_relay(void)
 
 	if (prepare(NULL) != 0 || load(&cfg, 1) != 0)
 		return SERVER_EXIT_UNUSABLE;
-	return server_supervise_children(-1, &cfg, 1, relay_run, "relay");
+	return server_supervise(-1, &cfg, 1, relay_run, "relay");
 }
 
 int

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi/buf.h"
+#include "base/buf.h"
 
 static void
 oom(void)

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi/buf.h"
-#include "fcgi/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 
 static int	 debug_enabled;
 static char	 log_path[4096];

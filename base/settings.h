@@ -38,7 +38,7 @@ struct config {
 	const char	*cors_origins;		/* MP_CORS_ORIGINS */
 	const char	*log_file;		/* MP_LOG_FILE */
 	char		 base_path[CONFIG_PATH_MAX]; /* MP_BASE_PATH, "" */
-	/* Live updates (`mpapi relay`, handlers/relay.c). */
+	/* Live updates (`mpapi relay`, cli/relay.c). */
 	const char	*nchan_socket;		/* MP_NCHAN_SOCKET */
 	int		 live_interval_ms;	/* MP_LIVE_INTERVAL_MS */
 	int		 live_outbox_ttl_s;	/* MP_LIVE_OUTBOX_TTL */

@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "fcgi/settings.h"
+#include "base/settings.h"
 
 static const char *
 env_str(const char *name, const char *def)
