@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,32 @@
 
 static int	 debug_enabled;
 static char	 log_path[4096];
+static long	 log_pid_cached;
+
+static void
+log_pid_forget(void)
+{
+	log_pid_cached = 0;
+}
+
+/*
+ * The process id for the log lines: one getpid(2) per process, not one
+ * per line (a worker logs every request).  A forked child forgets the
+ * parent's (pthread_atfork, registered with the first call).
+ */
+static long
+log_pid(void)
+{
+	static int	 registered;
+
+	if (!registered) {
+		registered = 1;
+		(void)pthread_atfork(NULL, NULL, log_pid_forget);
+	}
+	if (log_pid_cached == 0)
+		log_pid_cached = (long)getpid();
+	return log_pid_cached;
+}
 
 /* "debug" turns on debug lines; anything else leaves info and above. */
 void
@@ -78,7 +105,7 @@ log_request(const struct log_entry *e)
 		buf_json_str(&b, e->user_id, strlen(e->user_id));
 	else
 		buf_puts(&b, "null");
-	buf_printf(&b, ",\"pid\":%ld}", (long)getpid());
+	buf_printf(&b, ",\"pid\":%ld}", log_pid());
 	emit(&b);
 	buf_release(&b);
 }
@@ -102,7 +129,7 @@ log_msg(const char *level, const char *fmt, ...)
 		buf_json_str(&b, m.data, m.len);
 	else
 		buf_puts(&b, "\"\"");
-	buf_printf(&b, ",\"pid\":%ld}", (long)getpid());
+	buf_printf(&b, ",\"pid\":%ld}", log_pid());
 	emit(&b);
 	buf_release(&b);
 	buf_release(&m);

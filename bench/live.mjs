@@ -26,7 +26,7 @@ import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const URL0 = process.env.BENCH_URL ?? 'http://127.0.0.1:18190';
+const URL0 = process.env.BENCH_URL ?? 'http://127.0.0.1:18370';
 const SUBS = Number(process.env.BENCH_SUBS ?? 2000);
 const HOT = process.env.BENCH_HOT;
 const TOKENS = readFileSync(process.env.BENCH_TOKENS_FILE ?? '/dev/null', 'utf8').split(/\s+/).filter(Boolean);

@@ -335,7 +335,9 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 	needle(&nd, sec_b64);
 	free(secret);
 	free(sec_b64);
-	usleep(200 * 1000);	/* let nginx and the workers write */
+	/* let the workers write, and nginx flush its buffered access log
+	   (flush=1s in deploy/nginx/mpapi.conf) */
+	usleep(1500 * 1000);
 
 	for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, logs[i]);

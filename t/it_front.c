@@ -623,3 +623,55 @@ Test(front, plain_cgi_serves_each_request_in_a_process_of_its_own)
 		cr_assert_neq(kill((pid_t)pid[i], 0), 0,
 		    "the CGI process %ld is still running", pid[i]);
 }
+
+/*
+ * The pid of the last "supervisor N started" line of the front end's
+ * log, or -1 when no supervisor logs there (Apache starts the programs).
+ */
+static long
+supervisor_pid_logged(void)
+{
+	const char *path = getenv("MP_TEST_SERVER_LOG");
+	char *line = NULL, *p;
+	size_t cap = 0;
+	long pid = -1;
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) >= 0)
+		if ((p = strstr(line, "\"msg\":\"supervisor ")) != NULL &&
+		    strstr(p, " started ") != NULL)
+			pid = atol(p + strlen("\"msg\":\"supervisor "));
+	free(line);
+	fclose(f);
+	return pid;
+}
+
+/*
+ * The log caches its process id (one getpid per process, issue 15): a
+ * worker the supervisor forked must log its own, not the supervisor's.
+ */
+Test(front, a_pool_worker_logs_its_own_pid_not_the_supervisors)
+{
+	struct it_resp r;
+	char rid[64], hdr[160], *line;
+	const char *h[2] = { hdr, NULL };
+	long sup, pid;
+
+	if ((sup = supervisor_pid_logged()) < 0)
+		cr_skip_test("no supervisor logs to this front end's log");
+	it_unique(rid, sizeof(rid), "front-pid-");
+	snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid);
+	req("GET", "/health", NULL, h, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	it_resp_free(&r);
+	line = log_line(rid);
+	cr_assert_not_null(line, "no log line for %s", rid);
+	pid = pid_of(line);
+	free(line);
+	cr_assert_gt(pid, 0);
+	cr_assert_neq(pid, sup, "the worker logged the supervisor's pid %ld",
+	    sup);
+	cr_assert_eq(kill((pid_t)pid, 0), 0, "no process %ld", pid);
+}
