@@ -157,8 +157,17 @@ db_live_attach(struct db_live *l, int *leader, int *reattached)
 		*leader = 1;
 		return DB_OK;
 	}
-	if (!db_connected(l->db))
-		return DB_UNAVAILABLE;
+	/*
+	 * A connection that died inside a take's transaction is not
+	 * reopened until its request ends (db_connected); for the relay
+	 * that take is over once it attaches again, so end it here, or the
+	 * relay would never reconnect after PostgreSQL died mid-take.
+	 */
+	if (!db_connected(l->db)) {
+		db_end_request(l->db);
+		if (!db_connected(l->db))
+			return DB_UNAVAILABLE;
+	}
 	if ((s = db_exec(l->db, &st_lock, NULL, &res)) != DB_OK)
 		return s;
 	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -960,6 +960,62 @@ Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restart
 }
 
 /*
+ * PostgreSQL killed while the relay's take waits inside its
+ * transaction (the test holds the row lock the take needs): once the server
+ * is back the relay reconnects by itself and the subscriber hears the
+ * next write.  (A connection lost inside a transaction stays shut until
+ * its request ends; the relay has to end it.)
+ */
+Test(live, the_relay_reconnects_after_postgresql_dies_in_the_middle_of_a_take,
+    .timeout = 300)
+{
+	struct who	 owner;
+	struct it_sse	 s;
+	char		 chan[128], loop[64], why[512];
+	long long	 waiting = 0;
+	int		 i;
+
+	new_user(&owner);
+	new_loop(&owner, 0, loop, sizeof(loop));
+	snprintf(chan, sizeof(chan), "user:%s", owner.id);
+	subscribe(&s, chan, &owner, NULL);
+	why[0] = '\0';
+	cr_assert(heard_up_to_date(&s, &owner, why, sizeof(why)),
+	    "before: no sync with the current cursor (saw %s)", why);
+
+	/*
+	 * The relay held while a write queues its message; the test locks
+	 * that row, then lets the relay go: its take (a DELETE of the rows)
+	 * waits on the row lock, inside its transaction.
+	 */
+	hold(relay_pid());
+	new_loop(&owner, 1, loop, sizeof(loop));
+	cr_assert_eq(it_db_exec("BEGIN"), 0);
+	cr_assert_gt(it_db_count("SELECT count(*) FROM (SELECT id FROM "
+	    "live_outbox FOR UPDATE) l", 0, NULL), 0);
+	release();
+	for (i = 0; i < 100 && waiting == 0; i++) {
+		usleep(100 * 1000);
+		/* Inside a transaction pg_stat_activity is a snapshot. */
+		(void)it_db_exec("SELECT pg_stat_clear_snapshot()");
+		waiting = it_db_count("SELECT count(*) FROM pg_stat_activity "
+		    "WHERE wait_event_type = 'Lock' AND state = 'active' AND "
+		    "query LIKE 'DELETE FROM live_outbox%'", 0, NULL);
+	}
+	cr_assert_eq(waiting, 1, "the relay's take never waited on the lock");
+	cr_assert_eq(it_ctl("pg-crash"), 0);
+	cr_assert_eq(it_ctl("pg-start"), 0);
+	(void)it_db_exec("SELECT 1");	/* this test's connection died too */
+
+	new_loop(&owner, 1, loop, sizeof(loop));
+	why[0] = '\0';
+	cr_assert(heard_up_to_date(&s, &owner, why, sizeof(why)),
+	    "after PostgreSQL died mid-take: no sync with the current cursor "
+	    "(saw %s)", why);
+	it_sse_close(&s);
+}
+
+/*
  * nginx restarted: subscribers are cut off, reconnect, and hear the
  * next writes; the relay found its connection to nchan gone and made a
  * new one by itself.
