@@ -663,7 +663,7 @@ Test(front, a_pool_worker_logs_its_own_pid_not_the_supervisors)
 		cr_skip_test("no supervisor logs to this front end's log");
 	it_unique(rid, sizeof(rid), "front-pid-");
 	snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid);
-	req("GET", "/health", NULL, h, NULL, &r);
+	itfx_req("GET", "/health", NULL, h, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	it_resp_free(&r);
 	line = log_line(rid);

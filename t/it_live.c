@@ -969,13 +969,13 @@ Test(live, subscribers_resume_after_the_relay_is_killed_and_the_database_restart
 Test(live, the_relay_reconnects_after_postgresql_dies_in_the_middle_of_a_take,
     .timeout = 300)
 {
-	struct who	 owner;
+	struct itfx_user	 owner;
 	struct it_sse	 s;
 	char		 chan[128], loop[64], why[512];
 	long long	 waiting = 0;
 	int		 i;
 
-	new_user(&owner);
+	itfx_db_user(&owner);
 	new_loop(&owner, 0, loop, sizeof(loop));
 	snprintf(chan, sizeof(chan), "user:%s", owner.id);
 	subscribe(&s, chan, &owner, NULL);

@@ -428,7 +428,7 @@ Test(loops, a_stale_if_match_on_put_or_delete_is_412_with_the_current_loop)
 
 Test(loops, an_if_match_version_past_the_int_range_is_412_on_put_patch_and_delete_and_changes_nothing)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	const char	*huge[] = { "If-Match: \"v99999999999\"", NULL };
 	const char	*huge_too[] = {
@@ -436,22 +436,22 @@ Test(loops, an_if_match_version_past_the_int_range_is_412_on_put_patch_and_delet
 	};
 	char		 id[40], p[80];
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("big", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("big", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
-	itl_req("PUT", p, &u, huge, itl_body("lost update", 0), &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PUT", p, &u, huge, itfx_loop_body("lost update", 0), &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.name"), "big");
 	it_resp_free(&r);
-	itl_req("PATCH", p, &u, huge, "{\"name\":\"x\"}", &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("PATCH", p, &u, huge, "{\"name\":\"x\"}", &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	it_resp_free(&r);
-	itl_req("DELETE", p, &u, huge_too, NULL, &r);
-	assert_problem(&r, 412, NULL);
+	itfx_req("DELETE", p, &u, huge_too, NULL, &r);
+	itfx_assert_problem(&r, 412, NULL, NULL);
 	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
 	it_resp_free(&r);
 	cr_assert_eq(version_of(id), 1);
-	cr_assert_eq(loops_of(&u), 1);
+	cr_assert_eq(itfx_loops_of(&u), 1);
 }
 
 /* An If-Match of n tags "v101".."v(100+n-1)" and "v<v>", first or last. */
@@ -473,20 +473,20 @@ if_match_many(char *out, size_t sz, int n, int v, int match_first)
 
 Test(loops, an_if_match_of_forty_tags_gives_the_same_answer_whichever_place_the_match_has)
 {
-	struct itl_user	 u;
+	struct itfx_user	 u;
 	struct it_resp	 r;
 	char		 id[40], p[80], h[1024], body[64];
 	const char	*hs[] = { h, NULL };
 	int		 v, first;
 
-	itl_user(&u);
-	itl_loop(&u, itl_body("many", 0), id, sizeof(id));
+	itfx_db_user(&u);
+	itfx_loop(&u, itfx_loop_body("many", 0), id, sizeof(id));
 	path_of(p, sizeof(p), id, NULL);
 	/* The current version among 40 tags: the write holds, either way. */
 	for (v = 1, first = 0; first < 2; first++, v++) {
 		if_match_many(h, sizeof(h), 40, v, first);
 		snprintf(body, sizeof(body), "{\"name\":\"n%d\"}", v);
-		itl_req("PATCH", p, &u, hs, body, &r);
+		itfx_req("PATCH", p, &u, hs, body, &r);
 		cr_assert_eq(r.status, 200, "match %s: %d %s",
 		    first ? "first" : "last", r.status, r.body);
 		it_resp_free(&r);
@@ -495,16 +495,16 @@ Test(loops, an_if_match_of_forty_tags_gives_the_same_answer_whichever_place_the_
 	/* A stale version among 40 tags: 412 either way, nothing written. */
 	for (first = 0; first < 2; first++) {
 		if_match_many(h, sizeof(h), 40, 1, first);
-		itl_req("PUT", p, &u, hs, itl_body("stale", 0), &r);
-		assert_problem(&r, 412, NULL);
+		itfx_req("PUT", p, &u, hs, itfx_loop_body("stale", 0), &r);
+		itfx_assert_problem(&r, 412, NULL, NULL);
 		it_resp_free(&r);
 	}
 	/* The 17th tag matching, as the 1st: the delete holds. */
 	if_match_many(h, sizeof(h), 17, 3, 0);
-	itl_req("DELETE", p, &u, hs, NULL, &r);
+	itfx_req("DELETE", p, &u, hs, NULL, &r);
 	cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
 	it_resp_free(&r);
-	cr_assert_eq(loops_of(&u), 0);
+	cr_assert_eq(itfx_loops_of(&u), 0);
 }
 
 Test(loops, a_stale_version_in_the_body_is_409_with_the_current_loop)
@@ -909,35 +909,35 @@ Test(loops, parent_lists_public_remixes_and_the_callers_own)
 
 Test(loops, a_list_with_every_filter_at_once_is_answered_and_finds_its_loop)
 {
-	struct itl_user	 a, b;
+	struct itfx_user	 a, b;
 	struct it_resp	 r;
 	char		 id[40], p[512], base[400];
 
-	itl_user(&a);
-	itl_user(&b);
-	itl_loop(&a, itl_body("origin", 1), id, sizeof(id));
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_loop(&a, itfx_loop_body("origin", 1), id, sizeof(id));
 	snprintf(p, sizeof(p), "/api/loops/%s/remix", id);
-	itl_req("POST", p, &b, NULL, "{\"isPublic\":true,"
+	itfx_req("POST", p, &b, NULL, "{\"isPublic\":true,"
 	    "\"name\":\"50%_off\"}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	it_resp_free(&r);
 	/* Every filter, an uncommon limit: the most parameters a list takes. */
 	snprintf(base, sizeof(base), "/api/loops?user=%s&public=true&sort=top&"
 	    "bars=4&bpmMin=90&bpmMax=100&parent=%s&chord=Am7&sound=snare&"
-	    "q=0%%25_&limit=7", b.name, id);
-	itl_req("GET", base, &a, NULL, NULL, &r);
+	    "q=0%%25_&limit=7", b.username, id);
+	itfx_req("GET", base, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 1, "%s", r.body);
 	cr_assert_str_eq(it_str(r.json, "loops.0.name"), "50%_off");
 	it_resp_free(&r);
 	snprintf(p, sizeof(p), "%s&offset=1", base);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 0, "%s", r.body);
 	it_resp_free(&r);
 	/* The wildcards of q are literal: "0_" is not in the name. */
 	snprintf(p, sizeof(p), "/api/loops?parent=%s&q=0_", id);
-	itl_req("GET", p, &a, NULL, NULL, &r);
+	itfx_req("GET", p, &a, NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(count_of(&r), 0, "%s", r.body);
 	it_resp_free(&r);
