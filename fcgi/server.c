@@ -289,6 +289,8 @@ server_cgi(const struct config *cfg)
 	dc.conninfo = cfg->database_url;
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	dc.pooler = cfg->db_pooler;
+	dc.session = 0;
 	db = db_new(&dc);
 	serve_one(environ, fd_reader, &in, fd_writer, &out, db, cfg);
 	db_free(db);
@@ -396,6 +398,8 @@ server_worker(int listen_fd, const struct config *cfg)
 	dc.conninfo = cfg->database_url;
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	dc.pooler = cfg->db_pooler;
+	dc.session = 0;
 	db = db_new(&dc);		/* connects on first use, after fork */
 	/* Not a socket (a CGI run): nothing waits in accept() then. */
 	(void)setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
