@@ -226,6 +226,19 @@ db_pooled(struct db *db)
 	return db->conn != NULL && db->pooled;
 }
 
+/* Open and configure one connection; 0 when usable.  No logging. */
+static int
+connect_once(struct db *db, const char *const *keys,
+    const char *const *vals)
+{
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	PQsetNoticeReceiver(db->conn, NULL, NULL);
+	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
+	return configure(db);
+}
+
 /*
  * (Re)open the connection.  Returns 0 when it is usable.  A failure is
  * logged without the conninfo, which may hold a password.
@@ -235,7 +248,7 @@ db_connect(struct db *db)
 {
 	const char	*keys[8], *vals[8];
 	char		 app[64], cto[16];
-	int		 n = 0;
+	int		 n = 0, r;
 
 	if (db->conn != NULL) {
 		PQfinish(db->conn);
@@ -248,22 +261,28 @@ db_connect(struct db *db)
 	keys[n] = "connect_timeout";	vals[n++] = cto;
 	keys[n] = "client_encoding";	vals[n++] = "UTF8";
 	keys[n] = NULL;			vals[n] = NULL;
-	db->conn = PQconnectdbParams(keys, vals, 1);
-	db->gen++;
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		log_msg("warn", "database connection failed: %.*s",
-		    db->conn ? (int)strcspn(PQerrorMessage(db->conn), "\n") : 3,
-		    db->conn ? PQerrorMessage(db->conn) : "oom");
-		return -1;
-	}
-	PQsetNoticeReceiver(db->conn, NULL, NULL);
-	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
-	if (configure(db) != 0) {
-		if (PQstatus(db->conn) != CONNECTION_OK)
-			log_msg("warn", "database connection failed: %.*s",
-			    (int)strcspn(PQerrorMessage(db->conn), "\n"),
-			    PQerrorMessage(db->conn));
+	r = connect_once(db, keys, vals);
+	/*
+	 * PgBouncer lets a client in, then refuses its first query for a
+	 * moment after a failed server login ("server login has been
+	 * failing, try again later"), also just after PostgreSQL came
+	 * back: one more try after 0.4 s, by when it has tried again.
+	 */
+	if (r != 0 && db->conn != NULL &&
+	    strstr(PQerrorMessage(db->conn), "login has been failing")) {
 		PQfinish(db->conn);
+		usleep(400 * 1000);
+		r = connect_once(db, keys, vals);
+	}
+	db->gen++;
+	if (r != 0) {
+		if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+			log_msg("warn", "database connection failed: %.*s",
+			    db->conn ? (int)strcspn(PQerrorMessage(db->conn),
+			    "\n") : 3, db->conn ? PQerrorMessage(db->conn) :
+			    "oom");
+		if (db->conn != NULL)
+			PQfinish(db->conn);
 		db->conn = NULL;
 		return -1;
 	}
