@@ -121,6 +121,20 @@ load_common(struct config *cfg, const char **err)
 	memset(cfg, 0, sizeof(*cfg));
 	*err = NULL;
 	cfg->database_url = env_str("DATABASE_URL", "dbname=mpapi");
+	cfg->database_direct_url = env_str("DATABASE_DIRECT_URL",
+	    cfg->database_url);
+	/* Values of enum db_pooler (db/db.h): 0 auto, 1 none, 2 transaction. */
+	v = env_str("MP_DB_POOLER", "auto");
+	if (strcmp(v, "auto") == 0)
+		cfg->db_pooler = 0;
+	else if (strcmp(v, "none") == 0)
+		cfg->db_pooler = 1;
+	else if (strcmp(v, "transaction") == 0)
+		cfg->db_pooler = 2;
+	else {
+		*err = "MP_DB_POOLER must be auto, none or transaction";
+		return -1;
+	}
 	cfg->development = strcmp(env_str("MP_ENV", "production"),
 	    "development") == 0;
 	cfg->jwt_issuer = env_str("MP_JWT_ISSUER", "music-playground-api");

@@ -92,6 +92,8 @@ open_db(const struct config *cfg)
 	dc.conninfo = cfg->database_url;
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	dc.pooler = cfg->db_pooler;
+	dc.session = 0;
 	return db_new(&dc);
 }
 

@@ -529,9 +529,12 @@ relay_run(int listen_fd, const struct config *cfg)
 
 	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
-	dc.conninfo = cfg->database_url;
+	/* LISTEN and the relay's session lock need a session. */
+	dc.conninfo = cfg->database_direct_url;
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
+	dc.pooler = cfg->db_pooler;
+	dc.session = 1;
 	r.dl = db_live_new(&dc);
 	nchan_pub_init(&r.pub, cfg->nchan_socket, RELAY_PUBLISH_TIMEOUT_MS);
 	r.beat_ms = clock_mono_ms();

@@ -43,6 +43,20 @@ struct db {
 	char			 gate_detail[32];
 	size_t			 big;		/* largest message this request:
 						   see db_end_request() */
+	/*
+	 * Found out at connect (see probe()): whether a pooler in
+	 * transaction mode sits between us and PostgreSQL.  Then no
+	 * session state may be relied on: statements go unnamed, and
+	 * the timeouts are set in each transaction (local) unless the
+	 * server's defaults (ALTER ROLE/DATABASE ... SET) already are
+	 * the configured ones.
+	 */
+	int			 pooled;
+	int			 named;		/* named prepared statements */
+	int			 local_timeouts;
+	char			 timeout_sql[160]; /* set_config(.., true) */
+	char			 begin_sql[192];   /* BEGIN; SET LOCAL .. */
+	char			 sqlstate[6];	/* of the last failure */
 };
 
 /*
@@ -132,6 +146,121 @@ db_free(struct db *db)
 }
 
 /*
+ * What sits behind the connection, found out in one round trip: the
+ * backend's own pid against the one the connection's start-up message
+ * reported (PgBouncer and other poolers hand the client a key of their
+ * own, so the two differ), and the server's defaults of the two
+ * timeouts (milliseconds).  Returns 0, or -1 when the connection
+ * failed.
+ */
+static int
+probe(struct db *db, int *pid, int *stmt_ms, int *idle_ms)
+{
+	PGresult	*res;
+	int		 ok;
+
+	res = PQexec(db->conn, "SELECT pg_backend_pid(), "
+	    "(SELECT setting FROM pg_settings WHERE name = 'statement_timeout'), "
+	    "(SELECT setting FROM pg_settings "
+	    "WHERE name = 'idle_in_transaction_session_timeout')");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok) {
+		*pid = atoi(PQgetvalue(res, 0, 0));
+		*stmt_ms = atoi(PQgetvalue(res, 0, 1));
+		*idle_ms = atoi(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Decide how statements and timeouts go on the new connection.  No
+ * start-up "options" are ever sent (PgBouncer refuses them, or with
+ * ignore_startup_parameters drops them: the timeout would silently be
+ * none).  Direct to PostgreSQL: the timeouts are set once for the
+ * session and statements are prepared once per connection, as before.
+ * Through a pooler in transaction mode (detected, or MP_DB_POOLER=
+ * transaction): a session is shared with other clients between
+ * transactions, so nothing is left on it: statements are unnamed
+ * (parsed with each execution, in the same round trip) and the
+ * timeouts are set with SET LOCAL in each transaction, unless the
+ * server's defaults for our role or database already are ours (then
+ * it costs nothing).  Returns 0 when the connection is usable.
+ */
+static int
+configure(struct db *db)
+{
+	PGresult	*res;
+	char		 sql[160];
+	int		 pid = 0, stmt_ms = -1, idle_ms = -1, ok;
+	int		 idle = db->cfg.statement_timeout_ms * 2;
+
+	if (probe(db, &pid, &stmt_ms, &idle_ms) != 0)
+		return -1;
+	switch (db->cfg.pooler) {
+	case DB_POOLER_NONE:
+		db->pooled = 0;
+		break;
+	case DB_POOLER_TRANSACTION:
+		db->pooled = 1;
+		break;
+	default:
+		db->pooled = pid != PQbackendPID(db->conn);
+		break;
+	}
+	if (db->pooled && db->cfg.session) {
+		log_msg("error", "this program needs its own database "
+		    "session (LISTEN, a session lock), and DATABASE_URL "
+		    "goes through a pooler in transaction mode: set "
+		    "DATABASE_DIRECT_URL to PostgreSQL itself");
+		return -1;
+	}
+	db->named = !db->pooled;
+	db->local_timeouts = 0;
+	if (stmt_ms == db->cfg.statement_timeout_ms && idle_ms == idle)
+		return 0;
+	if (db->pooled) {
+		db->local_timeouts = 1;
+		snprintf(db->timeout_sql, sizeof(db->timeout_sql),
+		    "SELECT set_config('statement_timeout', '%d', true), "
+		    "set_config('idle_in_transaction_session_timeout', "
+		    "'%d', true)", db->cfg.statement_timeout_ms, idle);
+		snprintf(db->begin_sql, sizeof(db->begin_sql),
+		    "BEGIN; SET LOCAL statement_timeout = %d; "
+		    "SET LOCAL idle_in_transaction_session_timeout = %d",
+		    db->cfg.statement_timeout_ms, idle);
+		return 0;
+	}
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; "
+	    "SET idle_in_transaction_session_timeout = %d",
+	    db->cfg.statement_timeout_ms, idle);
+	res = PQexec(db->conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* 1 when the connection goes through a pooler in transaction mode. */
+int
+db_pooled(struct db *db)
+{
+	return db->conn != NULL && db->pooled;
+}
+
+/* Open and configure one connection; 0 when usable.  No logging. */
+static int
+connect_once(struct db *db, const char *const *keys,
+    const char *const *vals)
+{
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	PQsetNoticeReceiver(db->conn, NULL, NULL);
+	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
+	return configure(db);
+}
+
+/*
  * (Re)open the connection.  Returns 0 when it is usable.  A failure is
  * logged without the conninfo, which may hold a password.
  */
@@ -139,8 +268,8 @@ static int
 db_connect(struct db *db)
 {
 	const char	*keys[8], *vals[8];
-	char		 app[64], cto[16], opts[96];
-	int		 n = 0;
+	char		 app[64], cto[16];
+	int		 n = 0, r;
 
 	if (db->conn != NULL) {
 		PQfinish(db->conn);
@@ -148,25 +277,36 @@ db_connect(struct db *db)
 	}
 	snprintf(app, sizeof(app), "mpapi-%ld", (long)getpid());
 	snprintf(cto, sizeof(cto), "%d", db->cfg.connect_timeout_s);
-	snprintf(opts, sizeof(opts),
-	    "-c statement_timeout=%d -c idle_in_transaction_session_timeout=%d",
-	    db->cfg.statement_timeout_ms, db->cfg.statement_timeout_ms * 2);
 	keys[n] = "dbname";		vals[n++] = db->cfg.conninfo;
 	keys[n] = "application_name";	vals[n++] = app;
 	keys[n] = "connect_timeout";	vals[n++] = cto;
-	keys[n] = "options";		vals[n++] = opts;
 	keys[n] = "client_encoding";	vals[n++] = "UTF8";
 	keys[n] = NULL;			vals[n] = NULL;
-	db->conn = PQconnectdbParams(keys, vals, 1);
+	r = connect_once(db, keys, vals);
+	/*
+	 * PgBouncer lets a client in, then refuses its first query for a
+	 * moment after a failed server login ("server login has been
+	 * failing, try again later"), also just after PostgreSQL came
+	 * back: one more try after 0.4 s, by when it has tried again.
+	 */
+	if (r != 0 && db->conn != NULL &&
+	    strstr(PQerrorMessage(db->conn), "login has been failing")) {
+		PQfinish(db->conn);
+		usleep(400 * 1000);
+		r = connect_once(db, keys, vals);
+	}
 	db->gen++;
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		log_msg("warn", "database connection failed: %.*s",
-		    db->conn ? (int)strcspn(PQerrorMessage(db->conn), "\n") : 3,
-		    db->conn ? PQerrorMessage(db->conn) : "oom");
+	if (r != 0) {
+		if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+			log_msg("warn", "database connection failed: %.*s",
+			    db->conn ? (int)strcspn(PQerrorMessage(db->conn),
+			    "\n") : 3, db->conn ? PQerrorMessage(db->conn) :
+			    "oom");
+		if (db->conn != NULL)
+			PQfinish(db->conn);
+		db->conn = NULL;
 		return -1;
 	}
-	PQsetNoticeReceiver(db->conn, NULL, NULL);
-	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
 	return 0;
 }
 
@@ -233,6 +373,13 @@ db_last_constraint(struct db *db)
 	return db->constraint;
 }
 
+/* The SQLSTATE of the last failed statement ("" for none or lost). */
+const char *
+db_last_sqlstate(struct db *db)
+{
+	return db->sqlstate;
+}
+
 const char *
 db_value(PGresult *res, int row, int col)
 {
@@ -250,12 +397,14 @@ db_classify(struct db *db, PGresult *res)
 	ExecStatusType	 st;
 
 	db->constraint[0] = '\0';
+	db->sqlstate[0] = '\0';
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return DB_OK;
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	if (state == NULL)
 		return DB_UNAVAILABLE;	/* client side: connection lost */
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state);
 	if ((cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)) != NULL)
 		snprintf(db->constraint, sizeof(db->constraint), "%s", cons);
 	if (strncmp(state, "P04", 3) == 0)
@@ -426,6 +575,30 @@ exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
 }
 
 /*
+ * st outside a transaction on a pooled connection whose timeouts are
+ * not the server's defaults: in one pipeline behind the set_config()
+ * that sets them for its implicit transaction (one round trip still).
+ */
+static enum db_status
+exec_timed(struct db *db, struct db_stmt *st, const char *const *params,
+    PGresult **out)
+{
+	struct db_step	 step;
+	enum db_status	 s;
+
+	memset(&step, 0, sizeof(step));
+	step.stmt = st;
+	step.params = params;
+	s = db_pipeline(db, &step, 1, st->readonly);
+	if (s == DB_OK) {
+		*out = step.res;
+		step.res = NULL;
+	}
+	db_steps_clear(&step, 1);
+	return s;
+}
+
+/*
  * Run statement st with text params (st->nparams of them).  On DB_OK
  * *out holds the result (caller PQclears); otherwise *out is NULL.
  * A read-only statement cut by a lost connection is tried once more on
@@ -448,7 +621,10 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 		if (!db_connected(db))
 			return DB_UNAVAILABLE;
 		in_txn = txn_open(db);
-		if (st->gen != db->gen && (s = prepare(db, st)) != DB_OK) {
+		if (db->local_timeouts && !in_txn)
+			return exec_timed(db, st, params, out);
+		if (db->named && st->gen != db->gen &&
+		    (s = prepare(db, st)) != DB_OK) {
 			if (s == DB_UNAVAILABLE && conn_lost(db, in_txn) &&
 			    st->readonly && !in_txn && tries == 0)
 				continue;
@@ -456,8 +632,12 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params,
 			return s;
 		}
 		note_params(db, st->nparams, params);
-		res = PQexecPrepared(db->conn, st->name, st->nparams, params,
-		    NULL, NULL, 0);
+		if (db->named)
+			res = PQexecPrepared(db->conn, st->name, st->nparams,
+			    params, NULL, NULL, 0);
+		else
+			res = PQexecParams(db->conn, st->sql, st->nparams,
+			    NULL, params, NULL, NULL, 0);
 		s = db_classify(db, res);
 		if (s == DB_OK) {
 			note_result(db, res);
@@ -490,13 +670,13 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 {
 	struct {
 		size_t	 step;
-		int	 prepare;
-	}		 slot[2 * DB_PIPELINE_MAX];
+		int	 prepare;	/* 1: a Parse; 2: the timeouts */
+	}		 slot[2 * DB_PIPELINE_MAX + 1];
 	PGresult	*res;
 	ExecStatusType	 rs;
 	enum db_status	 first, s;
 	size_t		 i, nslots, got;
-	int		 tries, nulls, ok, in_txn;
+	int		 tries, nulls, ok, in_txn, timed;
 
 	if (n > DB_PIPELINE_MAX)
 		return DB_ERROR;
@@ -513,12 +693,38 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 			return DB_ERROR;
 		ok = 1;
 		nslots = 0;
+		/*
+		 * Pooled, outside a transaction: the timeouts first (after
+		 * a BEGIN that opens the pipeline), local to the
+		 * transaction the pipeline is.
+		 */
+		timed = db->local_timeouts && !in_txn;
 		for (i = 0; i < n && ok; i++) {
 			struct db_stmt	*st = steps[i].stmt;
 
+			if (timed && (i > 0 || st != NULL ||
+			    strcmp(steps[i].sql, "BEGIN") != 0)) {
+				ok = PQsendQueryParams(db->conn,
+				    db->timeout_sql, 0, NULL, NULL, NULL,
+				    NULL, 0);
+				slot[nslots].step = i;
+				slot[nslots++].prepare = 2;
+				timed = 0;
+				if (!ok)
+					break;
+			}
 			if (st == NULL) {
 				ok = PQsendQueryParams(db->conn, steps[i].sql,
 				    0, NULL, NULL, NULL, NULL, 0);
+				slot[nslots].step = i;
+				slot[nslots++].prepare = 0;
+				continue;
+			}
+			if (!db->named) {
+				note_params(db, st->nparams, steps[i].params);
+				ok = PQsendQueryParams(db->conn, st->sql,
+				    st->nparams, NULL, steps[i].params, NULL,
+				    NULL, 0);
 				slot[nslots].step = i;
 				slot[nslots++].prepare = 0;
 				continue;
@@ -569,6 +775,11 @@ db_pipeline(struct db *db, struct db_step *steps, size_t n, int restartable)
 			if (s != DB_OK && rs != PGRES_PIPELINE_ABORTED &&
 			    first == DB_OK)
 				first = s;
+			if (slot[got].prepare == 2) {
+				got++;
+				PQclear(res);
+				continue;
+			}
 			if (slot[got++].prepare) {
 				if (s == DB_OK)
 					steps[i].stmt->gen = db->gen;
@@ -638,6 +849,8 @@ db_exec_simple(struct db *db, const char *sql)
 	if (!db_connected(db))
 		return DB_UNAVAILABLE;
 	in_txn = txn_open(db);
+	if (db->local_timeouts && !in_txn && strcmp(sql, "BEGIN") == 0)
+		sql = db->begin_sql;
 	res = PQexec(db->conn, sql);
 	s = db_classify(db, res);
 	PQclear(res);

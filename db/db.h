@@ -30,10 +30,24 @@ enum db_status {
 	DB_ERROR		/* anything else: a bug, answer 500 */
 };
 
+/*
+ * What sits between the program and PostgreSQL (MP_DB_POOLER): found
+ * out at each connect (auto), or said.  See db/conn.c, configure().
+ */
+enum db_pooler {
+	DB_POOLER_AUTO = 0,
+	DB_POOLER_NONE,			/* PostgreSQL itself */
+	DB_POOLER_TRANSACTION		/* PgBouncer pool_mode=transaction */
+};
+
 struct db_config {
 	const char	*conninfo;		/* DATABASE_URL */
 	int		 connect_timeout_s;
 	int		 statement_timeout_ms;
+	enum db_pooler	 pooler;
+	int		 session;		/* needs a session of its own
+						   (LISTEN, session locks): a
+						   pooled connection is refused */
 };
 
 struct db	*db_new(const struct db_config *cfg);
@@ -44,6 +58,8 @@ void		 db_rollback(struct db *db);
 int		 db_in_transaction(struct db *db);
 const char	*db_status_name(enum db_status s);
 const char	*db_last_constraint(struct db *db);
+const char	*db_last_sqlstate(struct db *db);
+int		 db_pooled(struct db *db);
 
 /* Migrations (db/migrate.c). */
 struct db_migration_state {

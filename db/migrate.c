@@ -79,52 +79,71 @@ record(PGconn *c, const struct migration *m)
 }
 
 /*
+ * Open a transaction that holds the migrators' lock, with no statement
+ * timeout: the lock is transaction-scoped (pg_advisory_xact_lock), and
+ * the timeout SET LOCAL, so nothing outlives the transaction and
+ * `mpapi migrate` works through a pooler in transaction mode as well
+ * as straight to PostgreSQL (a session lock or SET would stay on a
+ * pooled server connection for its next client).
+ */
+static int
+begin_locked(PGconn *c)
+{
+	return exec_ok(c, "BEGIN; SET LOCAL statement_timeout = 0; "
+	    "SET LOCAL idle_in_transaction_session_timeout = 0; "
+	    "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")");
+}
+
+/*
  * Apply every compiled-in migration not yet recorded, each in its own
- * transaction, while holding a session advisory lock so that two
- * migrators at once are safe (the second waits, then finds nothing to
- * do).  Forward-only.  Returns 0 and the number applied in *applied,
- * or -1 (the failing migration is rolled back and logged).
+ * transaction, which first takes the migrators' lock and then looks
+ * whether the migration is recorded: two migrators at once are safe
+ * (the second waits, then finds it applied).  Forward-only.  Returns 0
+ * and the number applied in *applied, or -1 (the failing migration is
+ * rolled back and logged).
  */
 int
 db_migrate(struct db *db, int *applied)
 {
 	PGconn	*c;
 	size_t	 i;
-	int	 r, rc = -1;
+	int	 r;
 
 	*applied = 0;
 	if (!db_connected(db))
 		return -1;
 	c = db_conn(db);
-	if (!exec_ok(c, "SET statement_timeout = 0") ||
-	    !exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")"))
-		return -1;
+	if (!begin_locked(c))
+		goto fail;
 	if (!exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    "version integer PRIMARY KEY, name text NOT NULL, "
-	    "applied_at timestamptz NOT NULL DEFAULT now())"))
-		goto out;
+	    "applied_at timestamptz NOT NULL DEFAULT now())") ||
+	    !exec_ok(c, "COMMIT"))
+		goto fail;
 	for (i = 0; i < migrations_count; i++) {
+		if (!begin_locked(c))
+			goto fail;
 		if ((r = applied_already(c, migrations[i].version)) < 0)
-			goto out;
-		if (r == 1)
+			goto fail;
+		if (r == 1) {
+			if (!exec_ok(c, "COMMIT"))
+				goto fail;
 			continue;
-		if (!exec_ok(c, "BEGIN"))
-			goto out;
+		}
 		if (!exec_ok(c, migrations[i].sql) || !record(c, &migrations[i])) {
-			exec_ok(c, "ROLLBACK");
 			log_msg("error", "migration %s failed", migrations[i].name);
-			goto out;
+			goto fail;
 		}
 		if (!exec_ok(c, "COMMIT"))
-			goto out;
+			goto fail;
 		log_msg("info", "applied migration %s", migrations[i].name);
 		(*applied)++;
 	}
-	rc = 0;
-out:
-	exec_ok(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
-	exec_ok(c, "RESET statement_timeout");
-	return rc;
+	return 0;
+fail:
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		exec_ok(c, "ROLLBACK");
+	return -1;
 }
 
 /*

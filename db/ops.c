@@ -24,7 +24,10 @@ static struct db_stmt st_rows = DB_STMT_RO("ops_rows",
 
 /*
  * The schema version the database is at.  A missing schema_migrations
- * table is an answer (version 0), not an error.
+ * table (42P01: nothing migrated yet) is an answer, version 0; any
+ * other failure is the database's (down, or an error), never read as
+ * "schema behind" (under PgBouncer a 26000 once made /ready flap with
+ * schemaVersion 0).
  */
 enum db_status
 db_ready(struct db *db, int *schema_version)
@@ -34,7 +37,7 @@ db_ready(struct db *db, int *schema_version)
 
 	*schema_version = 0;
 	s = db_exec(db, &st_ready, NULL, &res);
-	if (s == DB_ERROR && db_connected(db))
+	if (s == DB_ERROR && strcmp(db_last_sqlstate(db), "42P01") == 0)
 		return DB_OK;	/* no schema_migrations table yet */
 	if (s != DB_OK)
 		return s;

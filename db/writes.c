@@ -106,6 +106,10 @@ static struct db_stmt st_token_live = DB_STMT_RO("write_token_live",
 static struct db_stmt st_key_claim = DB_STMT("write_key_claim",
     "SELECT pg_try_advisory_lock(hashtextextended($1::text, 0))", 1);
 
+/* Its stand-in through a pooler (see db_write_claim): no lock. */
+static struct db_stmt st_key_noclaim = DB_STMT_RO("write_key_noclaim",
+    "SELECT $1::text IS NOT NULL", 1);
+
 /*
  * Store the answer in the transaction of the write itself.  An expired
  * row of the same key is replaced; a live one (only possible if the
@@ -364,6 +368,13 @@ db_token_gate(struct db *db, struct db_write *w)
  * it (GO: run the handler, which opens the transaction with
  * db_write_begin once its hashing is done).  The lock, once taken, is
  * held until db_end_request.  Replay strings are owned by w.
+ *
+ * Through a pooler in transaction mode a session lock would stay on
+ * whichever server connection took it (the unlock may go to another),
+ * so there the claim only looks the key up: a retry that comes while
+ * the first is still hashing hashes too, then meets the key's
+ * transaction lock in db_write_begin (409) or the stored answer
+ * (replayed) there.  The answer is the same, only a hash is spent.
  */
 enum db_status
 db_write_claim(struct db *db, struct db_write *w)
@@ -377,7 +388,7 @@ db_write_claim(struct db *db, struct db_write *w)
 	size_t		 n = 0, ilive = 0;
 	enum db_status	 s;
 	PGresult	*r;
-	int		 locked;
+	int		 locked, pooled;
 
 	w->verdict = DB_WRITE_GO;
 	w->used = 0;
@@ -389,7 +400,12 @@ db_write_claim(struct db *db, struct db_write *w)
 	hex_bytea(hash, w->fingerprint, DB_FINGERPRINT_LEN);
 	memset(steps, 0, sizeof(steps));
 	plock[0] = lock;
-	steps[n].stmt = &st_key_claim;
+	if (!db_connected(db)) {
+		free(lock);
+		return DB_UNAVAILABLE;
+	}
+	pooled = db_pooled(db);
+	steps[n].stmt = pooled ? &st_key_noclaim : &st_key_claim;
 	steps[n++].params = plock;
 	plook[0] = w->user_id;
 	plook[1] = w->key;
@@ -412,7 +428,7 @@ db_write_claim(struct db *db, struct db_write *w)
 		return s;
 	}
 	locked = strcmp(PQgetvalue(steps[0].res, 0, 0), "t") == 0;
-	if (locked)
+	if (locked && !pooled)
 		db_session_lock_set(db);
 	if (!locked)
 		w->verdict = DB_WRITE_BUSY;
@@ -508,11 +524,21 @@ db_write_abort(struct db *db)
  * in index order (no table scan) in its own transaction and reports
  * how many went; the caller loops until a batch comes back short.
  */
+/*
+ * The purge lock is transaction-scoped, so that it works through a
+ * pooler in transaction mode and can never outlive its holder (a
+ * session lock stays on whichever pooled server connection took it,
+ * and every later purge would find "another purge is running"): each
+ * batch holds it for its own transaction, and a purge that finds
+ * another's batch holding it at its start stops there.  Two purges
+ * started at the same moment see their batches run one at a time.
+ */
 static struct db_stmt st_purge_lock = DB_STMT("purge_lock",
-    "SELECT pg_try_advisory_lock(hashtextextended('mpapi purge', 0))", 0);
+    "SELECT pg_try_advisory_xact_lock(hashtextextended('mpapi purge', 0))",
+    0);
 
-static struct db_stmt st_purge_unlock = DB_STMT("purge_unlock",
-    "SELECT pg_advisory_unlock(hashtextextended('mpapi purge', 0))", 0);
+static struct db_stmt st_purge_batch_lock = DB_STMT("purge_batch_lock",
+    "SELECT pg_advisory_xact_lock(hashtextextended('mpapi purge', 0))", 0);
 
 static struct db_stmt st_purge_keys = DB_STMT("purge_keys",
     "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
@@ -579,16 +605,22 @@ static struct db_stmt st_purge_revoked = DB_STMT("purge_revoked",
     "WHERE expires_at <= now() AND $1::int IS NOT NULL "
     "LIMIT $2::int))", 2);
 
-/* Take (1) or release (0) the lock that keeps purges one at a time. */
+/*
+ * Whether another purge is running a batch (take 1: *got 0 then), in a
+ * statement's own transaction: nothing is held afterwards.  Release
+ * (take 0) has nothing left to do.
+ */
 enum db_status
 db_purge_lock(struct db *db, int take, int *got)
 {
 	PGresult	*res;
 	enum db_status	 s;
 
+	*got = 1;
+	if (!take)
+		return DB_OK;
 	*got = 0;
-	s = db_exec(db, take ? &st_purge_lock : &st_purge_unlock, NULL, &res);
-	if (s != DB_OK)
+	if ((s = db_exec(db, &st_purge_lock, NULL, &res)) != DB_OK)
 		return s;
 	*got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
@@ -617,8 +649,40 @@ purge_batch(struct db *db, struct db_stmt *st, const char *const *p,
  * One batch of each kind; which names the table.  *deleted is the
  * number of rows removed by this batch.
  */
+static enum db_status
+purge_one(struct db *db, enum db_purge_what which, int age, int batch,
+    long long *deleted);
+
+/* One batch in its own transaction, under the purge lock. */
 enum db_status
 db_purge(struct db *db, enum db_purge_what which, int age, int batch,
+    long long *deleted)
+{
+	PGresult	*res;
+	enum db_status	 s;
+
+	*deleted = 0;
+	if (db_exec_simple(db, "BEGIN") != DB_OK)
+		return DB_UNAVAILABLE;
+	if ((s = db_exec(db, &st_purge_batch_lock, NULL, &res)) != DB_OK) {
+		db_rollback(db);
+		return s;
+	}
+	PQclear(res);
+	if ((s = purge_one(db, which, age, batch, deleted)) != DB_OK) {
+		db_rollback(db);
+		*deleted = 0;
+		return s;
+	}
+	if (db_exec_simple(db, "COMMIT") != DB_OK) {
+		*deleted = 0;
+		return DB_UNAVAILABLE;
+	}
+	return DB_OK;
+}
+
+static enum db_status
+purge_one(struct db *db, enum db_purge_what which, int age, int batch,
     long long *deleted)
 {
 	char		 a[16], b[16];

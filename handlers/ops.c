@@ -41,7 +41,8 @@ ops_ready(struct ctx *c)
 	if (s != DB_OK) {
 		http_set_header(c->resp, "Retry-After", "5");
 		reply_problem(c, 503, "not-ready", "Not ready",
-		    "The database does not answer.");
+		    s == DB_UNAVAILABLE ? "The database does not answer." :
+		    "The database answered with an error.");
 		return;
 	}
 	if (version < db_latest_migration()) {

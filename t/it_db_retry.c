@@ -210,6 +210,8 @@ handle(int ready)
 	cr_assert_not_null(dc.conninfo);
 	dc.connect_timeout_s = 5;
 	dc.statement_timeout_ms = 5000;
+	dc.pooler = DB_POOLER_AUTO;
+	dc.session = 0;
 	db = db_new(&dc);
 	if (ready) {
 		cr_assert_eq(db_ready(db, &v), DB_OK);
