@@ -14,7 +14,7 @@ struct config {
 	const char	*database_url;		/* DATABASE_URL */
 	const char	*database_direct_url;	/* DATABASE_DIRECT_URL, else
 						   DATABASE_URL: the relay's */
-	int		 db_pooler;		/* MP_DB_POOLER: 0 auto, 1 none, 2 transaction (db/ reads it) */
+	int		 db_pooler;		/* MP_DB_POOLER: 0 auto, 1 none, 2 txn */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
 	size_t		 jwt_secret_len;	/* JWT_SECRET / JWT_SECRET_FILE */
 	/*
