@@ -43,28 +43,44 @@ env_num(const char *name, long long def, long long min, long long max,
 	return 0;
 }
 
+/*
+ * The file's bytes without their final newlines into out (room for
+ * CONFIG_SECRET_MAX).  Returns 0, -1 when it cannot be read, -2 when
+ * it holds more than CONFIG_SECRET_MAX bytes.
+ */
 static int
 read_secret_file(const char *path, unsigned char *out, size_t *len)
 {
-	ssize_t	 n;
-	int	 fd;
+	unsigned char	 buf[CONFIG_SECRET_MAX + 3];
+	ssize_t		 n = 0, got = 0;
+	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = read(fd, out, CONFIG_SECRET_MAX);
+	while (got < (ssize_t)sizeof(buf) &&
+	    (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) > 0)
+		got += n;
 	close(fd);
 	if (n < 0)
 		return -1;
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		n--;
-	*len = (size_t)n;
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+		got--;
+	if (got > CONFIG_SECRET_MAX) {
+		sodium_memzero(buf, sizeof(buf));
+		return -2;
+	}
+	memcpy(out, buf, (size_t)got);
+	sodium_memzero(buf, sizeof(buf));
+	*len = (size_t)got;
 	return 0;
 }
 
 /*
  * A secret from the file variable file_var, else from the variable
- * var, into out (*len 0 when neither is set).  Returns 0, or -1 when
- * the file cannot be read.
+ * var, into out (*len 0 when neither is set).  Returns 0, -1 when the
+ * file cannot be read, -2 when the secret is longer than
+ * CONFIG_SECRET_MAX bytes (never cut: a cut secret would sign with
+ * another key than the operator gave).
  */
 static int
 read_secret(const char *file_var, const char *var, unsigned char *out,
@@ -76,9 +92,9 @@ read_secret(const char *file_var, const char *var, unsigned char *out,
 	if ((v = env_str(file_var, NULL)) != NULL)
 		return read_secret_file(v, out, len);
 	if ((v = env_str(var, NULL)) != NULL) {
+		if (strlen(v) > CONFIG_SECRET_MAX)
+			return -2;
 		*len = strlen(v);
-		if (*len > CONFIG_SECRET_MAX)
-			*len = CONFIG_SECRET_MAX;
 		memcpy(out, v, *len);
 	}
 	return 0;
@@ -210,14 +226,28 @@ config_load(struct config *cfg, const char **err)
 {
 	if (load_common(cfg, err) != 0)
 		return -1;
-	if (read_secret("JWT_SECRET_FILE", "JWT_SECRET", cfg->jwt_secret,
-	    &cfg->jwt_secret_len) != 0) {
+	switch (read_secret("JWT_SECRET_FILE", "JWT_SECRET", cfg->jwt_secret,
+	    &cfg->jwt_secret_len)) {
+	case 0:
+		break;
+	case -2:
+		*err = "JWT_SECRET (or JWT_SECRET_FILE) holds more than 512 "
+		    "bytes";
+		return -1;
+	default:
 		*err = "JWT_SECRET_FILE cannot be read";
 		return -1;
 	}
 	/* Key rotation: the secret before, accepted but never signing. */
-	if (read_secret("JWT_PREVIOUS_SECRET_FILE", "JWT_PREVIOUS_SECRET",
-	    cfg->jwt_previous_secret, &cfg->jwt_previous_secret_len) != 0) {
+	switch (read_secret("JWT_PREVIOUS_SECRET_FILE", "JWT_PREVIOUS_SECRET",
+	    cfg->jwt_previous_secret, &cfg->jwt_previous_secret_len)) {
+	case 0:
+		break;
+	case -2:
+		*err = "JWT_PREVIOUS_SECRET (or JWT_PREVIOUS_SECRET_FILE) holds "
+		    "more than 512 bytes";
+		return -1;
+	default:
 		*err = "JWT_PREVIOUS_SECRET_FILE cannot be read";
 		return -1;
 	}

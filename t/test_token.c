@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,6 +670,53 @@ Test(secret, a_secret_file_is_read_whole_without_its_final_newline)
 	    "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==", 48) == 0);
 	unlink(path);
 	cr_assert_eq(config_load(&c, &err), -1, "an unreadable file");
+}
+
+/*
+ * A secret longer than the 512 bytes the configuration holds is refused
+ * at start-up, never cut (a cut one would sign with another key than
+ * the one given), from the variable or the file, current or previous.
+ */
+Test(secret, a_secret_over_512_bytes_is_refused_not_cut)
+{
+	struct config	 c;
+	const char	*err = NULL;
+	char		 big[600], path[] = "/tmp/mpapi-secret-XXXXXX";
+	int		 fd;
+
+	clear_secret_env();
+	memset(big, 'k', sizeof(big));
+	big[512] = '\0';
+	setenv("JWT_SECRET", big, 1);			/* 512: the most */
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 512);
+	big[512] = 'k';
+	big[513] = '\0';
+	setenv("JWT_SECRET", big, 1);			/* 513 */
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert(strstr(err, "more than 512 bytes") != NULL, "%s", err);
+	setenv("JWT_SECRET", "01234567890123456789012345678901", 1);
+	setenv("JWT_PREVIOUS_SECRET", big, 1);
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert(strstr(err, "JWT_PREVIOUS_SECRET") != NULL, "%s", err);
+	unsetenv("JWT_PREVIOUS_SECRET");
+
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, big, 512), 512);
+	cr_assert_eq(write(fd, "\n", 1), 1);
+	close(fd);
+	setenv("JWT_SECRET_FILE", path, 1);		/* 512 and a newline */
+	cr_assert_eq(config_load(&c, &err), 0, "%s", err);
+	cr_assert_eq(c.jwt_secret_len, 512);
+	fd = open(path, O_WRONLY | O_APPEND);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "kk", 2), 2);		/* 515 bytes in all */
+	close(fd);
+	cr_assert_eq(config_load(&c, &err), -1);
+	cr_assert(strstr(err, "more than 512 bytes") != NULL, "%s", err);
+	unlink(path);
+	clear_secret_env();
 }
 
 /* Key rotation: two secrets at once, the header's kid naming the key. */
