@@ -801,7 +801,9 @@ count_members(json_object *o)
  * Parse len bytes of s as one JSON object: strict RFC 8259 syntax
  * (json_check_text), no member name twice in one object, nesting at
  * most JSON_MAX_DEPTH, nothing after it; valid UTF-8 as far as json-c
- * checks it (the validators check strings fully).  Returns 0 with *out
+ * checks it (the validators check strings fully).  s[len] must be
+ * readable and NUL: the parse reads that terminator too (every body
+ * buffer and string the callers pass ends in one).  Returns 0 with *out
  * (caller puts), or -1 with a message in err.
  */
 int

@@ -34,8 +34,9 @@ void	field_errors_addf(struct field_errors *fe, const char *message,
 /*
  * The body parse: json_check_text is the RFC 8259 pass over the bytes
  * (it counts the object members in *members), json_parse_object runs it
- * and then json-c, and wants an object.  Both return 0, or -1 with the
- * reason in err (errsz bytes).
+ * and then json-c, and wants an object (s[len] must be a readable NUL:
+ * json-c is handed it to end a number at the very end).  Both return
+ * 0, or -1 with the reason in err (errsz bytes).
  */
 int	json_check_text(const char *s, size_t len, size_t *members, char *err,
 	    size_t errsz);
