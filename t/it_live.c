@@ -1006,6 +1006,8 @@ Test(live, the_relay_reconnects_after_postgresql_dies_in_the_middle_of_a_take,
 	cr_assert_eq(it_ctl("pg-crash"), 0);
 	cr_assert_eq(it_ctl("pg-start"), 0);
 	(void)it_db_exec("SELECT 1");	/* this test's connection died too */
+	/* Fresh workers: the next test must not meet a dead connection. */
+	cr_assert_eq(it_ctl("restart-workers"), 0);
 
 	new_loop(&owner, 1, loop, sizeof(loop));
 	why[0] = '\0';
