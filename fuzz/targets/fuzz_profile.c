@@ -12,15 +12,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct field_errors	 fe;
 	struct db_profile	 pr;
 	json_object		*body = NULL, *v;
-	char			 err[160], *s;
+	char			*s;
 
-	if (size > 64 * 1024)
+	if ((body = fuzz_object(data, size, &s)) == NULL)
 		return 0;
-	s = fuzz_str(data, size);
-	if (json_parse_object(s, size, &body, err, sizeof(err)) != 0) {
-		free(s);
-		return 0;
-	}
 	field_errors_init(&fe);
 	if (users_profile_check(body, &fe, &pr) != 0) {
 		FUZZ_CHECK(fe.count > 0, "refused with no error recorded");

@@ -15,15 +15,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object		*body = NULL, *v;
 	const char		*email, *username, *pw;
 	size_t			 pwlen, chars;
-	char			 err[160], *s;
+	char			*s;
 
-	if (size > 64 * 1024)
+	if ((body = fuzz_object(data, size, &s)) == NULL)
 		return 0;
-	s = fuzz_str(data, size);
-	if (json_parse_object(s, size, &body, err, sizeof(err)) != 0) {
-		free(s);
-		return 0;
-	}
 	field_errors_init(&fe);
 	if (auth_signup_check(body, &fe, &email, &username, &pw, &pwlen) != 0) {
 		FUZZ_CHECK(fe.count > 0, "refused with no error recorded");

@@ -85,6 +85,29 @@ fuzz_str(const uint8_t *data, size_t size)
 }
 
 /*
+ * A body target's input as a JSON object, parsed as the dispatcher
+ * parses bodies (at most 64 KiB): the object, with *s its NUL-ended
+ * copy for the caller to free, or NULL (and *s NULL) when refused.
+ */
+static __attribute__((unused)) json_object *
+fuzz_object(const uint8_t *data, size_t size, char **s)
+{
+	json_object	*o = NULL;
+	char		 err[160];
+
+	*s = NULL;
+	if (size > 64 * 1024)
+		return NULL;
+	*s = fuzz_str(data, size);
+	if (json_parse_object(*s, size, &o, err, sizeof(err)) != 0) {
+		free(*s);
+		*s = NULL;
+		return NULL;
+	}
+	return o;
+}
+
+/*
  * The problem body field errors make must be one JSON text whatever
  * the field names and messages hold (they may echo client bytes).
  */
