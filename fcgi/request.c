@@ -112,10 +112,19 @@ escape_percent(const char *p)
 	return buf_detach(&b);
 }
 
-/* A copy of the first n bytes of s without trailing slashes. */
+/*
+ * A copy of the first n bytes of s without trailing slashes: the mount
+ * point put back on Location and Link.  One with a control byte (a CR
+ * or LF would end the header line) is no mount point: "".
+ */
 static char *
 mount_of(const char *s, size_t n)
 {
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return xstrdup("");
 	while (n > 0 && s[n - 1] == '/')
 		n--;
 	return xstrndup(s, n);
