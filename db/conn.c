@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/mman.h>
 
 #include <libpq-fe.h>
 
@@ -57,6 +60,12 @@ struct db {
 	char			 timeout_sql[160]; /* set_config(.., true) */
 	char			 begin_sql[192];   /* BEGIN; SET LOCAL .. */
 	char			 sqlstate[6];	/* of the last failure */
+	/* A read replica (db_replica_attach), or this is one. */
+	struct db		*replica;
+	int			 is_replica;	/* statements go unnamed: the
+						   db_stmt records one
+						   connection's preparation */
+	time_t			 down_until;	/* no reconnect before */
 };
 
 /*
@@ -142,6 +151,7 @@ db_free(struct db *db)
 	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	db_free(db->replica);
 	free(db);
 }
 
@@ -215,7 +225,7 @@ configure(struct db *db)
 		    "DATABASE_DIRECT_URL to PostgreSQL itself");
 		return -1;
 	}
-	db->named = !db->pooled;
+	db->named = !db->pooled && !db->is_replica;
 	db->local_timeouts = 0;
 	if (stmt_ms == db->cfg.statement_timeout_ms && idle_ms == idle)
 		return 0;
@@ -925,6 +935,8 @@ db_end_request(struct db *db)
 	size_t		 big = db->big;
 	int		 locked = db->session_lock;
 
+	if (db->replica != NULL)
+		db_end_request(db->replica);
 	db->session_lock = 0;
 	db->outer = 0;
 	db->lost_in_txn = 0;
@@ -986,4 +998,191 @@ db_status_name(enum db_status s)
 	case DB_ERROR: return "database error";
 	}
 	return "?";
+}
+
+/*
+ * The replica counters: reads served by it, and reads that went to the
+ * primary instead, by reason.  Shared by the workers after
+ * db_counters_share().
+ */
+enum replica_counter {
+	RC_READS,
+	RC_DOWN,		/* no connection */
+	RC_LAG,			/* replay lag past MP_READ_MAX_LAG_MS */
+	RC_BEHIND,		/* X-Read-After not replayed in time */
+	RC__MAX
+};
+
+static const char *const rc_reason[RC__MAX] = {
+	NULL, "down", "lag", "behind"
+};
+
+static uint64_t	 rc_own[RC__MAX];
+static uint64_t	*rc = rc_own;
+
+void
+db_counters_share(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(rc_own), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		log_msg("warn", "replica counters: mmap failed: each "
+		    "worker counts its own");
+		return;
+	}
+	rc = p;
+}
+
+static void
+rc_add(enum replica_counter i)
+{
+	__atomic_fetch_add(&rc[i], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Append the replica counters to b (Prometheus text), when a replica is
+ * attached.
+ */
+void
+db_replica_metrics(struct db *db, struct buf *b)
+{
+	int	 i;
+
+	if (db->replica == NULL)
+		return;
+	buf_printf(b, "# HELP mpapi_replica_reads_total Reads served by the "
+	    "read replica.\n# TYPE mpapi_replica_reads_total counter\n"
+	    "mpapi_replica_reads_total %llu\n", (unsigned long long)
+	    __atomic_load_n(&rc[RC_READS], __ATOMIC_RELAXED));
+	buf_puts(b, "# HELP mpapi_replica_fallbacks_total Reads the replica "
+	    "could have served that went to the primary, by reason.\n"
+	    "# TYPE mpapi_replica_fallbacks_total counter\n");
+	for (i = RC_DOWN; i < RC__MAX; i++)
+		buf_printf(b, "mpapi_replica_fallbacks_total{reason=\"%s\"} "
+		    "%llu\n", rc_reason[i], (unsigned long long)
+		    __atomic_load_n(&rc[i], __ATOMIC_RELAXED));
+}
+
+void
+db_replica_attach(struct db *db, const struct db_config *cfg)
+{
+	db_free(db->replica);
+	db->replica = db_new(cfg);
+	db->replica->is_replica = 1;
+}
+
+int
+db_has_replica(struct db *db)
+{
+	return db->replica != NULL;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Where the replica is, in one round trip: whether it has replayed lsn
+ * (1 when lsn is NULL), and its replay lag in milliseconds: the time
+ * since the last replayed commit while received WAL waits to be
+ * replayed, 0 when all of it is.  Returns 0, or -1 when the replica
+ * does not answer (its connection is then closed).
+ */
+static int
+replica_probe(struct db *r, const char *lsn, int *caught, long long *lag)
+{
+	PGresult	*res;
+	const char	*p[1];
+	int		 ok;
+
+	p[0] = lsn;
+	res = PQexecParams(r->conn, "SELECT pg_is_in_recovery() AND "
+	    "coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true), "
+	    "CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() "
+	    "THEN coalesce((extract(epoch FROM now() - "
+	    "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) "
+	    "ELSE 0 END", 1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok) {
+		*caught = PQgetvalue(res, 0, 0)[0] == 't';
+		*lag = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	if (!ok) {
+		PQfinish(r->conn);
+		r->conn = NULL;
+	}
+	return ok ? 0 : -1;
+}
+
+struct db *
+db_reader(struct db *db, const struct db_read_ask *ask)
+{
+	struct db	*r = db->replica;
+	char		 lsn[40];
+	long long	 lag, deadline;
+	int		 caught;
+
+	if (r == NULL || (!ask->anonymous && !ask->has_lsn))
+		return db;
+	if (r->conn == NULL && time(NULL) < r->down_until) {
+		rc_add(RC_DOWN);
+		return db;
+	}
+	if (!db_connected(r)) {
+		r->down_until = time(NULL) + 1;
+		rc_add(RC_DOWN);
+		return db;
+	}
+	if (ask->has_lsn)
+		snprintf(lsn, sizeof(lsn), "%X/%X",
+		    (unsigned)(ask->lsn >> 32), (unsigned)ask->lsn);
+	deadline = now_ms() + ask->wait_ms;
+	for (;;) {
+		if (replica_probe(r, ask->has_lsn ? lsn : NULL, &caught,
+		    &lag) != 0) {
+			r->down_until = time(NULL) + 1;
+			rc_add(RC_DOWN);
+			return db;
+		}
+		if (caught) {
+			if (lag > ask->max_lag_ms) {
+				rc_add(RC_LAG);
+				return db;
+			}
+			rc_add(RC_READS);
+			return r;
+		}
+		if (now_ms() >= deadline) {
+			rc_add(RC_BEHIND);
+			return db;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+int
+db_commit_lsn(struct db *db, uint64_t *lsn)
+{
+	PGresult	*res;
+	unsigned	 hi, lo;
+	int		 ok;
+
+	*lsn = 0;
+	if (!db_connected(db))
+		return -1;
+	res = PQexec(db->conn, "SELECT pg_current_wal_insert_lsn()");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    sscanf(PQgetvalue(res, 0, 0), "%X/%X", &hi, &lo) == 2;
+	if (ok)
+		*lsn = (uint64_t)hi << 32 | lo;
+	PQclear(res);
+	return ok ? 0 : -1;
 }

@@ -61,6 +61,37 @@ const char	*db_last_constraint(struct db *db);
 const char	*db_last_sqlstate(struct db *db);
 int		 db_pooled(struct db *db);
 
+/*
+ * A read replica (db/conn.c): a second handle, attached to the
+ * primary's, connected on first use and reconnected like it (after a
+ * failed connect not again for a second).  db_reader picks the handle
+ * a read runs on: the replica when it is up, its replay lag is within
+ * max_lag_ms and, when the request carries a commit position (has_lsn),
+ * it has replayed that one (polled for up to wait_ms); the primary
+ * otherwise, the reason counted.  Without a replica attached, always
+ * the primary.  The handle returned is borrowed from db.
+ */
+struct db_read_ask {
+	int		 anonymous;	/* no Authorization: no token check
+					   needs a fresh copy */
+	int		 has_lsn;
+	uint64_t	 lsn;		/* X-Read-After */
+	int		 wait_ms;
+	int		 max_lag_ms;
+};
+
+void		 db_replica_attach(struct db *db, const struct db_config *cfg);
+int		 db_has_replica(struct db *db);
+struct db	*db_reader(struct db *db, const struct db_read_ask *ask);
+/* The primary's WAL insert position now (after a commit): 0 or -1. */
+int		 db_commit_lsn(struct db *db, uint64_t *lsn);
+/*
+ * Put the replica counters in memory shared by the processes forked
+ * after this call (the workers), so /metrics adds up all of them.
+ * Without it they are the process's own.
+ */
+void		 db_counters_share(void);
+
 /* Migrations (db/migrate.c). */
 struct db_migration_state {
 	int		 current;	/* highest version recorded, 0 if none */

@@ -75,6 +75,9 @@ void		 db_gate_arm(struct db *db, struct db_stmt *st,
 enum db_gate_outcome db_gate_take(struct db *db, PGresult **res,
 		    char *sqlstate, char *detail, size_t detailsz);
 
+struct buf;
+void		 db_replica_metrics(struct db *db, struct buf *b);
+
 /* Borrowed value of row, col, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *res, int row, int col);
 
