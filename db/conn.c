@@ -14,13 +14,6 @@
 #include "base/log.h"
 #include "db/db_int.h"
 
-/*
- * The most parameters a gate statement may have (db_gate_arm): the
- * write budget's gate has 5.  A gate with more is refused loudly: the
- * statement it rides on is not run and db_exec returns DB_ERROR.
- */
-#define DB_GATE_PARAMS	8
-
 struct db {
 	PGconn			*conn;
 	struct db_config	 cfg;
@@ -35,15 +28,8 @@ struct db {
 	int			 session_lock;	/* an advisory lock held at
 						   session level: see
 						   db_session_lock_set() */
-	/* The gate (db_gate_arm): a statement sent with the next one. */
-	struct db_stmt		*gate;
-	char			*gate_copy[DB_GATE_PARAMS];	/* owned */
-	const char		*gate_params[DB_GATE_PARAMS];
-	int			 gate_unfit;	/* more than DB_GATE_PARAMS */
-	enum db_gate_outcome	 gate_outcome;
-	PGresult		*gate_res;
-	char			 gate_state[6];
-	char			 gate_detail[32];
+	/* The gate db_write_gated installed, until its first use. */
+	struct db_gate		*gate;
 	size_t			 big;		/* largest message this request:
 						   see db_end_request() */
 	/*
@@ -128,27 +114,11 @@ db_new(const struct db_config *cfg)
 	return db;
 }
 
-/* Forget the armed gate's parameters. */
-static void
-gate_params_clear(struct db *db)
-{
-	size_t	 i;
-
-	for (i = 0; i < DB_GATE_PARAMS; i++) {
-		free(db->gate_copy[i]);
-		db->gate_copy[i] = NULL;
-		db->gate_params[i] = NULL;
-	}
-	db->gate_unfit = 0;
-}
-
 void
 db_free(struct db *db)
 {
 	if (db == NULL)
 		return;
-	gate_params_clear(db);
-	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db_free(db->replica);
@@ -482,60 +452,24 @@ outer_recover(struct db *db)
 }
 
 /*
- * Arm the gate: st with params (copied whole, whatever their length)
- * goes out in one pipeline with the next statement db_exec runs.  The
- * gate is used once.  A gate of more than DB_GATE_PARAMS parameters is
- * a programming error: it is logged, and the next db_exec returns
- * DB_ERROR without sending anything.
+ * Install gate (NULL: none) to go out in one pipeline with the next
+ * statement db_exec runs; it is used once, and what it did is written
+ * into *gate.  The caller owns *gate and removes it (NULL) before it
+ * goes out of scope.
  */
 void
-db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
+db_gate_install(struct db *db, struct db_gate *gate)
 {
-	int	 i;
-
-	PQclear(db->gate_res);
-	db->gate_res = NULL;
-	gate_params_clear(db);
-	db->gate = st;
-	db->gate_outcome = DB_GATE_UNUSED;
-	db->gate_state[0] = db->gate_detail[0] = '\0';
-	if (st->nparams > DB_GATE_PARAMS) {
-		log_msg("error", "gate %s has %d parameters, more than "
-		    "DB_GATE_PARAMS (%d): not run", st->name, st->nparams,
-		    DB_GATE_PARAMS);
-		db->gate_unfit = 1;
-		return;
+	if (gate != NULL) {
+		gate->outcome = DB_GATE_UNUSED;
+		gate->res = NULL;
+		gate->sqlstate[0] = gate->detail[0] = '\0';
 	}
-	for (i = 0; i < st->nparams; i++)
-		if (params[i] != NULL) {
-			db->gate_copy[i] = xstrdup(params[i]);
-			db->gate_params[i] = db->gate_copy[i];
-		}
+	db->gate = gate;
 }
 
 /*
- * What the gate armed for this request did.  On DB_GATE_PASSED *res is
- * the gate's result (the caller PQclears it); on DB_GATE_REFUSED the
- * SQLSTATE (6 bytes) and DETAIL are copied out.  Disarms the gate.
- */
-enum db_gate_outcome
-db_gate_take(struct db *db, PGresult **res, char *sqlstate, char *detail,
-    size_t detailsz)
-{
-	enum db_gate_outcome	 o = db->gate_outcome;
-
-	*res = db->gate_res;
-	db->gate_res = NULL;
-	db->gate = NULL;
-	gate_params_clear(db);
-	snprintf(sqlstate, 6, "%s", db->gate_state);
-	snprintf(detail, detailsz, "%s", db->gate_detail);
-	db->gate_outcome = DB_GATE_UNUSED;
-	return o;
-}
-
-/*
- * st behind the armed gate, in one pipeline with no BEGIN: both run in
+ * st behind the installed gate, in one pipeline with no BEGIN: both run in
  * one implicit transaction that the pipeline's sync commits (or, inside
  * an explicit transaction, as part of it).  A failing gate aborts st.
  */
@@ -543,36 +477,33 @@ static enum db_status
 exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
     PGresult **out)
 {
+	struct db_gate	*g = db->gate;
 	struct db_step	 steps[2];
 	enum db_status	 s;
 	int		 restartable;
 
-	if (db->gate_unfit) {
-		db->gate = NULL;
-		return DB_ERROR;
-	}
+	db->gate = NULL;	/* used once */
 	/*
 	 * Two reads outside a transaction may be sent again on a new
 	 * connection when the old one is found dead, as db_exec does
 	 * for one read.
 	 */
-	restartable = db->gate->readonly && st->readonly && !db->outer &&
+	restartable = g->stmt->readonly && st->readonly && !db->outer &&
 	    (db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE);
 	memset(steps, 0, sizeof(steps));
-	steps[0].stmt = db->gate;
-	steps[0].params = db->gate_params;
+	steps[0].stmt = g->stmt;
+	steps[0].params = g->params;
 	steps[1].stmt = st;
 	steps[1].params = params;
-	db->gate = NULL;
 	s = db_pipeline(db, steps, 2, restartable);
 	if (steps[0].status == DB_OK) {
-		db->gate_outcome = DB_GATE_PASSED;
-		db->gate_res = steps[0].res;
+		g->outcome = DB_GATE_PASSED;
+		g->res = steps[0].res;
 		steps[0].res = NULL;
 	} else if (steps[0].status == DB_REFUSED) {
-		db->gate_outcome = DB_GATE_REFUSED;
-		memcpy(db->gate_state, steps[0].sqlstate, 6);
-		memcpy(db->gate_detail, steps[0].detail, sizeof(db->gate_detail));
+		g->outcome = DB_GATE_REFUSED;
+		memcpy(g->sqlstate, steps[0].sqlstate, sizeof(g->sqlstate));
+		memcpy(g->detail, steps[0].detail, sizeof(g->detail));
 	}
 	if (s == DB_OK) {
 		*out = steps[1].res;
@@ -941,10 +872,6 @@ db_end_request(struct db *db)
 	db->outer = 0;
 	db->lost_in_txn = 0;
 	db->gate = NULL;
-	db->gate_outcome = DB_GATE_UNUSED;
-	gate_params_clear(db);
-	PQclear(db->gate_res);
-	db->gate_res = NULL;
 	db->big = 0;
 	if (db->conn == NULL)
 		return;
