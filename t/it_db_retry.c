@@ -360,32 +360,39 @@ static struct db_stmt st_read_mark = DB_STMT_RO("t_gate_read_mark",
     "SELECT coalesce(current_setting('mp.t_gate', true), ''), "
     "coalesce(current_setting('mp.t_gate_n', true), '')", 0);
 
-/* Install a gate of st with p on db, as db_write_gated does. */
+/*
+ * What db_write_gated does around its body: install a gate of gst with
+ * p on db, run n statements st (the body), remove the gate.
+ */
 static void
-gate_on(struct db *db, struct db_gate *g, struct db_stmt *st,
-    const char *const *p)
+gated_exec(struct db *db, struct db_gate *g, struct db_stmt *gst,
+    const char *const *p, struct db_stmt *st, int n)
 {
+	PGresult	*res;
+	int		 i;
+
 	memset(g, 0, sizeof(*g));
-	g->stmt = st;
+	g->stmt = gst;
 	g->params = p;
 	db_gate_install(db, g);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(db_exec(db, st, NULL, &res), DB_OK);
+		PQclear(res);
+	}
+	db_gate_install(db, NULL);
 }
 
 Test(db_gate, a_gate_parameter_of_300_bytes_reaches_postgresql_whole)
 {
 	struct db	*db;
 	struct db_gate	 g;
-	PGresult	*res;
 	char		 big[301];
 	const char	*p[1] = { big };
 
 	memset(big, 'x', 300);
 	big[300] = '\0';
 	db = handle(1);
-	gate_on(db, &g, &st_gate_length, p);
-	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
-	PQclear(res);
-	db_gate_install(db, NULL);
+	gated_exec(db, &g, &st_gate_length, p, &st_read_mark, 1);
 	cr_assert_eq(g.outcome, DB_GATE_PASSED);
 	cr_assert_str_eq(PQgetvalue(g.res, 0, 0), "300");
 	PQclear(g.res);
@@ -401,10 +408,7 @@ Test(db_gate, a_gate_of_nine_parameters_runs_whole_with_the_statement_it_rides_o
 	const char	*p[9] = { "1", "2", "3", "4", "5", "6", "7", "8", "9" };
 
 	db = handle(1);
-	gate_on(db, &g, &st_gate_many, p);
-	cr_assert_eq(db_exec(db, &st_mark, NULL, &res), DB_OK);
-	PQclear(res);
-	db_gate_install(db, NULL);
+	gated_exec(db, &g, &st_gate_many, p, &st_mark, 1);
 	cr_assert_eq(g.outcome, DB_GATE_PASSED);
 	cr_assert_str_eq(PQgetvalue(g.res, 0, 0), "45");
 	PQclear(g.res);
@@ -424,12 +428,7 @@ Test(db_gate, a_gate_goes_out_with_the_first_statement_only)
 	const char	*p[1] = { "1" };
 
 	db = handle(1);
-	gate_on(db, &g, &st_gate_count, p);
-	cr_assert_eq(db_exec(db, &st_mark, NULL, &res), DB_OK);
-	PQclear(res);
-	cr_assert_eq(db_exec(db, &st_mark, NULL, &res), DB_OK);
-	PQclear(res);
-	db_gate_install(db, NULL);
+	gated_exec(db, &g, &st_gate_count, p, &st_mark, 2);
 	cr_assert_eq(g.outcome, DB_GATE_PASSED);
 	PQclear(g.res);
 	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
@@ -448,8 +447,7 @@ Test(db_gate, a_gate_no_statement_met_says_unused_and_runs_nothing)
 	const char	*p[1] = { "1" };
 
 	db = handle(1);
-	gate_on(db, &g, &st_gate_count, p);
-	db_gate_install(db, NULL);
+	gated_exec(db, &g, &st_gate_count, p, &st_mark, 0);
 	cr_assert_eq(g.outcome, DB_GATE_UNUSED);
 	cr_assert_null(g.res);
 	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
