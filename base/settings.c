@@ -139,6 +139,9 @@ load_common(struct config *cfg, const char **err)
 	cfg->database_url = env_str("DATABASE_URL", "dbname=mpapi");
 	cfg->database_direct_url = env_str("DATABASE_DIRECT_URL",
 	    cfg->database_url);
+	cfg->database_read_url = env_str("DATABASE_READ_URL", NULL);
+	if (cfg->database_read_url != NULL && *cfg->database_read_url == '\0')
+		cfg->database_read_url = NULL;
 	/* Values of enum db_pooler (db/db.h): 0 auto, 1 none, 2 transaction. */
 	v = env_str("MP_DB_POOLER", "auto");
 	if (strcmp(v, "auto") == 0)
@@ -181,6 +184,8 @@ load_common(struct config *cfg, const char **err)
 	NUM("MP_DB_CONNECT_TIMEOUT", 5, 2, 60, cfg->connect_timeout_s);
 	NUM("MP_DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000,
 	    cfg->statement_timeout_ms);
+	NUM("MP_READ_AFTER_WAIT_MS", 200, 0, 5000, cfg->read_after_wait_ms);
+	NUM("MP_READ_MAX_LAG_MS", 5000, 0, 3600000, cfg->read_max_lag_ms);
 	NUM("MP_ARGON2_OPSLIMIT", 2, 1, 100, cfg->argon2_opslimit);
 	NUM("MP_ARGON2_MEMLIMIT", 19922944, 8192 * 1024, 1LL << 32,
 	    cfg->argon2_memlimit);

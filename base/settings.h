@@ -14,6 +14,10 @@ struct config {
 	const char	*database_url;		/* DATABASE_URL */
 	const char	*database_direct_url;	/* DATABASE_DIRECT_URL, else
 						   DATABASE_URL: the relay's */
+	const char	*database_read_url;	/* DATABASE_READ_URL(_FILE), NULL:
+						   no replica */
+	int		 read_after_wait_ms;	/* MP_READ_AFTER_WAIT_MS */
+	int		 read_max_lag_ms;	/* MP_READ_MAX_LAG_MS */
 	int		 db_pooler;		/* MP_DB_POOLER: 0 auto, 1 none, 2 txn */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
 	size_t		 jwt_secret_len;	/* JWT_SECRET / JWT_SECRET_FILE */

@@ -88,13 +88,20 @@ static struct db *
 open_db(const struct config *cfg)
 {
 	struct db_config	 dc;
+	struct db		*db;
 
 	dc.conninfo = cfg->database_url;
 	dc.connect_timeout_s = cfg->connect_timeout_s;
 	dc.statement_timeout_ms = cfg->statement_timeout_ms;
 	dc.pooler = cfg->db_pooler;
 	dc.session = 0;
-	return db_new(&dc);
+	db = db_new(&dc);
+	if (cfg->database_read_url != NULL) {
+		dc.conninfo = cfg->database_read_url;
+		dc.pooler = DB_POOLER_NONE;
+		db_replica_attach(db, &dc);
+	}
+	return db;
 }
 
 /*
@@ -198,6 +205,8 @@ cmd_serve(int argc, char **argv)
 	}
 	if (prepare(log_file) != 0 || load(&cfg, 1) != 0)
 		return SERVER_EXIT_UNUSABLE;
+	/* Before the workers fork: their replica counters are shared. */
+	db_counters_share();
 	if (listen_spec == NULL)
 		listen_spec = cfg.listen;
 	if (listen_spec == NULL) {		/* FCGI_LISTENSOCK_FILENO */

@@ -3,20 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/mman.h>
 
 #include <libpq-fe.h>
 
 #include "base/buf.h"
 #include "base/log.h"
 #include "db/db_int.h"
-
-/*
- * The most parameters a gate statement may have (db_gate_arm): the
- * write budget's gate has 5.  A gate with more is refused loudly: the
- * statement it rides on is not run and db_exec returns DB_ERROR.
- */
-#define DB_GATE_PARAMS	8
 
 struct db {
 	PGconn			*conn;
@@ -32,15 +28,8 @@ struct db {
 	int			 session_lock;	/* an advisory lock held at
 						   session level: see
 						   db_session_lock_set() */
-	/* The gate (db_gate_arm): a statement sent with the next one. */
-	struct db_stmt		*gate;
-	char			*gate_copy[DB_GATE_PARAMS];	/* owned */
-	const char		*gate_params[DB_GATE_PARAMS];
-	int			 gate_unfit;	/* more than DB_GATE_PARAMS */
-	enum db_gate_outcome	 gate_outcome;
-	PGresult		*gate_res;
-	char			 gate_state[6];
-	char			 gate_detail[32];
+	/* The gate db_write_gated installed, until its first use. */
+	struct db_gate		*gate;
 	size_t			 big;		/* largest message this request:
 						   see db_end_request() */
 	/*
@@ -57,6 +46,12 @@ struct db {
 	char			 timeout_sql[160]; /* set_config(.., true) */
 	char			 begin_sql[192];   /* BEGIN; SET LOCAL .. */
 	char			 sqlstate[6];	/* of the last failure */
+	/* A read replica (db_replica_attach), or this is one. */
+	struct db		*replica;
+	int			 is_replica;	/* statements go unnamed: the
+						   db_stmt records one
+						   connection's preparation */
+	time_t			 down_until;	/* no reconnect before */
 };
 
 /*
@@ -119,29 +114,14 @@ db_new(const struct db_config *cfg)
 	return db;
 }
 
-/* Forget the armed gate's parameters. */
-static void
-gate_params_clear(struct db *db)
-{
-	size_t	 i;
-
-	for (i = 0; i < DB_GATE_PARAMS; i++) {
-		free(db->gate_copy[i]);
-		db->gate_copy[i] = NULL;
-		db->gate_params[i] = NULL;
-	}
-	db->gate_unfit = 0;
-}
-
 void
 db_free(struct db *db)
 {
 	if (db == NULL)
 		return;
-	gate_params_clear(db);
-	PQclear(db->gate_res);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	db_free(db->replica);
 	free(db);
 }
 
@@ -215,7 +195,7 @@ configure(struct db *db)
 		    "DATABASE_DIRECT_URL to PostgreSQL itself");
 		return -1;
 	}
-	db->named = !db->pooled;
+	db->named = !db->pooled && !db->is_replica;
 	db->local_timeouts = 0;
 	if (stmt_ms == db->cfg.statement_timeout_ms && idle_ms == idle)
 		return 0;
@@ -472,60 +452,24 @@ outer_recover(struct db *db)
 }
 
 /*
- * Arm the gate: st with params (copied whole, whatever their length)
- * goes out in one pipeline with the next statement db_exec runs.  The
- * gate is used once.  A gate of more than DB_GATE_PARAMS parameters is
- * a programming error: it is logged, and the next db_exec returns
- * DB_ERROR without sending anything.
+ * Install gate (NULL: none) to go out in one pipeline with the next
+ * statement db_exec runs; it is used once, and what it did is written
+ * into *gate.  The caller owns *gate and removes it (NULL) before it
+ * goes out of scope.
  */
 void
-db_gate_arm(struct db *db, struct db_stmt *st, const char *const *params)
+db_gate_install(struct db *db, struct db_gate *gate)
 {
-	int	 i;
-
-	PQclear(db->gate_res);
-	db->gate_res = NULL;
-	gate_params_clear(db);
-	db->gate = st;
-	db->gate_outcome = DB_GATE_UNUSED;
-	db->gate_state[0] = db->gate_detail[0] = '\0';
-	if (st->nparams > DB_GATE_PARAMS) {
-		log_msg("error", "gate %s has %d parameters, more than "
-		    "DB_GATE_PARAMS (%d): not run", st->name, st->nparams,
-		    DB_GATE_PARAMS);
-		db->gate_unfit = 1;
-		return;
+	if (gate != NULL) {
+		gate->outcome = DB_GATE_UNUSED;
+		gate->res = NULL;
+		gate->sqlstate[0] = gate->detail[0] = '\0';
 	}
-	for (i = 0; i < st->nparams; i++)
-		if (params[i] != NULL) {
-			db->gate_copy[i] = xstrdup(params[i]);
-			db->gate_params[i] = db->gate_copy[i];
-		}
+	db->gate = gate;
 }
 
 /*
- * What the gate armed for this request did.  On DB_GATE_PASSED *res is
- * the gate's result (the caller PQclears it); on DB_GATE_REFUSED the
- * SQLSTATE (6 bytes) and DETAIL are copied out.  Disarms the gate.
- */
-enum db_gate_outcome
-db_gate_take(struct db *db, PGresult **res, char *sqlstate, char *detail,
-    size_t detailsz)
-{
-	enum db_gate_outcome	 o = db->gate_outcome;
-
-	*res = db->gate_res;
-	db->gate_res = NULL;
-	db->gate = NULL;
-	gate_params_clear(db);
-	snprintf(sqlstate, 6, "%s", db->gate_state);
-	snprintf(detail, detailsz, "%s", db->gate_detail);
-	db->gate_outcome = DB_GATE_UNUSED;
-	return o;
-}
-
-/*
- * st behind the armed gate, in one pipeline with no BEGIN: both run in
+ * st behind the installed gate, in one pipeline with no BEGIN: both run in
  * one implicit transaction that the pipeline's sync commits (or, inside
  * an explicit transaction, as part of it).  A failing gate aborts st.
  */
@@ -533,36 +477,33 @@ static enum db_status
 exec_gated(struct db *db, struct db_stmt *st, const char *const *params,
     PGresult **out)
 {
+	struct db_gate	*g = db->gate;
 	struct db_step	 steps[2];
 	enum db_status	 s;
 	int		 restartable;
 
-	if (db->gate_unfit) {
-		db->gate = NULL;
-		return DB_ERROR;
-	}
+	db->gate = NULL;	/* used once */
 	/*
 	 * Two reads outside a transaction may be sent again on a new
 	 * connection when the old one is found dead, as db_exec does
 	 * for one read.
 	 */
-	restartable = db->gate->readonly && st->readonly && !db->outer &&
+	restartable = g->stmt->readonly && st->readonly && !db->outer &&
 	    (db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE);
 	memset(steps, 0, sizeof(steps));
-	steps[0].stmt = db->gate;
-	steps[0].params = db->gate_params;
+	steps[0].stmt = g->stmt;
+	steps[0].params = g->params;
 	steps[1].stmt = st;
 	steps[1].params = params;
-	db->gate = NULL;
 	s = db_pipeline(db, steps, 2, restartable);
 	if (steps[0].status == DB_OK) {
-		db->gate_outcome = DB_GATE_PASSED;
-		db->gate_res = steps[0].res;
+		g->outcome = DB_GATE_PASSED;
+		g->res = steps[0].res;
 		steps[0].res = NULL;
 	} else if (steps[0].status == DB_REFUSED) {
-		db->gate_outcome = DB_GATE_REFUSED;
-		memcpy(db->gate_state, steps[0].sqlstate, 6);
-		memcpy(db->gate_detail, steps[0].detail, sizeof(db->gate_detail));
+		g->outcome = DB_GATE_REFUSED;
+		memcpy(g->sqlstate, steps[0].sqlstate, sizeof(g->sqlstate));
+		memcpy(g->detail, steps[0].detail, sizeof(g->detail));
 	}
 	if (s == DB_OK) {
 		*out = steps[1].res;
@@ -925,14 +866,12 @@ db_end_request(struct db *db)
 	size_t		 big = db->big;
 	int		 locked = db->session_lock;
 
+	if (db->replica != NULL)
+		db_end_request(db->replica);
 	db->session_lock = 0;
 	db->outer = 0;
 	db->lost_in_txn = 0;
 	db->gate = NULL;
-	db->gate_outcome = DB_GATE_UNUSED;
-	gate_params_clear(db);
-	PQclear(db->gate_res);
-	db->gate_res = NULL;
 	db->big = 0;
 	if (db->conn == NULL)
 		return;
@@ -986,4 +925,191 @@ db_status_name(enum db_status s)
 	case DB_ERROR: return "database error";
 	}
 	return "?";
+}
+
+/*
+ * The replica counters: reads served by it, and reads that went to the
+ * primary instead, by reason.  Shared by the workers after
+ * db_counters_share().
+ */
+enum replica_counter {
+	RC_READS,
+	RC_DOWN,		/* no connection */
+	RC_LAG,			/* replay lag past MP_READ_MAX_LAG_MS */
+	RC_BEHIND,		/* X-Read-After not replayed in time */
+	RC__MAX
+};
+
+static const char *const rc_reason[RC__MAX] = {
+	NULL, "down", "lag", "behind"
+};
+
+static uint64_t	 rc_own[RC__MAX];
+static uint64_t	*rc = rc_own;
+
+void
+db_counters_share(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(rc_own), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		log_msg("warn", "replica counters: mmap failed: each "
+		    "worker counts its own");
+		return;
+	}
+	rc = p;
+}
+
+static void
+rc_add(enum replica_counter i)
+{
+	__atomic_fetch_add(&rc[i], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Append the replica counters to b (Prometheus text), when a replica is
+ * attached.
+ */
+void
+db_replica_metrics(struct db *db, struct buf *b)
+{
+	int	 i;
+
+	if (db->replica == NULL)
+		return;
+	buf_printf(b, "# HELP mpapi_replica_reads_total Reads served by the "
+	    "read replica.\n# TYPE mpapi_replica_reads_total counter\n"
+	    "mpapi_replica_reads_total %llu\n", (unsigned long long)
+	    __atomic_load_n(&rc[RC_READS], __ATOMIC_RELAXED));
+	buf_puts(b, "# HELP mpapi_replica_fallbacks_total Reads the replica "
+	    "could have served that went to the primary, by reason.\n"
+	    "# TYPE mpapi_replica_fallbacks_total counter\n");
+	for (i = RC_DOWN; i < RC__MAX; i++)
+		buf_printf(b, "mpapi_replica_fallbacks_total{reason=\"%s\"} "
+		    "%llu\n", rc_reason[i], (unsigned long long)
+		    __atomic_load_n(&rc[i], __ATOMIC_RELAXED));
+}
+
+void
+db_replica_attach(struct db *db, const struct db_config *cfg)
+{
+	db_free(db->replica);
+	db->replica = db_new(cfg);
+	db->replica->is_replica = 1;
+}
+
+int
+db_has_replica(struct db *db)
+{
+	return db->replica != NULL;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Where the replica is, in one round trip: whether it has replayed lsn
+ * (1 when lsn is NULL), and its replay lag in milliseconds: the time
+ * since the last replayed commit while received WAL waits to be
+ * replayed, 0 when all of it is.  Returns 0, or -1 when the replica
+ * does not answer (its connection is then closed).
+ */
+static int
+replica_probe(struct db *r, const char *lsn, int *caught, long long *lag)
+{
+	PGresult	*res;
+	const char	*p[1];
+	int		 ok;
+
+	p[0] = lsn;
+	res = PQexecParams(r->conn, "SELECT pg_is_in_recovery() AND "
+	    "coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true), "
+	    "CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() "
+	    "THEN coalesce((extract(epoch FROM now() - "
+	    "pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) "
+	    "ELSE 0 END", 1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok) {
+		*caught = PQgetvalue(res, 0, 0)[0] == 't';
+		*lag = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	if (!ok) {
+		PQfinish(r->conn);
+		r->conn = NULL;
+	}
+	return ok ? 0 : -1;
+}
+
+struct db *
+db_reader(struct db *db, const struct db_read_ask *ask)
+{
+	struct db	*r = db->replica;
+	char		 lsn[40];
+	long long	 lag, deadline;
+	int		 caught;
+
+	if (r == NULL || (!ask->anonymous && !ask->has_lsn))
+		return db;
+	if (r->conn == NULL && time(NULL) < r->down_until) {
+		rc_add(RC_DOWN);
+		return db;
+	}
+	if (!db_connected(r)) {
+		r->down_until = time(NULL) + 1;
+		rc_add(RC_DOWN);
+		return db;
+	}
+	if (ask->has_lsn)
+		snprintf(lsn, sizeof(lsn), "%X/%X",
+		    (unsigned)(ask->lsn >> 32), (unsigned)ask->lsn);
+	deadline = now_ms() + ask->wait_ms;
+	for (;;) {
+		if (replica_probe(r, ask->has_lsn ? lsn : NULL, &caught,
+		    &lag) != 0) {
+			r->down_until = time(NULL) + 1;
+			rc_add(RC_DOWN);
+			return db;
+		}
+		if (caught) {
+			if (lag > ask->max_lag_ms) {
+				rc_add(RC_LAG);
+				return db;
+			}
+			rc_add(RC_READS);
+			return r;
+		}
+		if (now_ms() >= deadline) {
+			rc_add(RC_BEHIND);
+			return db;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+int
+db_commit_lsn(struct db *db, uint64_t *lsn)
+{
+	PGresult	*res;
+	unsigned	 hi, lo;
+	int		 ok;
+
+	*lsn = 0;
+	if (!db_connected(db))
+		return -1;
+	res = PQexec(db->conn, "SELECT pg_current_wal_insert_lsn()");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    sscanf(PQgetvalue(res, 0, 0), "%X/%X", &hi, &lo) == 2;
+	if (ok)
+		*lsn = (uint64_t)hi << 32 | lo;
+	PQclear(res);
+	return ok ? 0 : -1;
 }

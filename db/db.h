@@ -61,6 +61,37 @@ const char	*db_last_constraint(struct db *db);
 const char	*db_last_sqlstate(struct db *db);
 int		 db_pooled(struct db *db);
 
+/*
+ * A read replica (db/conn.c): a second handle, attached to the
+ * primary's, connected on first use and reconnected like it (after a
+ * failed connect not again for a second).  db_reader picks the handle
+ * a read runs on: the replica when it is up, its replay lag is within
+ * max_lag_ms and, when the request carries a commit position (has_lsn),
+ * it has replayed that one (polled for up to wait_ms); the primary
+ * otherwise, the reason counted.  Without a replica attached, always
+ * the primary.  The handle returned is borrowed from db.
+ */
+struct db_read_ask {
+	int		 anonymous;	/* no Authorization: no token check
+					   needs a fresh copy */
+	int		 has_lsn;
+	uint64_t	 lsn;		/* X-Read-After */
+	int		 wait_ms;
+	int		 max_lag_ms;
+};
+
+void		 db_replica_attach(struct db *db, const struct db_config *cfg);
+int		 db_has_replica(struct db *db);
+struct db	*db_reader(struct db *db, const struct db_read_ask *ask);
+/* The primary's WAL insert position now (after a commit): 0 or -1. */
+int		 db_commit_lsn(struct db *db, uint64_t *lsn);
+/*
+ * Put the replica counters in memory shared by the processes forked
+ * after this call (the workers), so /metrics adds up all of them.
+ * Without it they are the process's own.
+ */
+void		 db_counters_share(void);
+
 /* Migrations (db/migrate.c). */
 struct db_migration_state {
 	int		 current;	/* highest version recorded, 0 if none */
@@ -349,9 +380,18 @@ enum db_status	 db_user_import(struct db *db, const struct db_user_import *in,
 		    enum db_import_result *result);
 
 /*
- * Safe retries and limits (db/writes.c): the write transaction the
- * dispatcher opens around a write handler (Idempotency-Key lock,
- * lookup and store, the per-user write budget), and `mpapi purge`.
+ * Safe retries and limits (db/writes.c).  A write is a value in and a
+ * value out: the dispatcher describes it (struct db_write_spec) and is
+ * told what happened (struct db_write_outcome).  Two forms:
+ *  - gated, with no Idempotency-Key: db_write_gated runs the handler
+ *    as its body, the token check and the write budget riding on the
+ *    body's first statement (one round trip for a one-statement
+ *    handler);
+ *  - keyed: db_write_begin opens the transaction (the key's lock and
+ *    lookup, the budget), the handler runs inside it, db_write_commit
+ *    stores the answer under the key and commits (db_write_abort rolls
+ *    back); db_write_claim first, for a handler that hashes a password.
+ * Also `mpapi purge`.
  */
 #define DB_FINGERPRINT_LEN	32
 
@@ -364,8 +404,12 @@ enum db_write_verdict {
 	DB_WRITE_OVER_BUDGET		/* the write budget is spent */
 };
 
-struct db_write {
-	/* What to open. */
+/*
+ * A write as the dispatcher hands it to db/: who writes, what is
+ * checked and counted, and the Idempotency-Key it is kept under.  The
+ * inputs of every db_write_ call, never changed by them.
+ */
+struct db_write_spec {
 	const char		*user_id;	/* the caller, NULL if anonymous */
 	long long		 token_ver;
 	const char		*token_id;	/* the token's jti (deny list) */
@@ -375,7 +419,10 @@ struct db_write {
 	const char		*key;		/* Idempotency-Key or NULL */
 	const unsigned char	*fingerprint;	/* DB_FINGERPRINT_LEN bytes */
 	int			 ttl_s;		/* key retention */
-	/* What db_write_begin found. */
+};
+
+/* What a db_write_ call found: its results, owned by the caller. */
+struct db_write_outcome {
 	enum db_write_verdict	 verdict;
 	long long		 used;		/* budget used, this write included
 						   (limit + 1: refused) */
@@ -396,17 +443,21 @@ enum db_purge_what {
 	DB_PURGE_LIVE_OUTBOX		/* age: seconds (MP_LIVE_OUTBOX_TTL) */
 };
 
-void		 db_write_init(struct db_write *w);
-void		 db_write_release(struct db_write *w);
-enum db_status	 db_write_begin(struct db *db, struct db_write *w);
-enum db_status	 db_write_commit(struct db *db, struct db_write *w, int store,
-		    int status, const char *headers, const char *body);
+void		 db_write_outcome_init(struct db_write_outcome *out);
+void		 db_write_outcome_release(struct db_write_outcome *out);
+void		 db_write_gated(struct db *db, const struct db_write_spec *w,
+		    void (*body)(void *arg), void *arg,
+		    struct db_write_outcome *out);
+enum db_status	 db_write_refund(struct db *db, const struct db_write_spec *w,
+		    struct db_write_outcome *out);
+enum db_status	 db_write_claim(struct db *db, const struct db_write_spec *w,
+		    struct db_write_outcome *out);
+enum db_status	 db_write_begin(struct db *db, const struct db_write_spec *w,
+		    struct db_write_outcome *out);
+enum db_status	 db_write_commit(struct db *db, const struct db_write_spec *w,
+		    int store, int status, const char *headers,
+		    const char *body);
 void		 db_write_abort(struct db *db);
-enum db_status	 db_write_claim(struct db *db, struct db_write *w);
-void		 db_write_gate(struct db *db, struct db_write *w);
-void		 db_token_gate(struct db *db, struct db_write *w);
-void		 db_write_gate_result(struct db *db, struct db_write *w);
-enum db_status	 db_write_refund(struct db *db, struct db_write *w);
 int		 db_retry_seen(struct db *db);
 void		 db_retry_reset(struct db *db);
 enum db_status	 db_purge_lock(struct db *db, int take, int *got);

@@ -62,18 +62,30 @@ void		 db_session_lock_set(struct db *db);
  * implicit transaction, as the next statement db_exec runs (one round
  * trip for both).  When the gate fails, that statement is not run and
  * db_exec returns the gate's status (DB_REFUSED for a RAISE with
- * SQLSTATE P04xx).  db/writes.c arms the write budget this way.
+ * SQLSTATE P04xx).  Only db_write_gated (db/writes.c) makes one: it
+ * lives in that function's frame, is installed for the body it runs
+ * and removed after it (db_gate_install), and db_exec fills in what
+ * happened the first time it runs a statement meanwhile.
  */
 enum db_gate_outcome {
-	DB_GATE_UNUSED,		/* armed, but no statement ran */
-	DB_GATE_PASSED,		/* *res holds the gate's result */
+	DB_GATE_UNUSED,		/* installed, but no statement ran */
+	DB_GATE_PASSED,		/* res holds the gate's result */
 	DB_GATE_REFUSED		/* sqlstate and detail say why */
 };
 
-void		 db_gate_arm(struct db *db, struct db_stmt *st,
-		    const char *const *params);
-enum db_gate_outcome db_gate_take(struct db *db, PGresult **res,
-		    char *sqlstate, char *detail, size_t detailsz);
+struct db_gate {
+	struct db_stmt		*stmt;
+	const char *const	*params;	/* stmt->nparams, borrowed */
+	enum db_gate_outcome	 outcome;
+	PGresult		*res;		/* DB_GATE_PASSED: owned */
+	char			 sqlstate[6];	/* DB_GATE_REFUSED */
+	char			 detail[32];
+};
+
+void		 db_gate_install(struct db *db, struct db_gate *gate);
+
+struct buf;
+void		 db_replica_metrics(struct db *db, struct buf *b);
 
 /* Borrowed value of row, col, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *res, int row, int col);

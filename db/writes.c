@@ -1,9 +1,12 @@
 /*
- * The write transaction the dispatcher wraps around a write handler:
+ * What the dispatcher wraps around a handler, in db/ terms: a write
+ * described by a struct db_write_spec, its result in a struct
+ * db_write_outcome (see db/db.h).  A keyed write is a transaction:
  * one round trip opens it (BEGIN, the Idempotency-Key lock and lookup,
  * the write budget, a savepoint before the handler), one more stores
- * the idempotent response and commits.  Also the clean-up statements
- * of `mpapi purge`.
+ * the idempotent response and commits.  Any other request of a
+ * signed-in caller runs its handler behind a gate (db_write_gated).
+ * Also the clean-up statements of `mpapi purge`.
  */
 #include "config.h"
 
@@ -144,18 +147,41 @@ hex_bytea(char *out, const unsigned char *p, size_t n)
 }
 
 void
-db_write_init(struct db_write *w)
+db_write_outcome_init(struct db_write_outcome *out)
 {
-	memset(w, 0, sizeof(*w));
+	memset(out, 0, sizeof(*out));
+	out->verdict = DB_WRITE_GO;
 }
 
 void
-db_write_release(struct db_write *w)
+db_write_outcome_release(struct db_write_outcome *out)
 {
-	free(w->replay_headers);
-	free(w->replay_body);
-	w->replay_headers = NULL;
-	w->replay_body = NULL;
+	free(out->replay_headers);
+	free(out->replay_body);
+	out->replay_headers = NULL;
+	out->replay_body = NULL;
+}
+
+/* Start out afresh: verdict GO, nothing used, no replay. */
+static void
+outcome_reset(struct db_write_outcome *out)
+{
+	db_write_outcome_release(out);
+	db_write_outcome_init(out);
+}
+
+/* The stored answer of row 0 of a key lookup: a replay or a mismatch. */
+static void
+outcome_of_lookup(struct db_write_outcome *out, PGresult *r)
+{
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		out->verdict = DB_WRITE_MISMATCH;
+		return;
+	}
+	out->verdict = DB_WRITE_REPLAY;
+	out->replay_status = atoi(PQgetvalue(r, 0, 1));
+	out->replay_headers = xstrdup(PQgetvalue(r, 0, 2));
+	out->replay_body = xstrdup(PQgetvalue(r, 0, 3));
 }
 
 static void
@@ -168,13 +194,15 @@ write_rollback(struct db *db)
 
 /*
  * Open the write transaction described by w (one round trip) and say
- * what to do in w->verdict.  On DB_OK with DB_WRITE_GO the transaction
- * is open and the handler's statements run inside it; with any other
- * verdict it has been rolled back.  Replay strings in w are owned by w
- * (db_write_release).  Any other status: nothing is open.
+ * what to do in out->verdict.  On DB_OK with DB_WRITE_GO the
+ * transaction is open and the handler's statements run inside it; with
+ * any other verdict it has been rolled back.  Replay strings are owned
+ * by out (db_write_outcome_release).  Any other status: nothing is
+ * open.
  */
 enum db_status
-db_write_begin(struct db *db, struct db_write *w)
+db_write_begin(struct db *db, const struct db_write_spec *w,
+    struct db_write_outcome *out)
 {
 	struct db_step	 steps[DB_PIPELINE_MAX];
 	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
@@ -184,11 +212,8 @@ db_write_begin(struct db *db, struct db_write *w)
 	size_t		 n = 0, ilock = 0, ilook = 0, ibud = 0, ilive = 0;
 	enum db_status	 s;
 	PGresult	*r;
-	const char	*v;
 
-	w->verdict = DB_WRITE_GO;
-	w->used = 0;
-	w->reset_s = 0;
+	outcome_reset(out);
 	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
 	snprintf(ttl, sizeof(ttl), "%d", w->ttl_s);
 	snprintf(limit, sizeof(limit), "%d", w->limit);
@@ -242,31 +267,23 @@ db_write_begin(struct db *db, struct db_write *w)
 	if (ibud > 0) {
 		r = steps[ibud].res;
 		if (PQntuples(r) == 1) {
-			w->used = atoll(PQgetvalue(r, 0, 0));
-			w->reset_s = atoll(PQgetvalue(r, 0, 1));
+			out->used = atoll(PQgetvalue(r, 0, 0));
+			out->reset_s = atoll(PQgetvalue(r, 0, 1));
 		}
 	}
 	if (ilock > 0 && strcmp(PQgetvalue(steps[ilock].res, 0, 0), "t") != 0)
-		w->verdict = DB_WRITE_BUSY;
+		out->verdict = DB_WRITE_BUSY;
 	else if (ilive > 0 &&
 	    strcmp(PQgetvalue(steps[ilive].res, 0, 0), "t") != 0)
-		w->verdict = DB_WRITE_UNAUTHORIZED;
+		out->verdict = DB_WRITE_UNAUTHORIZED;
 	else if (ibud > 0 && PQntuples(steps[ibud].res) == 0)
-		w->verdict = DB_WRITE_UNAUTHORIZED;
-	else if (ilook > 0 && PQntuples(r = steps[ilook].res) == 1) {
-		v = PQgetvalue(r, 0, 0);
-		if (strcmp(v, "t") != 0)
-			w->verdict = DB_WRITE_MISMATCH;
-		else {
-			w->verdict = DB_WRITE_REPLAY;
-			w->replay_status = atoi(PQgetvalue(r, 0, 1));
-			w->replay_headers = xstrdup(PQgetvalue(r, 0, 2));
-			w->replay_body = xstrdup(PQgetvalue(r, 0, 3));
-		}
-	} else if (ibud > 0 && w->used > w->limit)
-		w->verdict = DB_WRITE_OVER_BUDGET;
+		out->verdict = DB_WRITE_UNAUTHORIZED;
+	else if (ilook > 0 && PQntuples(steps[ilook].res) == 1)
+		outcome_of_lookup(out, steps[ilook].res);
+	else if (ibud > 0 && out->used > w->limit)
+		out->verdict = DB_WRITE_OVER_BUDGET;
 	db_steps_clear(steps, n);
-	if (w->verdict == DB_WRITE_GO)
+	if (out->verdict == DB_WRITE_GO)
 		db_outer_set(db, 1);
 	else
 		write_rollback(db);
@@ -281,8 +298,8 @@ db_write_begin(struct db *db, struct db_write *w)
  * means a live row of the key appeared: answer 409).
  */
 enum db_status
-db_write_commit(struct db *db, struct db_write *w, int store, int status,
-    const char *headers, const char *body)
+db_write_commit(struct db *db, const struct db_write_spec *w, int store,
+    int status, const char *headers, const char *body)
 {
 	struct db_step	 steps[2];
 	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
@@ -318,56 +335,14 @@ db_write_commit(struct db *db, struct db_write *w, int store, int status,
 }
 
 /*
- * Arm the write budget of w (user_id, token_ver, limit, window_s) as
- * the gate of the handler's first statement: a keyless write then
- * costs no round trip of its own (one in all for a one-statement
- * handler), and the budget is still taken inside the write's own
- * transaction.
- */
-void
-db_write_gate(struct db *db, struct db_write *w)
-{
-	char		 ver[24], limit[16], window[16];
-	const char	*p[5];
-
-	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
-	snprintf(limit, sizeof(limit), "%d", w->limit);
-	snprintf(window, sizeof(window), "%d", w->window_s);
-	p[0] = w->user_id;
-	p[1] = ver;
-	p[2] = limit;
-	p[3] = window;
-	p[4] = w->token_id != NULL ? w->token_id : "";
-	db_retry_reset(db);
-	db_gate_arm(db, &st_budget_gate, p);
-}
-
-/*
- * Arm the check that w's token (user_id, token_id) was not signed out
- * as the gate of the handler's first statement, for a request of a
- * signed-in caller that spends no budget and carries no key.  Read its
- * verdict with db_write_gate_result (DB_WRITE_UNAUTHORIZED or GO).
- */
-void
-db_token_gate(struct db *db, struct db_write *w)
-{
-	const char	*p[2];
-
-	p[0] = w->user_id;
-	p[1] = w->token_id != NULL ? w->token_id : "";
-	db_retry_reset(db);
-	db_gate_arm(db, &st_token_gate, p);
-}
-
-/*
  * For a keyed request whose handler hashes a password: take the key's
  * lock for the whole request at session level and look the key up, in
  * one round trip with no transaction left open, so the hashing that
  * follows holds no transaction, snapshot or row lock while a retry
- * still meets the key in use (409).  w->verdict as db_write_begin says
- * it (GO: run the handler, which opens the transaction with
+ * still meets the key in use (409).  out->verdict as db_write_begin
+ * says it (GO: run the handler, which opens the transaction with
  * db_write_begin once its hashing is done).  The lock, once taken, is
- * held until db_end_request.  Replay strings are owned by w.
+ * held until db_end_request.  Replay strings are owned by out.
  *
  * Through a pooler in transaction mode a session lock would stay on
  * whichever server connection took it (the unlock may go to another),
@@ -377,7 +352,8 @@ db_token_gate(struct db *db, struct db_write *w)
  * (replayed) there.  The answer is the same, only a hash is spent.
  */
 enum db_status
-db_write_claim(struct db *db, struct db_write *w)
+db_write_claim(struct db *db, const struct db_write_spec *w,
+    struct db_write_outcome *out)
 {
 	struct db_step	 steps[3];
 	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
@@ -387,12 +363,9 @@ db_write_claim(struct db *db, struct db_write *w)
 	struct buf	 b = BUF_INIT;
 	size_t		 n = 0, ilive = 0;
 	enum db_status	 s;
-	PGresult	*r;
 	int		 locked, pooled;
 
-	w->verdict = DB_WRITE_GO;
-	w->used = 0;
-	w->reset_s = 0;
+	outcome_reset(out);
 	snprintf(ver, sizeof(ver), "%lld", w->token_ver);
 	snprintf(ttl, sizeof(ttl), "%d", w->ttl_s);
 	buf_printf(&b, "%s:%s", w->user_id ? w->user_id : "-", w->key);
@@ -431,84 +404,108 @@ db_write_claim(struct db *db, struct db_write *w)
 	if (locked && !pooled)
 		db_session_lock_set(db);
 	if (!locked)
-		w->verdict = DB_WRITE_BUSY;
+		out->verdict = DB_WRITE_BUSY;
 	else if (ilive > 0 &&
 	    strcmp(PQgetvalue(steps[ilive].res, 0, 0), "t") != 0)
-		w->verdict = DB_WRITE_UNAUTHORIZED;
-	else if (PQntuples(r = steps[1].res) == 1) {
-		if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
-			w->verdict = DB_WRITE_MISMATCH;
-		else {
-			w->verdict = DB_WRITE_REPLAY;
-			w->replay_status = atoi(PQgetvalue(r, 0, 1));
-			w->replay_headers = xstrdup(PQgetvalue(r, 0, 2));
-			w->replay_body = xstrdup(PQgetvalue(r, 0, 3));
-		}
-	}
+		out->verdict = DB_WRITE_UNAUTHORIZED;
+	else if (PQntuples(steps[1].res) == 1)
+		outcome_of_lookup(out, steps[1].res);
 	db_steps_clear(steps, n);
 	return DB_OK;
 }
 
 /*
- * After the handler of a gated write: w->verdict, used and reset_s say
- * what the gate did.  DB_WRITE_GO with used 0: the handler touched no
- * database (it refused the input), so nothing was counted.
+ * Run body(arg), the handler of a request of a signed-in caller that
+ * carries no Idempotency-Key, behind a gate on its first statement: a
+ * request then costs no round trip of its own (one in all for a
+ * one-statement handler), and a refused one runs nothing.  The gate is
+ * the write budget when w->budget is set (it counts the write inside
+ * the write's own implicit transaction), else only the check that the
+ * token was not signed out.  The gate is made here, installed on db
+ * for the body alone, and read back here: out says what it did.
+ *
+ * out->verdict: GO (with used 0 when the body touched no database:
+ * nothing was counted), UNAUTHORIZED (signed out, or a stale token),
+ * OVER_BUDGET (used = limit + 1, reset_s the window's rest).  On a
+ * refusal the body's first statement did not run and returned the
+ * gate's status: its answer is to be replaced by the verdict's.
  */
 void
-db_write_gate_result(struct db *db, struct db_write *w)
+db_write_gated(struct db *db, const struct db_write_spec *w,
+    void (*body)(void *arg), void *arg, struct db_write_outcome *out)
 {
-	PGresult	*res;
-	char		 state[6], detail[32];
+	struct db_gate	 gate;
+	char		 ver[24], limit[16], window[16];
+	const char	*p[5];
 
-	w->verdict = DB_WRITE_GO;
-	w->used = 0;
-	w->reset_s = 0;
-	switch (db_gate_take(db, &res, state, detail, sizeof(detail))) {
+	outcome_reset(out);
+	memset(&gate, 0, sizeof(gate));
+	p[0] = w->user_id;
+	if (w->budget) {
+		snprintf(ver, sizeof(ver), "%lld", w->token_ver);
+		snprintf(limit, sizeof(limit), "%d", w->limit);
+		snprintf(window, sizeof(window), "%d", w->window_s);
+		p[1] = ver;
+		p[2] = limit;
+		p[3] = window;
+		p[4] = w->token_id != NULL ? w->token_id : "";
+		gate.stmt = &st_budget_gate;
+	} else {
+		p[1] = w->token_id != NULL ? w->token_id : "";
+		gate.stmt = &st_token_gate;
+	}
+	gate.params = p;
+	db_retry_reset(db);
+	db_gate_install(db, &gate);
+	body(arg);
+	db_gate_install(db, NULL);
+	switch (gate.outcome) {
 	case DB_GATE_PASSED:
 		/* The budget's gate says how much is used; the token's not. */
-		if (PQntuples(res) == 1 && PQnfields(res) == 3) {
-			w->used = atoll(PQgetvalue(res, 0, 0));
-			w->reset_s = atoll(PQgetvalue(res, 0, 1));
-			w->window_us = atoll(PQgetvalue(res, 0, 2));
+		if (PQntuples(gate.res) == 1 && PQnfields(gate.res) == 3) {
+			out->used = atoll(PQgetvalue(gate.res, 0, 0));
+			out->reset_s = atoll(PQgetvalue(gate.res, 0, 1));
+			out->window_us = atoll(PQgetvalue(gate.res, 0, 2));
 		}
 		break;
 	case DB_GATE_REFUSED:
-		if (strcmp(state, "P0429") == 0) {
-			w->verdict = DB_WRITE_OVER_BUDGET;
-			w->used = w->limit + 1;
-			w->reset_s = atoll(detail);
+		if (strcmp(gate.sqlstate, "P0429") == 0) {
+			out->verdict = DB_WRITE_OVER_BUDGET;
+			out->used = w->limit + 1;
+			out->reset_s = atoll(gate.detail);
 		} else
-			w->verdict = DB_WRITE_UNAUTHORIZED;
+			out->verdict = DB_WRITE_UNAUTHORIZED;
 		break;
 	case DB_GATE_UNUSED:
 		break;
 	}
-	PQclear(res);
+	PQclear(gate.res);
 }
 
 /*
- * Give back the write a passed gate counted (w->used > 0), when the
+ * Give back the write a passed gate counted (out->used > 0), when the
  * handler refused the request after its first statement had run: one
- * statement, on the window the gate counted in only.  w->used drops by
- * one on success.
+ * statement, on the window the gate counted in (out->window_us) only.
+ * out->used drops by one on success.
  */
 enum db_status
-db_write_refund(struct db *db, struct db_write *w)
+db_write_refund(struct db *db, const struct db_write_spec *w,
+    struct db_write_outcome *out)
 {
 	char		 us[24];
 	const char	*p[2];
 	PGresult	*res;
 	enum db_status	 s;
 
-	if (w->used <= 0)
+	if (out->used <= 0)
 		return DB_OK;
-	snprintf(us, sizeof(us), "%lld", w->window_us);
+	snprintf(us, sizeof(us), "%lld", out->window_us);
 	p[0] = w->user_id;
 	p[1] = us;
 	if ((s = db_exec(db, &st_budget_refund, p, &res)) != DB_OK)
 		return s;
 	PQclear(res);
-	w->used--;
+	out->used--;
 	return DB_OK;
 }
 

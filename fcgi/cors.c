@@ -71,13 +71,14 @@ cors_apply(struct http_response *r, const char *allowed, const char *origin,
 	http_set_header(r, "Access-Control-Allow-Credentials", "true");
 	http_set_header(r, "Access-Control-Expose-Headers", "ETag, Location, "
 	    "Link, Retry-After, X-Request-Id, Idempotent-Replayed, "
-	    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
+	    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
+	    "X-Read-After");
 	if (preflight) {
 		http_set_header(r, "Access-Control-Allow-Methods",
 		    "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
 		http_set_header(r, "Access-Control-Allow-Headers",
 		    "Authorization, Content-Type, If-Match, If-None-Match, "
-		    "Idempotency-Key, X-Request-Id");
+		    "Idempotency-Key, X-Request-Id, X-Read-After");
 		http_set_header(r, "Access-Control-Max-Age", "600");
 	}
 }

@@ -162,3 +162,39 @@ reply_no_content(struct ctx *c, enum db_status s)
 	else
 		http_response_empty(c->resp, 204);
 }
+
+/*
+ * Parse an X-Read-After value, a PostgreSQL LSN as the service sends
+ * it: 1-8 hex digits, "/", 1-8 hex digits, nothing else.  Returns 0
+ * with *lsn set, or -1.
+ */
+int
+read_after_parse(const char *s, uint64_t *lsn)
+{
+	uint64_t	 part[2] = { 0, 0 };
+	int		 i, n;
+
+	for (i = 0; i < 2; i++) {
+		for (n = 0; n < 9; n++, s++) {
+			int	 d;
+
+			if (*s >= '0' && *s <= '9')
+				d = *s - '0';
+			else if (*s >= 'A' && *s <= 'F')
+				d = *s - 'A' + 10;
+			else if (*s >= 'a' && *s <= 'f')
+				d = *s - 'a' + 10;
+			else
+				break;
+			part[i] = part[i] << 4 | (uint64_t)d;
+		}
+		if (n == 0 || n > 8)
+			return -1;
+		if (i == 0 && *s++ != '/')
+			return -1;
+	}
+	if (*s != '\0')
+		return -1;
+	*lsn = part[0] << 32 | part[1];
+	return 0;
+}

@@ -76,6 +76,57 @@ read_body(struct ctx *c, http_reader rd, void *arg)
 }
 
 /*
+ * Choose the database handle of this request: a ROUTE_READ_REPLICA
+ * route may be served by the replica (db_reader says), everything
+ * else by the primary.  A malformed X-Read-After is a 400 on any
+ * route, before anything is read or written.  Returns 0 to go on, -1
+ * once answered.
+ */
+static int
+pick_reader(struct ctx *c, struct db *primary)
+{
+	struct db_read_ask	 ask;
+	const char		*h;
+
+	memset(&ask, 0, sizeof(ask));
+	if ((h = http_header(c->req, "X-Read-After")) != NULL) {
+		if (read_after_parse(h, &ask.lsn) != 0) {
+			reply_problem(c, 400, "bad-request",
+			    "Malformed X-Read-After", "X-Read-After must be "
+			    "a position as the service sent it (hex/hex).");
+			return -1;
+		}
+		ask.has_lsn = 1;
+	}
+	if ((c->route->flags & ROUTE_READ_REPLICA) == 0)
+		return 0;
+	ask.anonymous = !c->user.present;
+	ask.wait_ms = c->cfg->read_after_wait_ms;
+	ask.max_lag_ms = c->cfg->read_max_lag_ms;
+	c->db = db_reader(primary, &ask);
+	return 0;
+}
+
+/*
+ * After a write that succeeded, with a replica in use: the position a
+ * read of it must wait for, in X-Read-After.
+ */
+static void
+note_commit(struct ctx *c, struct db *primary)
+{
+	uint64_t	 lsn;
+	int		 st = c->resp->status;
+
+	if (c->req->method == HTTP_GET || c->req->method == HTTP_HEAD ||
+	    c->req->method == HTTP_OPTIONS || st < 200 || st > 299 ||
+	    !db_has_replica(primary))
+		return;
+	if (db_commit_lsn(primary, &lsn) == 0)
+		http_set_header(c->resp, "X-Read-After", "%X/%X",
+		    (unsigned)(lsn >> 32), (unsigned)lsn);
+}
+
+/*
  * Serve one request: route, authenticate, then read the body, run the
  * handler (inside a write transaction when the route is a write; see
  * handlers/writes.c), and make sure exactly one response comes out.
@@ -127,7 +178,10 @@ app_handle(void *app, struct http_request *req, http_reader rd, void *rdarg,
 		goto done;
 	if (c.user.valid)
 		snprintf(out->user_id, sizeof(out->user_id), "%s", c.user.id);
+	if (pick_reader(&c, a->db) != 0)
+		goto done;
 	write_run(&c);
+	note_commit(&c, a->db);
 	if (!resp->written) {
 		log_msg("error", "handler for %s wrote no response",
 		    c.route->pattern);

@@ -60,10 +60,13 @@ enum route_flags {
 	ROUTE_WRITE		= 1 << 2,	/* budgeted write */
 	ROUTE_IDEMPOTENT	= 1 << 3,	/* honours Idempotency-Key */
 	ROUTE_BODY		= 1 << 4,	/* takes a JSON body */
-	ROUTE_HASHES		= 1 << 5	/* hashes a password: with an
+	ROUTE_HASHES		= 1 << 5,	/* hashes a password: with an
 						   Idempotency-Key, the handler
 						   opens the transaction itself
 						   once hashing is done */
+	ROUTE_READ_REPLICA	= 1 << 6	/* a read the replica may serve
+						   (anonymous, or one that
+						   carries X-Read-After) */
 };
 
 struct route {
@@ -108,6 +111,7 @@ void	reply_unauthorized(struct ctx *c, int token_was_sent);
 void	reply_no_content(struct ctx *c, enum db_status s);
 void	reply_base_headers(struct ctx *c);
 int	ctx_restart(struct ctx *c);
+int	read_after_parse(const char *s, uint64_t *lsn);
 
 /* Tokens (handlers/token.c). */
 #define TOKEN_EXPIRES_LEN	24	/* "2026-11-25T19:06:27.000Z" */

@@ -23,13 +23,13 @@ const struct route app_routes[] = {
 
 	/* Loops (handlers/items.c and item_list.c; remix: loops.c). */
 	{ HTTP_GET,	"/api/loops",		item_list,
-	    ROUTE_AUTH_OPTIONAL,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_READ_REPLICA,
 	    &loop_items },
 	{ HTTP_POST,	"/api/loops",		item_create,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT,
 	    &loop_items },
 	{ HTTP_GET,	"/api/loops/:id",	item_get,
-	    ROUTE_AUTH_OPTIONAL,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_READ_REPLICA,
 	    &loop_items },
 	{ HTTP_PUT,	"/api/loops/:id",	item_put,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE,
@@ -58,13 +58,13 @@ const struct route app_routes[] = {
 
 	/* Songs (handlers/items.c and item_list.c; expand: songs.c). */
 	{ HTTP_GET,	"/api/songs",		item_list,
-	    ROUTE_AUTH_OPTIONAL,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_READ_REPLICA,
 	    &song_items },
 	{ HTTP_POST,	"/api/songs",		item_create,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE | ROUTE_IDEMPOTENT,
 	    &song_items },
 	{ HTTP_GET,	"/api/songs/:id",	songs_get,
-	    ROUTE_AUTH_OPTIONAL,
+	    ROUTE_AUTH_OPTIONAL | ROUTE_READ_REPLICA,
 	    &song_items },
 	{ HTTP_PUT,	"/api/songs/:id",	item_put,
 	    ROUTE_AUTH | ROUTE_BODY | ROUTE_WRITE,
@@ -110,11 +110,11 @@ const struct route app_routes[] = {
 	{ HTTP_DELETE,	"/api/users/me",	users_delete_me,
 	    ROUTE_AUTH, NULL },
 	{ HTTP_GET,	"/api/users/:username",	users_get,
-	    ROUTE_AUTH_OPTIONAL, NULL },
+	    ROUTE_AUTH_OPTIONAL | ROUTE_READ_REPLICA, NULL },
 
 	/* The caller's likes (handlers/likes.c). */
 	{ HTTP_GET,	"/api/users/me/likes",	users_likes,
-	    ROUTE_AUTH, NULL },
+	    ROUTE_AUTH | ROUTE_READ_REPLICA, NULL },
 
 	/* Sync feed (handlers/sync.c). */
 	{ HTTP_GET,	"/api/sync",		sync_pull,

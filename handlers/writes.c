@@ -48,7 +48,7 @@ reply_over_budget(struct ctx *c, long long reset_s)
 
 /* Replay a stored answer; 0 when done. */
 static int
-replay(struct ctx *c, const struct db_write *w)
+replay(struct ctx *c, const struct db_write_outcome *w)
 {
 	char	*body;
 	size_t	 len;
@@ -71,7 +71,7 @@ replay(struct ctx *c, const struct db_write *w)
 
 /* Answer a verdict that stops the request before its handler. */
 static void
-answer_verdict(struct ctx *c, const struct db_write *w)
+answer_verdict(struct ctx *c, const struct db_write_outcome *w)
 {
 	switch (w->verdict) {
 	case DB_WRITE_UNAUTHORIZED:
@@ -103,7 +103,7 @@ answer_verdict(struct ctx *c, const struct db_write *w)
  * replaced by the caller).
  */
 static enum db_status
-finish(struct ctx *c, struct db_write *w)
+finish(struct ctx *c, const struct db_write_spec *w)
 {
 	struct buf	 headers = BUF_INIT;
 	char		*sealed = NULL;
@@ -125,12 +125,45 @@ finish(struct ctx *c, struct db_write *w)
 }
 
 /*
- * A request of a signed-in caller without an Idempotency-Key: a gate
- * rides on the handler's first statement (see db_write_gate and
- * db_token_gate), so a one-statement request costs one round trip and
- * a refused one runs nothing.  The gate refuses a token signed out by
- * POST /api/auth/logout, and for a budgeted write (budget set) counts
- * the write against the caller's budget.  A 400 of the handler spends
+ * The write of this request as db/ is to see it: the caller, the
+ * budget (limit and window from the configuration) and, for a keyed
+ * request, the key, the request's fingerprint and the key's retention.
+ */
+static struct db_write_spec
+spec_of(const struct ctx *c, int budget, const char *key,
+    const unsigned char *fingerprint)
+{
+	struct db_write_spec	 w;
+
+	memset(&w, 0, sizeof(w));
+	w.user_id = c->user.valid ? c->user.id : NULL;
+	w.token_ver = c->user.ver;
+	w.token_id = c->user.valid ? c->user.tid : NULL;
+	w.budget = budget;
+	w.limit = c->cfg->write_limit;
+	w.window_s = c->cfg->write_window_s;
+	w.key = key;
+	w.fingerprint = fingerprint;
+	w.ttl_s = c->cfg->idempotency_ttl_s;
+	return w;
+}
+
+/* The route's handler, as the body db_write_gated runs. */
+static void
+handler_body(void *arg)
+{
+	struct ctx	*c = arg;
+
+	c->route->handler(c);
+}
+
+/*
+ * A request of a signed-in caller without an Idempotency-Key: the
+ * handler runs behind a gate on its first statement (db_write_gated),
+ * so a one-statement request costs one round trip and a refused one
+ * runs nothing.  The gate refuses a token signed out by POST
+ * /api/auth/logout, and for a budgeted write (budget set) counts the
+ * write against the caller's budget.  A 400 of the handler spends
  * nothing: refused before its first statement it counted nothing,
  * refused after (a PATCH whose result is invalid, a song naming a loop
  * it may not use) the count is given back.  A serialization failure or
@@ -139,26 +172,16 @@ finish(struct ctx *c, struct db_write *w)
 static void
 gated_run(struct ctx *c, int budget)
 {
-	struct db_write	 w;
-	int		 attempt;
+	struct db_write_spec	 w = spec_of(c, budget, NULL, NULL);
+	struct db_write_outcome	 out;
+	int			 attempt;
 
-	db_write_init(&w);
-	w.user_id = c->user.id;
-	w.token_ver = c->user.ver;
-	w.token_id = c->user.tid;
-	w.budget = budget;
-	w.limit = c->cfg->write_limit;
-	w.window_s = c->cfg->write_window_s;
+	db_write_outcome_init(&out);
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (budget)
-			db_write_gate(c->db, &w);
-		else
-			db_token_gate(c->db, &w);
-		c->route->handler(c);
-		db_write_gate_result(c->db, &w);
-		if (w.verdict != DB_WRITE_GO) {
+		db_write_gated(c->db, &w, handler_body, c, &out);
+		if (out.verdict != DB_WRITE_GO) {
 			ctx_restart(c);
-			answer_verdict(c, &w);
+			answer_verdict(c, &out);
 			break;
 		}
 		if (attempt == 0 && c->resp->written &&
@@ -173,14 +196,16 @@ gated_run(struct ctx *c, int budget)
 	 * nothing (refused before, nothing was counted).
 	 */
 	if (budget && c->resp->written && c->resp->status == 400 &&
-	    w.used > 0) {
-		if (db_write_refund(c->db, &w) == DB_OK)
-			return;
+	    out.used > 0) {
+		if (db_write_refund(c->db, &w, &out) == DB_OK)
+			goto done;
 		log_msg("warn", "write budget refund failed; the refused "
 		    "write stays counted");
 	}
-	if (budget && w.used > 0)
-		ratelimit_headers(c->resp, w.limit, w.used, w.reset_s);
+	if (budget && out.used > 0)
+		ratelimit_headers(c->resp, w.limit, out.used, out.reset_s);
+done:
+	db_write_outcome_release(&out);
 }
 
 /*
@@ -190,10 +215,11 @@ gated_run(struct ctx *c, int budget)
  * inside it from the start.
  */
 struct write_txn {
-	struct db_write	 w;
-	int		 late;		/* opened by the handler */
-	int		 opened;	/* db_write_begin said go */
-	int		 counted;	/* the budget was spent */
+	struct db_write_spec	 w;
+	struct db_write_outcome	 out;
+	int			 late;		/* opened by the handler */
+	int			 opened;	/* db_write_begin said go */
+	int			 counted;	/* the budget was spent */
 };
 
 /* Open t's transaction; -1 once the answer (a verdict) is written. */
@@ -202,13 +228,13 @@ txn_open(struct ctx *c, struct write_txn *t)
 {
 	enum db_status	 s;
 
-	if ((s = db_write_begin(c->db, &t->w)) != DB_OK) {
+	if ((s = db_write_begin(c->db, &t->w, &t->out)) != DB_OK) {
 		reply_db_error(c, s);
 		return -1;
 	}
-	if (t->w.verdict != DB_WRITE_GO) {
-		answer_verdict(c, &t->w);
-		t->counted = t->w.verdict == DB_WRITE_OVER_BUDGET;
+	if (t->out.verdict != DB_WRITE_GO) {
+		answer_verdict(c, &t->out);
+		t->counted = t->out.verdict == DB_WRITE_OVER_BUDGET;
 		return -1;
 	}
 	t->opened = 1;
@@ -252,29 +278,21 @@ keyed_run(struct ctx *c, const char *key, int budget)
 	int			 attempt;
 
 	memset(&t, 0, sizeof(t));
-	db_write_init(&t.w);
-	t.late = (c->route->flags & ROUTE_HASHES) != 0;
 	idem_fingerprint(c->cfg, http_method_name(c->req->method),
 	    c->req->path, c->req->query, c->req->body, c->req->body_len, fp);
+	t.w = spec_of(c, budget, key, fp);
+	db_write_outcome_init(&t.out);
+	t.late = (c->route->flags & ROUTE_HASHES) != 0;
 	for (attempt = 0; attempt < 2; attempt++) {
-		db_write_release(&t.w);
-		t.w.user_id = c->user.valid ? c->user.id : NULL;
-		t.w.token_ver = c->user.ver;
-		t.w.token_id = c->user.valid ? c->user.tid : NULL;
-		t.w.budget = budget;
-		t.w.limit = c->cfg->write_limit;
-		t.w.window_s = c->cfg->write_window_s;
-		t.w.key = key;
-		t.w.fingerprint = fp;
-		t.w.ttl_s = c->cfg->idempotency_ttl_s;
 		t.opened = 0;
 		if (t.late && attempt == 0) {
-			if ((s = db_write_claim(c->db, &t.w)) != DB_OK) {
+			if ((s = db_write_claim(c->db, &t.w, &t.out)) !=
+			    DB_OK) {
 				reply_db_error(c, s);
 				break;
 			}
-			if (t.w.verdict != DB_WRITE_GO) {
-				answer_verdict(c, &t.w);
+			if (t.out.verdict != DB_WRITE_GO) {
+				answer_verdict(c, &t.out);
 				break;
 			}
 		}
@@ -289,7 +307,7 @@ keyed_run(struct ctx *c, const char *key, int budget)
 		if (c->resp->written && c->resp->status == 400) {
 			/* Refused: nothing is kept, the budget included. */
 			db_write_abort(c->db);
-			t.w.used = 0;
+			t.out.used = 0;
 			break;
 		}
 		if (!c->resp->written || c->resp->status >= 500) {
@@ -314,10 +332,10 @@ keyed_run(struct ctx *c, const char *key, int budget)
 			reply_db_error(c, s);
 		break;
 	}
-	if (budget && t.w.used > 0)
+	if (budget && t.out.used > 0)
 		ratelimit_headers(c->resp, t.w.limit,
-		    t.counted ? t.w.used : t.w.used - 1, t.w.reset_s);
-	db_write_release(&t.w);
+		    t.counted ? t.out.used : t.out.used - 1, t.out.reset_s);
+	db_write_outcome_release(&t.out);
 }
 
 /*

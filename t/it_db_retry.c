@@ -19,7 +19,7 @@
  * is also driven straight through db/ on a handle of the test's own,
  * against the same PostgreSQL: its backend is terminated while idle, or
  * inside a transaction, and the next read shows what the handle did.
- * The same handle shows the limits of the write gate (db_gate_arm).
+ * The same handle shows what the write gate carries (db_gate_install).
  */
 #include "config.h"
 
@@ -305,7 +305,8 @@ Test(db_retry, a_read_prepared_first_inside_a_transaction_is_not_retried_when_it
 Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 {
 	struct db	*db;
-	struct db_write	 w;
+	struct db_write_spec	 w;
+	struct db_write_outcome	 out;
 	unsigned char	 fp[DB_FINGERPRINT_LEN];
 	struct itfx_user u;
 	char		 key[64], *pid;
@@ -315,7 +316,7 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	db = handle(1);
 	memset(fp, 7, sizeof(fp));
 	it_unique(key, sizeof(key), "dispatch-");
-	db_write_init(&w);
+	memset(&w, 0, sizeof(w));
 	w.user_id = u.id;
 	w.token_ver = 1;
 	w.budget = 1;
@@ -324,75 +325,133 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	w.key = key;
 	w.fingerprint = fp;
 	w.ttl_s = 60;
-	cr_assert_eq(db_write_begin(db, &w), DB_OK);
-	cr_assert_eq(w.verdict, DB_WRITE_GO);
+	db_write_outcome_init(&out);
+	cr_assert_eq(db_write_begin(db, &w, &out), DB_OK);
+	cr_assert_eq(out.verdict, DB_WRITE_GO);
 	pid = kill_backend();
 	cr_assert_eq(db_ready(db, &v), DB_UNAVAILABLE);
 	cr_assert_null(backend_of_handle());
 	cr_assert_neq(db_write_commit(db, &w, 1, 200, "{}", "{}"), DB_OK);
 	cr_assert_null(backend_of_handle(), "the commit ran on a new "
 	    "connection");
-	db_write_release(&w);
+	db_write_outcome_release(&out);
 	db_end_request(db);
 	free(pid);
 	db_free(db);
 }
 
 /*
- * The gate's limits (db/conn.c, db_gate_arm): a parameter of any
- * length reaches PostgreSQL whole, and a gate of more parameters than
- * DB_GATE_PARAMS is refused loudly (DB_ERROR), with neither it nor the
- * statement it rides on run.
+ * The gate (db/conn.c, db_gate_install): its parameters are borrowed
+ * for the scope of the body, so a parameter of any length and any
+ * number of them reach PostgreSQL whole; it goes out with the first
+ * statement only; a gate no statement met says so.
  */
 static struct db_stmt st_gate_length = DB_STMT_RO("t_gate_length",
     "SELECT length($1::text)", 1);
 static struct db_stmt st_gate_many = DB_STMT_RO("t_gate_many",
     "SELECT $1::int + $2::int + $3::int + $4::int + $5::int + $6::int + "
     "$7::int + $8::int + $9::int", 9);
+static struct db_stmt st_gate_count = DB_STMT("t_gate_count",
+    "SELECT set_config('mp.t_gate_n', (coalesce(nullif(current_setting("
+    "'mp.t_gate_n', true), ''), '0')::int + $1::int)::text, false)", 1);
 static struct db_stmt st_mark = DB_STMT("t_gate_mark",
     "SELECT set_config('mp.t_gate', 'ran', false)", 0);
 static struct db_stmt st_read_mark = DB_STMT_RO("t_gate_read_mark",
-    "SELECT coalesce(current_setting('mp.t_gate', true), '')", 0);
+    "SELECT coalesce(current_setting('mp.t_gate', true), ''), "
+    "coalesce(current_setting('mp.t_gate_n', true), '')", 0);
+
+/*
+ * What db_write_gated does around its body: install a gate of gst with
+ * p on db, run n statements st (the body), remove the gate.
+ */
+static void
+gated_exec(struct db *db, struct db_gate *g, struct db_stmt *gst,
+    const char *const *p, struct db_stmt *st, int n)
+{
+	PGresult	*res;
+	int		 i;
+
+	memset(g, 0, sizeof(*g));
+	g->stmt = gst;
+	g->params = p;
+	db_gate_install(db, g);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(db_exec(db, st, NULL, &res), DB_OK);
+		PQclear(res);
+	}
+	db_gate_install(db, NULL);
+}
 
 Test(db_gate, a_gate_parameter_of_300_bytes_reaches_postgresql_whole)
 {
 	struct db	*db;
-	PGresult	*res, *gres;
-	char		 big[301], state[6], detail[32];
+	struct db_gate	 g;
+	char		 big[301];
 	const char	*p[1] = { big };
 
 	memset(big, 'x', 300);
 	big[300] = '\0';
 	db = handle(1);
-	db_gate_arm(db, &st_gate_length, p);
-	memset(big, 'y', 300);	/* the gate holds its own copy */
-	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
-	PQclear(res);
-	cr_assert_eq(db_gate_take(db, &gres, state, detail, sizeof(detail)),
-	    DB_GATE_PASSED);
-	cr_assert_str_eq(PQgetvalue(gres, 0, 0), "300");
-	PQclear(gres);
+	gated_exec(db, &g, &st_gate_length, p, &st_read_mark, 1);
+	cr_assert_eq(g.outcome, DB_GATE_PASSED);
+	cr_assert_str_eq(PQgetvalue(g.res, 0, 0), "300");
+	PQclear(g.res);
 	db_end_request(db);
 	db_free(db);
 }
 
-Test(db_gate, a_gate_of_more_parameters_than_the_bound_fails_its_statement_and_runs_nothing)
+Test(db_gate, a_gate_of_nine_parameters_runs_whole_with_the_statement_it_rides_on)
 {
 	struct db	*db;
-	PGresult	*res, *gres;
-	char		 state[6], detail[32];
+	struct db_gate	 g;
+	PGresult	*res;
 	const char	*p[9] = { "1", "2", "3", "4", "5", "6", "7", "8", "9" };
 
 	db = handle(1);
-	db_gate_arm(db, &st_gate_many, p);
-	cr_assert_eq(db_exec(db, &st_mark, NULL, &res), DB_ERROR);
-	cr_assert_null(res);
-	cr_assert_eq(db_gate_take(db, &gres, state, detail, sizeof(detail)),
-	    DB_GATE_UNUSED);
-	cr_assert_null(gres);
-	/* The statement behind the gate did not run on this session. */
+	gated_exec(db, &g, &st_gate_many, p, &st_mark, 1);
+	cr_assert_eq(g.outcome, DB_GATE_PASSED);
+	cr_assert_str_eq(PQgetvalue(g.res, 0, 0), "45");
+	PQclear(g.res);
 	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
-	cr_assert_str_eq(PQgetvalue(res, 0, 0), "", "the gated statement ran");
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), "ran",
+	    "the gated statement did not run");
+	PQclear(res);
+	db_end_request(db);
+	db_free(db);
+}
+
+Test(db_gate, a_gate_goes_out_with_the_first_statement_only)
+{
+	struct db	*db;
+	struct db_gate	 g;
+	PGresult	*res;
+	const char	*p[1] = { "1" };
+
+	db = handle(1);
+	gated_exec(db, &g, &st_gate_count, p, &st_mark, 2);
+	cr_assert_eq(g.outcome, DB_GATE_PASSED);
+	PQclear(g.res);
+	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
+	cr_assert_str_eq(PQgetvalue(res, 0, 1), "1", "the gate ran %s times",
+	    PQgetvalue(res, 0, 1));
+	PQclear(res);
+	db_end_request(db);
+	db_free(db);
+}
+
+Test(db_gate, a_gate_no_statement_met_says_unused_and_runs_nothing)
+{
+	struct db	*db;
+	struct db_gate	 g;
+	PGresult	*res;
+	const char	*p[1] = { "1" };
+
+	db = handle(1);
+	gated_exec(db, &g, &st_gate_count, p, &st_mark, 0);
+	cr_assert_eq(g.outcome, DB_GATE_UNUSED);
+	cr_assert_null(g.res);
+	cr_assert_eq(db_exec(db, &st_read_mark, NULL, &res), DB_OK);
+	cr_assert_str_eq(PQgetvalue(res, 0, 1), "", "the gate ran");
 	PQclear(res);
 	db_end_request(db);
 	db_free(db);

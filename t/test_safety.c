@@ -424,3 +424,29 @@ Test(sync_cursor, a_cursor_of_another_list_is_refused, .init = setup)
 	cr_assert_eq(sync_cursor_decode(&cfg, USER, c, &pos, &mark), -1);
 	free(c);
 }
+
+Test(read_after, an_lsn_of_two_hex_parts_is_read_in_either_case)
+{
+	uint64_t	 v;
+
+	cr_assert_eq(read_after_parse("0/0", &v), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(read_after_parse("16/B374D848", &v), 0);
+	cr_assert_eq(v, (uint64_t)0x16 << 32 | 0xB374D848);
+	cr_assert_eq(read_after_parse("ffffffff/ffffffff", &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+}
+
+Test(read_after, anything_else_is_refused)
+{
+	static const char *const bad[] = { "", "0", "0/", "/0", "0/0/0",
+	    "123456789/0", "0/123456789", " 0/0", "0/0 ", "g/0", "-1/0",
+	    "0x1/0", "+1/0", NULL };
+	uint64_t	 v = 7;
+	size_t		 i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		cr_assert_eq(read_after_parse(bad[i], &v), -1, "%s", bad[i]);
+		cr_assert_eq(v, 7, "%s", bad[i]);
+	}
+}
