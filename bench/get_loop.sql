@@ -1,4 +1,4 @@
--- pgbench: the statement GET /api/loops/:id runs (db/items.c, GET_SQL,
+-- pgbench: the statement GET /api/loops/:id runs (db/items.c, st_get_loop,
 -- loops, anonymous caller), on a random seeded loop.
 \set n random(1, :nloops)
 WITH me AS (SELECT u.id, u.username FROM users u

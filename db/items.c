@@ -1,10 +1,11 @@
 /*
  * What loops and songs share in the database: read one, delete one,
  * like, play, and list with filters and keyset paging.  Every
- * statement exists once per kind, written once as a macro over the
- * kind's table names (the kind table below), so songs get the same
- * behaviour as loops by construction.  The column and parameter
- * conventions are in db/items_int.h.
+ * statement is written out as SQL once per kind, next to the function
+ * that runs it (the two kinds' texts differ in their table names and
+ * in the song's viewer argument); only the lists are built, from
+ * fragments, because their filter set is dynamic (see "Lists" below).
+ * The column and parameter conventions are in db/items_int.h.
  */
 #include "config.h"
 
@@ -20,144 +21,239 @@
 #include "db/items_int.h"
 
 /*
- * A song is shown to a viewer (the caller, $1): song_view_json marks
- * the blocks whose loop the viewer cannot get "missing" (migration
- * 0004).  Loops need no viewer.
+ * The statements below share the conventions of db/items_int.h: $1 the
+ * caller (NULL when anonymous), $2 its token version, $3 the item, and
+ * the columns me_ok, outcome, version, owner, json.  "me" is the
+ * caller's row while the token holds; me_ok is true for anonymous
+ * callers or when that row exists.  A song is shown to a viewer:
+ * song_view_json takes the caller ($1) and marks the blocks whose loop
+ * the viewer cannot get "missing" (migration 0004); loops need none.
  */
-#define SONG_VIEWER	", $1::uuid"
 
-/* The names that differ between the kinds (constants, never input). */
-struct kind_sql {
-	const char	*table;		/* "loops" */
-	const char	*likes;		/* "loop_likes" */
-	const char	*fk;		/* "loop_id" */
-	const char	*json;		/* "loop_json" */
-	const char	*json_tail;	/* more arguments of json, after liked */
-};
+/* GET one loop: visible when public or the caller's. */
+static struct db_stmt st_get_loop = DB_STMT_RO("item_get_loop",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
+    "       v.version, v.user_id, v.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT x.version, x.user_id, "
+    "           loop_json(x, o.username, "
+    "                     EXISTS (SELECT 1 FROM loop_likes k "
+    "                             WHERE k.user_id = $1::uuid "
+    "                               AND k.loop_id = x.id)) AS j "
+    "    FROM loops x JOIN users o ON o.id = x.user_id "
+    "    WHERE x.id = $3::uuid "
+    "      AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) "
+    ") v ON true", 3);
 
-static const struct kind_sql kinds[ITEM__MAX] = {
-	{ "loops", "loop_likes", "loop_id", "loop_json", "" },
-	{ "songs", "song_likes", "song_id", "song_view_json", SONG_VIEWER },
-};
+/* GET one song, the same way. */
+static struct db_stmt st_get_song = DB_STMT_RO("item_get_song",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
+    "       v.version, v.user_id, v.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT x.version, x.user_id, "
+    "           song_view_json(x, o.username, "
+    "                          EXISTS (SELECT 1 FROM song_likes k "
+    "                                  WHERE k.user_id = $1::uuid "
+    "                                    AND k.song_id = x.id), "
+    "                          $1::uuid) AS j "
+    "    FROM songs x JOIN users o ON o.id = x.user_id "
+    "    WHERE x.id = $3::uuid "
+    "      AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) "
+    ") v ON true", 3);
 
-/* Whether the caller likes item x (x is a row of the kind's table). */
-#define LIKED(LIKES, FK)						\
-	"EXISTS (SELECT 1 FROM " LIKES " k "				\
-	"WHERE k.user_id = $1::uuid AND k." FK " = x.id)"
-
-/* GET one: visible when public or the caller's. */
-#define GET_SQL(T, LIKES, FK, JSON, TAIL)				\
-	"WITH " ITEM_ME_CTE " "						\
-	"SELECT " ITEM_ME_OK ", "					\
-	"CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "	\
-	"v.version, v.user_id, v.j "					\
-	"FROM (SELECT 1) one LEFT JOIN LATERAL ("			\
-	"SELECT x.version, x.user_id, "					\
-	JSON "(x, o.username, " LIKED(LIKES, FK) TAIL ") AS j "		\
-	"FROM " T " x JOIN users o ON o.id = x.user_id "		\
-	"WHERE x.id = $3::uuid "					\
-	"AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true"
-
-static struct db_stmt st_get[ITEM__MAX] = {
-	DB_STMT_RO("item_get_loop",
-	    GET_SQL("loops", "loop_likes", "loop_id", "loop_json", ""), 3),
-	DB_STMT_RO("item_get_song",
-	    GET_SQL("songs", "song_likes", "song_id", "song_view_json",
-	    SONG_VIEWER), 3),
+static struct db_stmt *const st_get[ITEM__MAX] = {
+	&st_get_loop, &st_get_song
 };
 
 /*
- * DELETE, If-Match in $4.  The row is locked first (FOR UPDATE), so
- * the outcome is decided on its latest version.  PARENT locks the
- * parent row before the item's own row, the order remixing takes them
- * in, so deleting a remix while its parent is remixed cannot deadlock.
+ * DELETE a loop, If-Match in $4.  The row is locked first (FOR
+ * UPDATE), so the outcome is decided on its latest version.  par locks
+ * the parent loop before the loop's own row, the order remixing takes
+ * them in, so deleting a remix while its parent is remixed cannot
+ * deadlock.
  */
-#define DELETE_SQL(T, LIKES, FK, JSON, TAIL, PARENT)			\
-	"WITH " ITEM_ME_CTE ", " PARENT ", "				\
-	"cur AS (SELECT x.* FROM " T " x WHERE x.id = $3::uuid "	\
-	"AND (SELECT count(*) FROM par) >= 0 FOR UPDATE), "		\
-	"del AS (DELETE FROM " T " x USING cur, me "			\
-	"WHERE x.id = cur.id AND cur.user_id = me.id "			\
-	"AND ($4::int[] IS NULL OR cur.version = ANY ($4::int[])) "	\
-	"RETURNING x.id) "						\
-	"SELECT " ITEM_ME_OK ", "					\
-	"CASE WHEN EXISTS (SELECT 1 FROM del) THEN 'ok' "		\
-	"WHEN c.id IS NULL OR NOT (c.is_public OR c.user_id = m.id) "	\
-	"THEN 'missing' "						\
-	"WHEN c.user_id <> m.id THEN 'forbidden' "			\
-	"ELSE 'precondition' END, "					\
-	"c.version, c.user_id, "					\
-	"CASE WHEN c.id IS NOT NULL AND c.user_id = m.id "		\
-	"AND NOT EXISTS (SELECT 1 FROM del) THEN " JSON "(c::" T ", "	\
-	"m.username, EXISTS (SELECT 1 FROM " LIKES " k "		\
-	"WHERE k.user_id = m.id AND k." FK " = c.id)" TAIL ") END "	\
-	"FROM (SELECT 1) one LEFT JOIN me m ON true "			\
-	"LEFT JOIN cur c ON true"
+static struct db_stmt st_delete_loop = DB_STMT("item_delete_loop",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int), "
+    "par AS (SELECT p.id FROM loops p "
+    "        WHERE p.id = (SELECT x.parent_loop_id FROM loops x "
+    "                      WHERE x.id = $3::uuid) "
+    "        FOR NO KEY UPDATE), "
+    "cur AS (SELECT x.* FROM loops x "
+    "        WHERE x.id = $3::uuid AND (SELECT count(*) FROM par) >= 0 "
+    "        FOR UPDATE), "
+    "del AS (DELETE FROM loops x USING cur, me "
+    "        WHERE x.id = cur.id AND cur.user_id = me.id "
+    "          AND ($4::int[] IS NULL OR cur.version = ANY ($4::int[])) "
+    "        RETURNING x.id) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN EXISTS (SELECT 1 FROM del) THEN 'ok' "
+    "            WHEN c.id IS NULL "
+    "              OR NOT (c.is_public OR c.user_id = m.id) THEN 'missing' "
+    "            WHEN c.user_id <> m.id THEN 'forbidden' "
+    "            ELSE 'precondition' END, "
+    "       c.version, c.user_id, "
+    "       CASE WHEN c.id IS NOT NULL AND c.user_id = m.id "
+    "             AND NOT EXISTS (SELECT 1 FROM del) "
+    "            THEN loop_json(c::loops, m.username, "
+    "                           EXISTS (SELECT 1 FROM loop_likes k "
+    "                                   WHERE k.user_id = m.id "
+    "                                     AND k.loop_id = c.id)) END "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN me m ON true "
+    "LEFT JOIN cur c ON true", 4);
 
-#define LOOP_PARENT_LOCK						\
-	"par AS (SELECT p.id FROM loops p WHERE p.id = "		\
-	"(SELECT x.parent_loop_id FROM loops x WHERE x.id = $3::uuid) "	\
-	"FOR NO KEY UPDATE)"
+/* DELETE a song, If-Match in $4; a song has no parent to lock. */
+static struct db_stmt st_delete_song = DB_STMT("item_delete_song",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int), "
+    "cur AS (SELECT x.* FROM songs x WHERE x.id = $3::uuid FOR UPDATE), "
+    "del AS (DELETE FROM songs x USING cur, me "
+    "        WHERE x.id = cur.id AND cur.user_id = me.id "
+    "          AND ($4::int[] IS NULL OR cur.version = ANY ($4::int[])) "
+    "        RETURNING x.id) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN EXISTS (SELECT 1 FROM del) THEN 'ok' "
+    "            WHEN c.id IS NULL "
+    "              OR NOT (c.is_public OR c.user_id = m.id) THEN 'missing' "
+    "            WHEN c.user_id <> m.id THEN 'forbidden' "
+    "            ELSE 'precondition' END, "
+    "       c.version, c.user_id, "
+    "       CASE WHEN c.id IS NOT NULL AND c.user_id = m.id "
+    "             AND NOT EXISTS (SELECT 1 FROM del) "
+    "            THEN song_view_json(c::songs, m.username, "
+    "                                EXISTS (SELECT 1 FROM song_likes k "
+    "                                        WHERE k.user_id = m.id "
+    "                                          AND k.song_id = c.id), "
+    "                                $1::uuid) END "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN me m ON true "
+    "LEFT JOIN cur c ON true", 4);
 
-static struct db_stmt st_delete[ITEM__MAX] = {
-	DB_STMT("item_delete_loop", DELETE_SQL("loops", "loop_likes",
-	    "loop_id", "loop_json", "", LOOP_PARENT_LOCK), 4),
-	DB_STMT("item_delete_song", DELETE_SQL("songs", "song_likes",
-	    "song_id", "song_view_json", SONG_VIEWER, "par AS (SELECT 1)"),
-	    4),
+static struct db_stmt *const st_delete[ITEM__MAX] = {
+	&st_delete_loop, &st_delete_song
 };
 
 /* Like ($4 true) or unlike: one call of item_like() (migration 0003). */
-static struct db_stmt st_like[ITEM__MAX] = {
-	DB_STMT("item_like_loop", "SELECT me_ok, found, likes_count, liked "
-	    "FROM item_like('loop', $1::uuid, $2::int, $3::uuid, $4::boolean)",
-	    4),
-	DB_STMT("item_like_song", "SELECT me_ok, found, likes_count, liked "
-	    "FROM item_like('song', $1::uuid, $2::int, $3::uuid, $4::boolean)",
-	    4),
+static struct db_stmt st_like_loop = DB_STMT("item_like_loop",
+    "SELECT me_ok, found, likes_count, liked "
+    "FROM item_like('loop', $1::uuid, $2::int, $3::uuid, $4::boolean)", 4);
+
+static struct db_stmt st_like_song = DB_STMT("item_like_song",
+    "SELECT me_ok, found, likes_count, liked "
+    "FROM item_like('song', $1::uuid, $2::int, $3::uuid, $4::boolean)", 4);
+
+static struct db_stmt *const st_like[ITEM__MAX] = {
+	&st_like_loop, &st_like_song
 };
 
-/* A play by listener $4 (used when anonymous). */
-static struct db_stmt st_play[ITEM__MAX] = {
-	DB_STMT("item_play_loop", "SELECT me_ok, found, plays_count "
-	    "FROM item_play('loop', $1::uuid, $2::int, $4::text, $3::uuid)", 4),
-	DB_STMT("item_play_song", "SELECT me_ok, found, plays_count "
-	    "FROM item_play('song', $1::uuid, $2::int, $4::text, $3::uuid)", 4),
+/* A play by listener $4 (used when anonymous): item_play() (0003). */
+static struct db_stmt st_play_loop = DB_STMT("item_play_loop",
+    "SELECT me_ok, found, plays_count "
+    "FROM item_play('loop', $1::uuid, $2::int, $4::text, $3::uuid)", 4);
+
+static struct db_stmt st_play_song = DB_STMT("item_play_song",
+    "SELECT me_ok, found, plays_count "
+    "FROM item_play('song', $1::uuid, $2::int, $4::text, $3::uuid)", 4);
+
+static struct db_stmt *const st_play[ITEM__MAX] = {
+	&st_play_loop, &st_play_song
 };
 
 /*
- * The caller's liked items of a kind that the caller may still see,
- * newest like first (ties by id), $3 rows; with a cursor, after the
- * like at $4 (microseconds since the epoch) of item $5.  The key of a
- * row is its like's time.
+ * The caller's liked loops that the caller may still see, newest like
+ * first (ties by id), $3 rows.  The key of a row is its like's time in
+ * microseconds since the epoch.
  */
-#define LIKED_SQL(T, LIKES, FK, JSON, TAIL, AFTER)			\
-	"WITH " ITEM_ME_CTE " "						\
-	"SELECT " ITEM_ME_OK ", p.k, p.id, p.j "			\
-	"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT "		\
-	"(extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "	\
-	"x.id, " JSON "(x, o.username, true" TAIL ") AS j "		\
-	"FROM " LIKES " k JOIN " T " x ON x.id = k." FK " "		\
-	"JOIN users o ON o.id = x.user_id "				\
-	"WHERE k.user_id = (SELECT me.id FROM me) "			\
-	"AND (x.is_public OR x.user_id = k.user_id) " AFTER		\
-	"ORDER BY k.created_at DESC, k." FK " DESC LIMIT $3::int) p ON true " \
-	"ORDER BY p.k DESC, p.id DESC"
+static struct db_stmt st_liked_loop = DB_STMT_RO("item_liked_loop",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
+    "           x.id, loop_json(x, o.username, true) AS j "
+    "    FROM loop_likes k "
+    "    JOIN loops x ON x.id = k.loop_id "
+    "    JOIN users o ON o.id = x.user_id "
+    "    WHERE k.user_id = (SELECT me.id FROM me) "
+    "      AND (x.is_public OR x.user_id = k.user_id) "
+    "    ORDER BY k.created_at DESC, k.loop_id DESC LIMIT $3::int "
+    ") p ON true "
+    "ORDER BY p.k DESC, p.id DESC", 3);
 
-#define LIKED_AFTER(FK)							\
-	"AND (k.created_at, k." FK ") < ('epoch'::timestamptz + "	\
-	"$4::bigint * interval '1 microsecond', $5::uuid) "
+/* The same after the cursor: the like at $4 (microseconds) of loop $5. */
+static struct db_stmt st_liked_loop_after = DB_STMT_RO("item_liked_loop_after",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
+    "           x.id, loop_json(x, o.username, true) AS j "
+    "    FROM loop_likes k "
+    "    JOIN loops x ON x.id = k.loop_id "
+    "    JOIN users o ON o.id = x.user_id "
+    "    WHERE k.user_id = (SELECT me.id FROM me) "
+    "      AND (x.is_public OR x.user_id = k.user_id) "
+    "      AND (k.created_at, k.loop_id) < "
+    "          ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', "
+    "           $5::uuid) "
+    "    ORDER BY k.created_at DESC, k.loop_id DESC LIMIT $3::int "
+    ") p ON true "
+    "ORDER BY p.k DESC, p.id DESC", 5);
 
-static struct db_stmt st_liked[ITEM__MAX][2] = {
-	{ DB_STMT_RO("item_liked_loop", LIKED_SQL("loops", "loop_likes",
-	    "loop_id", "loop_json", "", ""), 3),
-	  DB_STMT_RO("item_liked_loop_after", LIKED_SQL("loops", "loop_likes",
-	    "loop_id", "loop_json", "", LIKED_AFTER("loop_id")), 5) },
-	{ DB_STMT_RO("item_liked_song", LIKED_SQL("songs", "song_likes",
-	    "song_id", "song_view_json", SONG_VIEWER, ""), 3),
-	  DB_STMT_RO("item_liked_song_after", LIKED_SQL("songs", "song_likes",
-	    "song_id", "song_view_json", SONG_VIEWER, LIKED_AFTER("song_id")),
-	    5) },
+/* The caller's liked songs, as st_liked_loop. */
+static struct db_stmt st_liked_song = DB_STMT_RO("item_liked_song",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
+    "           x.id, song_view_json(x, o.username, true, $1::uuid) AS j "
+    "    FROM song_likes k "
+    "    JOIN songs x ON x.id = k.song_id "
+    "    JOIN users o ON o.id = x.user_id "
+    "    WHERE k.user_id = (SELECT me.id FROM me) "
+    "      AND (x.is_public OR x.user_id = k.user_id) "
+    "    ORDER BY k.created_at DESC, k.song_id DESC LIMIT $3::int "
+    ") p ON true "
+    "ORDER BY p.k DESC, p.id DESC", 3);
+
+/* The same after the cursor: the like at $4 (microseconds) of song $5. */
+static struct db_stmt st_liked_song_after = DB_STMT_RO("item_liked_song_after",
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
+    "           x.id, song_view_json(x, o.username, true, $1::uuid) AS j "
+    "    FROM song_likes k "
+    "    JOIN songs x ON x.id = k.song_id "
+    "    JOIN users o ON o.id = x.user_id "
+    "    WHERE k.user_id = (SELECT me.id FROM me) "
+    "      AND (x.is_public OR x.user_id = k.user_id) "
+    "      AND (k.created_at, k.song_id) < "
+    "          ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', "
+    "           $5::uuid) "
+    "    ORDER BY k.created_at DESC, k.song_id DESC LIMIT $3::int "
+    ") p ON true "
+    "ORDER BY p.k DESC, p.id DESC", 5);
+
+/* [kind][has a cursor] */
+static struct db_stmt *const st_liked[ITEM__MAX][2] = {
+	{ &st_liked_loop, &st_liked_loop_after },
+	{ &st_liked_song, &st_liked_song_after },
 };
 
 void
@@ -341,7 +437,7 @@ db_item_get(struct db *db, enum item_kind kind, const struct item_caller *who,
 
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
-	return db_item_exec(db, &st_get[kind], p, r);
+	return db_item_exec(db, st_get[kind], p, r);
 }
 
 /*
@@ -361,7 +457,7 @@ db_item_delete(struct db *db, enum item_kind kind,
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	cond_param(cond, &match, &p[3]);
-	s = db_item_exec(db, &st_delete[kind], p, r);
+	s = db_item_exec(db, st_delete[kind], p, r);
 	buf_release(&match);
 	return s;
 }
@@ -417,7 +513,7 @@ db_item_like(struct db *db, enum item_kind kind, const struct item_caller *who,
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = on ? "true" : "false";
-	return counter_result(db, &st_like[kind], p, r);
+	return counter_result(db, st_like[kind], p, r);
 }
 
 /*
@@ -435,7 +531,7 @@ db_item_play(struct db *db, enum item_kind kind, const struct item_caller *who,
 	db_item_caller_params(who, ver, sizeof(ver), p);
 	p[2] = id;
 	p[3] = listener != NULL ? listener : "";
-	return counter_result(db, &st_play[kind], p, r);
+	return counter_result(db, st_play[kind], p, r);
 }
 
 /* Fill page from the (me_ok, key, id, json) rows of a list statement. */
@@ -485,7 +581,7 @@ db_item_liked(struct db *db, enum item_kind kind, const struct item_caller *who,
 	p[2] = lim;
 	p[3] = k;
 	p[4] = id;
-	if ((s = db_exec(db, &st_liked[kind][has_cursor ? 1 : 0], p, &res)) !=
+	if ((s = db_exec(db, st_liked[kind][has_cursor ? 1 : 0], p, &res)) !=
 	    DB_OK)
 		return s;
 	s = page_rows(res, page);
@@ -494,17 +590,20 @@ db_item_liked(struct db *db, enum item_kind kind, const struct item_caller *who,
 }
 
 /*
- * Lists.  Each combination of sort, scope and filters is its own SQL
- * text, built from the constant fragments below (input only ever
- * travels as parameters), prepared once per connection under a name
- * derived from the text, and cached here for the life of the process.
- * The number of combinations is bounded (4 sorts x 3 scopes x 2^10
- * filter sets).
+ * Lists: the one place where SQL is built rather than written out.
+ * The filter set is really dynamic: 4 sorts x 3 scopes x 2^10
+ * combinations of optional filters (user, bars, bpmMin, bpmMax,
+ * parent, cursor, chord, sound, q, offset), and each combination wants
+ * a statement of its own, for a plan that uses the sort's index (a
+ * single text with "($n IS NULL OR ...)" for every filter would not
+ * get one).  So each combination is its own SQL text, built from the
+ * constant fragments below (input only ever travels as parameters),
+ * prepared once per connection under a name derived from the text,
+ * and cached here for the life of the process.
  *
  * Without a containment (chord, sound) or name (q) filter, a page is
  * one walk down the sort's index from the cursor: a page deep in the
  * list costs what the first costs.
- *
  * With one, the planner cannot know how many rows match (jsonb
  * containment has no statistics once a value is over 1 kB, and a
  * loop's iconSequence is), yet the right plan depends on it: walking
@@ -520,6 +619,28 @@ db_item_liked(struct db *db, enum item_kind kind, const struct item_caller *who,
  * small.  The GIN query sorts by "column + 0" so the planner cannot
  * turn it back into an index walk.
  */
+
+/* The names that differ between the kinds (constants, never input). */
+struct kind_sql {
+	const char	*table;		/* "loops" */
+	const char	*likes;		/* "loop_likes" */
+	const char	*fk;		/* "loop_id" */
+	const char	*json;		/* "loop_json" */
+	const char	*json_tail;	/* more arguments of json, after liked:
+					   a song is shown to a viewer ($1) */
+};
+
+static const struct kind_sql kinds[ITEM__MAX] = {
+	{ "loops", "loop_likes", "loop_id", "loop_json", "" },
+	{ "songs", "song_likes", "song_id", "song_view_json", ", $1::uuid" },
+};
+
+/* The caller's row while the token holds, and me_ok (db/items_int.h). */
+#define LIST_ME_CTE							\
+	"me AS (SELECT u.id, u.username FROM users u "			\
+	"WHERE u.id = $1::uuid AND u.token_version = $2::int)"
+#define LIST_ME_OK	"($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me))"
+
 /*
  * The most parameters a list statement can take: caller and token
  * version, user, bars, bpmMin, bpmMax, parent, the cursor's key and
@@ -803,10 +924,10 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	else
 		buf_puts(&liked, "false");
 
-	buf_puts(&b.sql, "WITH " ITEM_ME_CTE);
+	buf_puts(&b.sql, "WITH " LIST_ME_CTE);
 	if (sparse.len == 0) {
 		/* One walk down the sort's index, shaping rows as it goes. */
-		buf_printf(&b.sql, " SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		buf_printf(&b.sql, " SELECT " LIST_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
 		    "x.id, %s(x, o.username, %s%s) AS j FROM %s x "
 		    "JOIN users o ON o.id = x.user_id WHERE %s "
@@ -833,7 +954,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		    off.data, sorts[spec->sort].key, k->table, base.data,
 		    sparse.data, sorts[spec->sort].unindexed, lim.data,
 		    off.data);
-		buf_printf(&b.sql, "SELECT " ITEM_ME_OK ", p.k, p.id, p.j "
+		buf_printf(&b.sql, "SELECT " LIST_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ids.k, x.id, "
 		    "%s(x, o.username, %s%s) AS j FROM ids JOIN %s x "
 		    "ON x.id = ids.id JOIN users o ON o.id = x.user_id) p "

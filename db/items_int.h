@@ -7,6 +7,12 @@
  * id (NULL when anonymous), $2 the token version, $3 the item id (when
  * there is one); the statement's own parameters follow.
  *
+ * Every statement opens with the caller's row while its token holds,
+ *   WITH me AS (SELECT u.id, u.username FROM users u
+ *               WHERE u.id = $1::uuid AND u.token_version = $2::int)
+ * and its first column is me_ok,
+ *   ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)).
+ *
  * Column convention of every statement read by db_item_exec():
  *   0 me_ok    boolean: the caller's account accepts the token (true
  *              for anonymous callers)
@@ -30,15 +36,6 @@
 #define MP_ITEMS_INT_H
 
 #include "db/db_int.h"
-
-/* The caller's row if the token is still good (empty otherwise). */
-#define ITEM_ME_CTE							\
-	"me AS (SELECT u.id, u.username FROM users u "			\
-	"WHERE u.id = $1::uuid AND u.token_version = $2::int)"
-
-/* me_ok of the column convention. */
-#define ITEM_ME_OK							\
-	"($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me))"
 
 enum db_status	 db_item_exec(struct db *db, struct db_stmt *st,
 		    const char *const *params, struct item_result *r);

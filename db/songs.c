@@ -20,32 +20,12 @@
 
 #include "db/items_int.h"
 
-/* Whether the caller ($1) likes song row r. */
-#define SONG_LIKED(r)							\
-	"EXISTS (SELECT 1 FROM song_likes k "				\
-	"WHERE k.user_id = $1::uuid AND k.song_id = " r ".id)"
-
-/* Song row r as the caller sees it. */
-#define SONG_VIEW(r, owner)						\
-	"song_view_json(" r "::songs, " owner ", " SONG_LIKED(r)	\
-	", $1::uuid)"
-
-/* The errors array naming every block of document d.d whose loop is
- * in b.ids. */
-#define SONG_BAD_BLOCKS							\
-	"(SELECT json_agg(json_build_object('field', 'timeline[' || "	\
-	"(t.ord - 1) || '].loopId', 'message', "			\
-	"'must be a loop you own or a public loop') ORDER BY t.ord) "	\
-	"FROM jsonb_array_elements(d.d->'timeline') "			\
-	"WITH ORDINALITY AS t(e, ord) WHERE t.e->>'loopId' = ANY (b.ids))"
-
-/* The document's members as columns (d is the document CTE). */
-#define SONG_NAME	"d.d->>'name'"
-#define SONG_BPM	"(d.d->>'bpm')::smallint"
-#define SONG_TS		"d.d->>'timeSignature'"
-#define SONG_TL		"d.d->'timeline'"
-#define SONG_TOTAL	"(d.d->>'totalBars')::int"
-#define SONG_SCHEMA	"(d.d->>'schemaVersion')::int"
+/*
+ * In every statement here song_view_json(row, owner name, liked, $1)
+ * is the song as the caller ($1) sees it, and b.ids the loops of the
+ * document's timeline the owner may not use (song_unusable_loops); a
+ * refusal's errors array names each such block of the document d.d.
+ */
 
 /*
  * Create, at $3 (the client's id, for PUT with If-None-Match: *) or at
@@ -56,127 +36,200 @@
  * a conflict is found, and DO NOTHING would keep that move.
  */
 static struct db_stmt st_create = DB_STMT("song_create",
-    "WITH " ITEM_ME_CTE ", "
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int), "
     "d AS (SELECT $4::jsonb AS d), "
     "cur AS (SELECT x.* FROM songs x WHERE x.id = $3::uuid), "
-    "b AS (SELECT song_unusable_loops(" SONG_TL ", $1::uuid, NULL) AS ids "
-    "FROM d), "
-    "ins AS (INSERT INTO songs AS x (id, user_id, name, bpm, "
-    "time_signature, timeline, total_bars, schema_version, is_public) "
-    "SELECT coalesce($3::uuid, gen_random_uuid()), me.id, " SONG_NAME ", "
-    SONG_BPM ", " SONG_TS ", " SONG_TL ", " SONG_TOTAL ", " SONG_SCHEMA ", "
-    "coalesce((d.d->>'isPublic')::boolean, false) "
-    "FROM me, d, b WHERE cardinality(b.ids) = 0 "
-    "AND NOT EXISTS (SELECT 1 FROM cur) RETURNING x.*) "
-    "SELECT " ITEM_ME_OK ", "
-    "CASE WHEN i.id IS NOT NULL THEN 'created' "
-    "WHEN c.id IS NOT NULL THEN 'precondition' ELSE 'invalid' END, "
-    "CASE WHEN i.id IS NOT NULL THEN i.version "
-    "WHEN c.is_public OR c.user_id = m.id THEN c.version END, "
-    "CASE WHEN i.id IS NOT NULL THEN i.user_id "
-    "WHEN c.is_public OR c.user_id = m.id THEN c.user_id END, "
-    "CASE WHEN i.id IS NOT NULL THEN " SONG_VIEW("i", "m.username") " "
-    "WHEN c.is_public OR c.user_id = m.id THEN "
-    SONG_VIEW("c", "o.username") " "
-    "WHEN c.id IS NULL THEN " SONG_BAD_BLOCKS " END, i.id "
-    "FROM (SELECT 1) one CROSS JOIN d CROSS JOIN b "
-    "LEFT JOIN me m ON true LEFT JOIN ins i ON true "
-    "LEFT JOIN cur c ON true LEFT JOIN users o ON o.id = c.user_id", 4);
+    "b AS (SELECT song_unusable_loops(d.d->'timeline', $1::uuid, NULL) AS ids "
+    "      FROM d), "
+    "ins AS (INSERT INTO songs AS x (id, user_id, name, bpm, time_signature, "
+    "                                timeline, total_bars, schema_version, "
+    "                                is_public) "
+    "        SELECT coalesce($3::uuid, gen_random_uuid()), me.id, "
+    "               d.d->>'name', (d.d->>'bpm')::smallint, "
+    "               d.d->>'timeSignature', d.d->'timeline', "
+    "               (d.d->>'totalBars')::int, (d.d->>'schemaVersion')::int, "
+    "               coalesce((d.d->>'isPublic')::boolean, false) "
+    "        FROM me, d, b "
+    "        WHERE cardinality(b.ids) = 0 AND NOT EXISTS (SELECT 1 FROM cur) "
+    "        RETURNING x.*) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN i.id IS NOT NULL THEN 'created' "
+    "            WHEN c.id IS NOT NULL THEN 'precondition' "
+    "            ELSE 'invalid' END, "
+    "       CASE WHEN i.id IS NOT NULL THEN i.version "
+    "            WHEN c.is_public OR c.user_id = m.id THEN c.version END, "
+    "       CASE WHEN i.id IS NOT NULL THEN i.user_id "
+    "            WHEN c.is_public OR c.user_id = m.id THEN c.user_id END, "
+    "       CASE WHEN i.id IS NOT NULL "
+    "            THEN song_view_json(i::songs, m.username, "
+    "                                EXISTS (SELECT 1 FROM song_likes k "
+    "                                        WHERE k.user_id = $1::uuid "
+    "                                          AND k.song_id = i.id), "
+    "                                $1::uuid) "
+    "            WHEN c.is_public OR c.user_id = m.id "
+    "            THEN song_view_json(c::songs, o.username, "
+    "                                EXISTS (SELECT 1 FROM song_likes k "
+    "                                        WHERE k.user_id = $1::uuid "
+    "                                          AND k.song_id = c.id), "
+    "                                $1::uuid) "
+    "            WHEN c.id IS NULL "
+    "            THEN (SELECT json_agg(json_build_object( "
+    "                           'field', "
+    "                           'timeline[' || (t.ord - 1) || '].loopId', "
+    "                           'message', "
+    "                           'must be a loop you own or a public loop') "
+    "                         ORDER BY t.ord) "
+    "                  FROM jsonb_array_elements(d.d->'timeline') "
+    "                       WITH ORDINALITY AS t(e, ord) "
+    "                  WHERE t.e->>'loopId' = ANY (b.ids)) END, "
+    "       i.id "
+    "FROM (SELECT 1) one "
+    "CROSS JOIN d "
+    "CROSS JOIN b "
+    "LEFT JOIN me m ON true "
+    "LEFT JOIN ins i ON true "
+    "LEFT JOIN cur c ON true "
+    "LEFT JOIN users o ON o.id = c.user_id", 4);
 
 /*
  * Full replace of the caller's song $3 by document $4, if $5 (If-Match
  * versions, NULL: any) and $6 (the body's version, NULL: any) hold and
- * every loop newly named is usable.  The row is locked first, so the
- * checks and the outcome are decided on its latest version; a missing
+ * every loop newly named is usable (references the stored song already
+ * has are not judged again).  The row is locked first, so the checks
+ * and the outcome are decided on its latest version; a missing
  * isPublic keeps the stored one.  Outcomes in the order of
  * handlers/items.c: missing, forbidden, precondition, conflict, then
  * invalid (the loops).
  */
 static struct db_stmt st_replace = DB_STMT("song_replace",
-    "WITH " ITEM_ME_CTE ", "
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int), "
     "cur AS (SELECT x.* FROM songs x WHERE x.id = $3::uuid "
-    "FOR NO KEY UPDATE), "
+    "        FOR NO KEY UPDATE), "
     "d AS (SELECT $4::jsonb AS d), "
-    "b AS (SELECT song_unusable_loops(" SONG_TL ", cur.user_id, "
-    "cur.timeline) AS ids FROM d, cur, me WHERE cur.user_id = me.id), "
-    "upd AS (UPDATE songs x SET name = " SONG_NAME ", bpm = " SONG_BPM ", "
-    "time_signature = " SONG_TS ", timeline = " SONG_TL ", "
-    "total_bars = " SONG_TOTAL ", schema_version = " SONG_SCHEMA ", "
-    "is_public = coalesce((d.d->>'isPublic')::boolean, cur.is_public) "
-    "FROM cur, me, d, b WHERE x.id = cur.id AND cur.user_id = me.id "
-    "AND ($5::int[] IS NULL OR cur.version = ANY ($5::int[])) "
-    "AND ($6::int IS NULL OR cur.version = $6::int) "
-    "AND cardinality(b.ids) = 0 RETURNING x.*) "
-    "SELECT " ITEM_ME_OK ", "
-    "CASE WHEN w.id IS NOT NULL THEN 'ok' "
-    "WHEN c.id IS NULL OR NOT (c.is_public OR c.user_id = m.id) "
-    "THEN 'missing' "
-    "WHEN c.user_id <> m.id THEN 'forbidden' "
-    "WHEN $5::int[] IS NOT NULL AND NOT (c.version = ANY ($5::int[])) "
-    "THEN 'precondition' "
-    "WHEN $6::int IS NOT NULL AND c.version <> $6::int THEN 'conflict' "
-    "ELSE 'invalid' END, "
-    "CASE WHEN w.id IS NOT NULL THEN w.version "
-    "WHEN c.user_id = m.id THEN c.version END, "
-    "c.user_id, "
-    "CASE WHEN w.id IS NOT NULL THEN " SONG_VIEW("w", "m.username") " "
-    "WHEN c.user_id = m.id AND ($5::int[] IS NOT NULL AND "
-    "NOT (c.version = ANY ($5::int[])) OR $6::int IS NOT NULL AND "
-    "c.version <> $6::int) THEN " SONG_VIEW("c", "m.username") " "
-    "WHEN c.user_id = m.id THEN " SONG_BAD_BLOCKS " END "
-    "FROM (SELECT 1) one CROSS JOIN d LEFT JOIN me m ON true "
-    "LEFT JOIN cur c ON true LEFT JOIN upd w ON true "
+    "b AS (SELECT song_unusable_loops(d.d->'timeline', cur.user_id, "
+    "                                 cur.timeline) AS ids "
+    "      FROM d, cur, me WHERE cur.user_id = me.id), "
+    "upd AS (UPDATE songs x "
+    "        SET name = d.d->>'name', bpm = (d.d->>'bpm')::smallint, "
+    "            time_signature = d.d->>'timeSignature', "
+    "            timeline = d.d->'timeline', "
+    "            total_bars = (d.d->>'totalBars')::int, "
+    "            schema_version = (d.d->>'schemaVersion')::int, "
+    "            is_public = coalesce((d.d->>'isPublic')::boolean, "
+    "                                 cur.is_public) "
+    "        FROM cur, me, d, b "
+    "        WHERE x.id = cur.id AND cur.user_id = me.id "
+    "          AND ($5::int[] IS NULL OR cur.version = ANY ($5::int[])) "
+    "          AND ($6::int IS NULL OR cur.version = $6::int) "
+    "          AND cardinality(b.ids) = 0 "
+    "        RETURNING x.*) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN w.id IS NOT NULL THEN 'ok' "
+    "            WHEN c.id IS NULL "
+    "              OR NOT (c.is_public OR c.user_id = m.id) THEN 'missing' "
+    "            WHEN c.user_id <> m.id THEN 'forbidden' "
+    "            WHEN $5::int[] IS NOT NULL "
+    "             AND NOT (c.version = ANY ($5::int[])) THEN 'precondition' "
+    "            WHEN $6::int IS NOT NULL AND c.version <> $6::int "
+    "            THEN 'conflict' "
+    "            ELSE 'invalid' END, "
+    "       CASE WHEN w.id IS NOT NULL THEN w.version "
+    "            WHEN c.user_id = m.id THEN c.version END, "
+    "       c.user_id, "
+    "       CASE WHEN w.id IS NOT NULL "
+    "            THEN song_view_json(w::songs, m.username, "
+    "                                EXISTS (SELECT 1 FROM song_likes k "
+    "                                        WHERE k.user_id = $1::uuid "
+    "                                          AND k.song_id = w.id), "
+    "                                $1::uuid) "
+    "            WHEN c.user_id = m.id "
+    "             AND ($5::int[] IS NOT NULL "
+    "                  AND NOT (c.version = ANY ($5::int[])) "
+    "                  OR $6::int IS NOT NULL AND c.version <> $6::int) "
+    "            THEN song_view_json(c::songs, m.username, "
+    "                                EXISTS (SELECT 1 FROM song_likes k "
+    "                                        WHERE k.user_id = $1::uuid "
+    "                                          AND k.song_id = c.id), "
+    "                                $1::uuid) "
+    "            WHEN c.user_id = m.id "
+    "            THEN (SELECT json_agg(json_build_object( "
+    "                           'field', "
+    "                           'timeline[' || (t.ord - 1) || '].loopId', "
+    "                           'message', "
+    "                           'must be a loop you own or a public loop') "
+    "                         ORDER BY t.ord) "
+    "                  FROM jsonb_array_elements(d.d->'timeline') "
+    "                       WITH ORDINALITY AS t(e, ord) "
+    "                  WHERE t.e->>'loopId' = ANY (b.ids)) END "
+    "FROM (SELECT 1) one "
+    "CROSS JOIN d "
+    "LEFT JOIN me m ON true "
+    "LEFT JOIN cur c ON true "
+    "LEFT JOIN upd w ON true "
     "LEFT JOIN b ON true", 6);
 
 /*
- * The loops of song x's timeline for ?expand=loops, as the caller ($1)
- * may see them: every distinct visible loop once, in order of first
- * use, as loop_json shapes it.  The loops go into "loops" while the
- * running total of their JSON text stays within DB_SONG_EXPAND_MAX
- * bytes; the ids of the rest go into "omittedLoops" (the client reads
- * them with GET /api/loops/:id).  Lengths are measured first and only
- * the loops that fit are built for the answer.
- */
-#define SONG_EXPAND_ORDER						\
-	"(SELECT (b->>'loopId')::uuid AS id, min(tt.ord) AS ord "	\
-	"FROM jsonb_array_elements(x.timeline) WITH ORDINALITY "	\
-	"AS tt(b, ord) GROUP BY 1)"
-#define SONG_EXPAND_SIZED						\
-	"(SELECT u.ord, u.id, k.liked, octet_length(loop_json(l2, "	\
-	"w2.username, k.liked)::text) AS n "				\
-	"FROM " SONG_EXPAND_ORDER " u "					\
-	"JOIN loops l2 ON l2.id = u.id "				\
-	"AND (l2.is_public OR l2.user_id = $1::uuid) "			\
-	"JOIN users w2 ON w2.id = l2.user_id "				\
-	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM loop_likes q " \
-	"WHERE q.loop_id = l2.id AND q.user_id = $1::uuid) AS liked) k)"
-#define SONG_EXPANSION							\
-	"SELECT coalesce(json_agg(loop_json(l, w.username, t.liked) "	\
-	"ORDER BY t.ord) FILTER (WHERE t.fits), '[]') AS loops, "	\
-	"coalesce(json_agg(t.id ORDER BY t.ord) FILTER (WHERE NOT t.fits), " \
-	"'[]') AS omitted "						\
-	"FROM (SELECT r.ord, r.id, r.liked, sum(r.n) OVER (ORDER BY r.ord) " \
-	"<= " DB_XSTR(DB_SONG_EXPAND_MAX) " AS fits "			\
-	"FROM " SONG_EXPAND_SIZED " r) t "				\
-	"JOIN loops l ON l.id = t.id JOIN users w ON w.id = l.user_id"
-
-/*
  * GET with ?expand=loops: the item is {"song": …, "loops": […],
- * "omittedLoops": […]} (SONG_EXPANSION), in one statement.
+ * "omittedLoops": […]}, in one statement.  The loops of song x's
+ * timeline, as the caller ($1) may see them: every distinct visible
+ * loop once, in order of first use (u), as loop_json shapes it.  The
+ * loops go into "loops" while the running total of their JSON text
+ * stays within DB_SONG_EXPAND_MAX bytes (the one constant pasted in,
+ * shared with db/db.h); the ids of the rest go into "omittedLoops"
+ * (the client reads them with GET /api/loops/:id).  Lengths are
+ * measured first (r) and only the loops that fit are built.
  */
 static struct db_stmt st_get_expanded = DB_STMT_RO("song_get_expanded",
-    "WITH " ITEM_ME_CTE " "
-    "SELECT " ITEM_ME_OK ", "
-    "CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
-    "v.version, v.user_id, v.j "
-    "FROM (SELECT 1) one LEFT JOIN LATERAL ("
-    "SELECT x.version, x.user_id, json_build_object('song', "
-    SONG_VIEW("x", "o.username") ", 'loops', e.loops, "
-    "'omittedLoops', e.omitted) AS j "
-    "FROM songs x JOIN users o ON o.id = x.user_id "
-    "CROSS JOIN LATERAL (" SONG_EXPANSION ") e "
-    "WHERE x.id = $3::uuid "
-    "AND (x.is_public OR x.user_id = (SELECT me.id FROM me))) v ON true", 3);
+    "WITH me AS (SELECT u.id, u.username FROM users u "
+    "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
+    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
+    "       v.version, v.user_id, v.j "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL ( "
+    "    SELECT x.version, x.user_id, "
+    "           json_build_object( "
+    "               'song', song_view_json(x::songs, o.username, "
+    "                                      EXISTS (SELECT 1 FROM song_likes k "
+    "                                              WHERE k.user_id = $1::uuid "
+    "                                                AND k.song_id = x.id), "
+    "                                      $1::uuid), "
+    "               'loops', e.loops, "
+    "               'omittedLoops', e.omitted) AS j "
+    "    FROM songs x "
+    "    JOIN users o ON o.id = x.user_id "
+    "    CROSS JOIN LATERAL ( "
+    "        SELECT coalesce(json_agg(loop_json(l, w.username, t.liked) "
+    "                                 ORDER BY t.ord) "
+    "                        FILTER (WHERE t.fits), '[]') AS loops, "
+    "               coalesce(json_agg(t.id ORDER BY t.ord) "
+    "                        FILTER (WHERE NOT t.fits), '[]') AS omitted "
+    "        FROM (SELECT r.ord, r.id, r.liked, "
+    "                     sum(r.n) OVER (ORDER BY r.ord) <= "
+    "                     " DB_XSTR(DB_SONG_EXPAND_MAX) " AS fits "
+    "              FROM (SELECT u.ord, u.id, k.liked, "
+    "                           octet_length(loop_json(l2, w2.username, "
+    "                                                  k.liked)::text) AS n "
+    "                    FROM (SELECT (b->>'loopId')::uuid AS id, "
+    "                                 min(tt.ord) AS ord "
+    "                          FROM jsonb_array_elements(x.timeline) "
+    "                               WITH ORDINALITY AS tt(b, ord) "
+    "                          GROUP BY 1) u "
+    "                    JOIN loops l2 ON l2.id = u.id "
+    "                     AND (l2.is_public OR l2.user_id = $1::uuid) "
+    "                    JOIN users w2 ON w2.id = l2.user_id "
+    "                    CROSS JOIN LATERAL ( "
+    "                        SELECT EXISTS (SELECT 1 FROM loop_likes q "
+    "                                       WHERE q.loop_id = l2.id "
+    "                                         AND q.user_id = $1::uuid) "
+    "                               AS liked) k) r) t "
+    "        JOIN loops l ON l.id = t.id "
+    "        JOIN users w ON w.id = l.user_id) e "
+    "    WHERE x.id = $3::uuid "
+    "      AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) "
+    ") v ON true", 3);
 
 /*
  * Create a song owned by the caller, at id (NULL: a new one), from doc
