@@ -51,3 +51,34 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE chord(NULL, NULL, 2
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE chord(NULL, NULL, 21, '[{"chord":"Bb"}]');
 \echo '== ?sound=vocal'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE sound(NULL, NULL, 21, '[{"soundId":"vocal"}]');
+-- sort=top and sort=popular (issue 15): the counts are the counter
+-- rows' (loop_counts, migration 0040), walked by its partial indexes.
+PREPARE top(uuid, int, int) AS
+WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
+SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
+  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
+  WHERE x.is_public AND c.is_public
+  ORDER BY c.likes_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
+PREPARE toppage(uuid, int, int, int, uuid) AS
+WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
+SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
+  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
+  WHERE x.is_public AND c.is_public AND (c.likes_count, c.loop_id) < ($4::int, $5::uuid)
+  ORDER BY c.likes_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
+PREPARE popular(uuid, int, int) AS
+WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
+SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
+  SELECT c.plays_count AS k, x.id, loop_json(x, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
+  WHERE x.is_public AND c.is_public
+  ORDER BY c.plays_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
+SELECT likes_count AS top_k, loop_id AS top_id FROM loop_counts WHERE is_public
+ORDER BY likes_count DESC, loop_id DESC OFFSET 4999 LIMIT 1 \gset
+\echo '== sort=top, first page'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE top(NULL, NULL, 21);
+\echo '== sort=top, page 251 by cursor (after row 5000)'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE toppage(NULL, NULL, 21, :top_k, :'top_id');
+\echo '== sort=popular, first page'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE popular(NULL, NULL, 21);

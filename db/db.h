@@ -178,8 +178,8 @@ struct item_cond {
 
 enum item_sort {
 	ITEM_SORT_NEW,		/* created_at */
-	ITEM_SORT_TOP,		/* likes_count */
-	ITEM_SORT_POPULAR,	/* plays_count */
+	ITEM_SORT_TOP,		/* loop_counts.likes_count */
+	ITEM_SORT_POPULAR,	/* loop_counts.plays_count */
 	ITEM_SORT_UPDATED,	/* updated_at */
 	ITEM_SORT__MAX
 };

@@ -625,14 +625,16 @@ struct kind_sql {
 	const char	*table;		/* "loops" */
 	const char	*likes;		/* "loop_likes" */
 	const char	*fk;		/* "loop_id" */
+	const char	*counts;	/* "loop_counts" (migration 0040) */
 	const char	*json;		/* "loop_json" */
 	const char	*json_tail;	/* more arguments of json, after liked:
 					   a song is shown to a viewer ($1) */
 };
 
 static const struct kind_sql kinds[ITEM__MAX] = {
-	{ "loops", "loop_likes", "loop_id", "loop_json", "" },
-	{ "songs", "song_likes", "song_id", "song_view_json", ", $1::uuid" },
+	{ "loops", "loop_likes", "loop_id", "loop_counts", "loop_json", "" },
+	{ "songs", "song_likes", "song_id", "song_counts", "song_view_json",
+	    ", $1::uuid" },
 };
 
 /* The caller's row while the token holds, and me_ok (db/items_int.h). */
@@ -749,34 +751,60 @@ list_stmt(const char *sql, int nparams)
 
 /*
  * Per sort: the column, its key as a bigint (microseconds for times),
- * the cast that turns a cursor key back, and the column in a form no
- * index provides (for the GIN-served query).
+ * the cast that turns a cursor key back, the column in a form no
+ * index provides (for the GIN-served query), and whether it is a
+ * count.  The counts are the counter row's (c, migration 0040), whose
+ * table holds the index of the sort, partial on its copy of is_public:
+ * such a list reads the items joined to their counter rows and walks
+ * the counter table's index, the tie broken by its id column.
  */
 static const struct {
 	const char	*col;
 	const char	*key;
 	const char	*cursor_cast;
 	const char	*unindexed;
+	int		 counter;
 } sorts[ITEM_SORT__MAX] = {
 	{ "x.created_at", "(extract(epoch FROM x.created_at) * 1000000)::bigint",
-	    "timestamp", "(x.created_at + interval '0 s')" },
-	{ "x.likes_count", "x.likes_count::bigint", "int",
-	    "(x.likes_count + 0)" },
-	{ "x.plays_count", "x.plays_count", "bigint", "(x.plays_count + 0)" },
+	    "timestamp", "(x.created_at + interval '0 s')", 0 },
+	{ "c.likes_count", "c.likes_count::bigint", "int",
+	    "(c.likes_count + 0)", 1 },
+	{ "c.plays_count", "c.plays_count", "bigint", "(c.plays_count + 0)", 1 },
 	{ "x.updated_at", "(extract(epoch FROM x.updated_at) * 1000000)::bigint",
-	    "timestamp", "(x.updated_at + interval '0 s')" },
+	    "timestamp", "(x.updated_at + interval '0 s')", 0 },
 };
+
+/* The rows a list walks (with the sort's tie-breaking id, as "x.id"
+   or "c.loop_id"): the items, joined to their counter rows for a
+   count sort. */
+static void
+list_from(const struct item_list_spec *spec, struct buf *from,
+    struct buf *id)
+{
+	const struct kind_sql *k = &kinds[spec->kind];
+
+	if (sorts[spec->sort].counter) {
+		buf_printf(from, "%s x JOIN %s c ON c.%s = x.id", k->table,
+		    k->counts, k->fk);
+		buf_printf(id, "c.%s", k->fk);
+	} else {
+		buf_printf(from, "%s x", k->table);
+		buf_puts(id, "x.id");
+	}
+}
 
 /*
  * The WHERE conditions of spec into base (scope, user, the cheap
- * filters and the cursor) and sparse (the containment and name
- * filters), registering their parameters in b.  num holds the texts
+ * filters and the cursor, its tie broken by id) and sparse (the
+ * containment and name filters), registering their parameters in b.
+ * num holds the texts
  * of numeric parameters, owned[0..2] the patterns built from the
  * chord, sound and name filters (the caller frees them).
  */
 static void
 list_conditions(struct sqlb *b, const struct item_list_spec *spec,
-    struct buf *base, struct buf *sparse, char num[][24], char **owned)
+    const char *id, struct buf *base, struct buf *sparse, char num[][24],
+    char **owned)
 {
 	int	 n = 0;
 
@@ -789,6 +817,8 @@ list_conditions(struct sqlb *b, const struct item_list_spec *spec,
 		break;
 	default:
 		buf_puts(base, "x.is_public");
+		if (sorts[spec->sort].counter)
+			buf_puts(base, " AND c.is_public");
 		break;
 	}
 	if (spec->user != NULL) {
@@ -818,7 +848,7 @@ list_conditions(struct sqlb *b, const struct item_list_spec *spec,
 	}
 	if (spec->has_cursor) {
 		snprintf(num[n], sizeof(num[n]), "%lld", spec->cursor_key);
-		buf_printf(base, " AND (%s, x.id) < (", sorts[spec->sort].col);
+		buf_printf(base, " AND (%s, %s) < (", sorts[spec->sort].col, id);
 		if (strcmp(sorts[spec->sort].cursor_cast, "timestamp") == 0) {
 			buf_puts(base, "'epoch'::timestamptz + ");
 			sqlb_param(b, base, num[n++], "bigint");
@@ -884,6 +914,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	struct sqlb	 b;
 	struct buf	 base = BUF_INIT, sparse = BUF_INIT, liked = BUF_INIT;
 	struct buf	 lim = BUF_INIT, off = BUF_INIT, need = BUF_INIT;
+	struct buf	 from = BUF_INIT, id = BUF_INIT;
 	PGresult	*res;
 	enum db_status	 s;
 	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
@@ -907,7 +938,8 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	b.params[0] = spec->who.id;
 	b.params[1] = spec->who.id != NULL ? ver : NULL;
 	b.n = 2;
-	list_conditions(&b, spec, &base, &sparse, num, owned);
+	list_from(spec, &from, &id);
+	list_conditions(&b, spec, id.data, &base, &sparse, num, owned);
 	list_number(&b, &lim, limt, common_limit(spec->limit));
 	buf_puts(&off, " ");
 	if (offset > 0) {
@@ -929,29 +961,30 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		/* One walk down the sort's index, shaping rows as it goes. */
 		buf_printf(&b.sql, " SELECT " LIST_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
-		    "x.id, %s(x, o.username, %s%s) AS j FROM %s x "
+		    "x.id, %s(x, o.username, %s%s) AS j FROM %s "
 		    "JOIN users o ON o.id = x.user_id WHERE %s "
-		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s) p ON true "
+		    "ORDER BY %s DESC, %s DESC LIMIT %s%s) p ON true "
 		    "ORDER BY p.k DESC, p.id DESC", sorts[spec->sort].key,
-		    k->json, liked.data, k->json_tail, k->table, base.data,
-		    col, lim.data, off.data);
+		    k->json, liked.data, k->json_tail, from.data, base.data,
+		    col, id.data, lim.data, off.data);
 	} else {
 		/* Walk a bounded window, else ask the GIN indexes. */
 		buf_printf(&b.sql, ", walk AS MATERIALIZED (SELECT x.id, x.k "
-		    "FROM (SELECT x.*, %s AS k FROM %s x WHERE %s "
-		    "ORDER BY %s DESC, x.id DESC LIMIT " WALK_WINDOW ") x "
+		    "FROM (SELECT x.*, %s AS k FROM %s WHERE %s "
+		    "ORDER BY %s DESC, %s DESC LIMIT " WALK_WINDOW ") x "
 		    "WHERE true%s LIMIT %s), ", sorts[spec->sort].key,
-		    k->table, base.data, col, sparse.data, need.data);
+		    from.data, base.data, col, id.data, sparse.data,
+		    need.data);
 		buf_printf(&b.sql, "enough AS (SELECT (SELECT count(*) FROM "
-		    "walk) >= %s OR (SELECT count(*) FROM (SELECT 1 FROM %s x "
-		    "WHERE %s LIMIT " WALK_WINDOW ") c) < " WALK_WINDOW
-		    " AS ok), ", need.data, k->table, base.data);
+		    "walk) >= %s OR (SELECT count(*) FROM (SELECT 1 FROM %s "
+		    "WHERE %s LIMIT " WALK_WINDOW ") n) < " WALK_WINDOW
+		    " AS ok), ", need.data, from.data, base.data);
 		buf_printf(&b.sql, "ids AS ((SELECT walk.id, walk.k FROM walk "
 		    "WHERE (SELECT ok FROM enough) ORDER BY walk.k DESC, "
 		    "walk.id DESC LIMIT %s%s) UNION ALL (SELECT x.id, %s AS k "
-		    "FROM %s x WHERE NOT (SELECT ok FROM enough) AND %s%s "
+		    "FROM %s WHERE NOT (SELECT ok FROM enough) AND %s%s "
 		    "ORDER BY %s DESC, x.id DESC LIMIT %s%s)) ", lim.data,
-		    off.data, sorts[spec->sort].key, k->table, base.data,
+		    off.data, sorts[spec->sort].key, from.data, base.data,
 		    sparse.data, sorts[spec->sort].unindexed, lim.data,
 		    off.data);
 		buf_printf(&b.sql, "SELECT " LIST_ME_OK ", p.k, p.id, p.j "
@@ -964,6 +997,8 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	buf_release(&lim);
 	buf_release(&off);
 	buf_release(&need);
+	buf_release(&from);
+	buf_release(&id);
 
 	if (b.overflow) {
 		log_msg("error", "a list statement needs more than %d "

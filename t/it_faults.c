@@ -382,7 +382,8 @@ load_check(void)
 			free(c->acked[j]);
 	}
 	p[0] = hot;
-	likes = it_db_count("SELECT likes_count FROM loops WHERE id = $1", 1, p);
+	likes = it_db_count("SELECT likes_count FROM loop_counts "
+	    "WHERE loop_id = $1", 1, p);
 	rows = it_db_count("SELECT count(*) FROM loop_likes WHERE loop_id = $1",
 	    1, p);
 	cr_expect_eq(likes, rows, "likesCount %lld, likes %lld", likes, rows);

@@ -182,7 +182,8 @@ Test(loops, a_private_loop_cannot_be_liked_remixed_played_changed_or_deleted_by_
 	    "= $1", id), 0);
 	cr_assert_eq(itfx_loops_of(&b), 0);
 	cr_assert_eq(itfx_count1("SELECT likes_count + plays_count + "
-	    "remixes_count + version FROM loops WHERE id = $1", id), 1);
+	    "remixes_count + version FROM loops JOIN loop_counts "
+	    "ON loop_id = id WHERE id = $1", id), 1);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM play_marks WHERE "
 	    "item_id = $1", id), 0);
 }
@@ -739,7 +740,8 @@ Test(loops, plays_count_once_per_listener_per_minute)
 	cr_assert_eq(r.status, 202);
 	cr_assert_eq(it_int(r.json, "playsCount"), 2);
 	it_resp_free(&r);
-	cr_assert_eq(itfx_count1("SELECT plays_count FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT plays_count FROM loop_counts "
+	    "WHERE loop_id = $1",
 	    id), 2);
 	cr_assert_eq(version_of(id), 1);
 }
@@ -982,6 +984,123 @@ Test(loops, lists_sort_by_likes_plays_and_updates)
 	snprintf(want, sizeof(want), "%s,%s,%s", z, y, x);
 	cr_assert_str_eq(ids, want);
 	it_resp_free(&r);
+}
+
+/* One request as u (NULL: anonymous) that must answer want. */
+static void
+counted(const char *method, const char *path, const struct itfx_user *u,
+    int want)
+{
+	struct it_resp	 r;
+
+	itfx_req(method, path, u, NULL, NULL, &r);
+	cr_assert_eq(r.status, want, "%s %s: %s", method, path, r.body);
+	it_resp_free(&r);
+}
+
+/*
+ * Likes and plays are counter rows of their own (migration 0040): a
+ * like and a play show in the loop's JSON and move it in the public
+ * top and popular lists (served by the counter table's indexes, which
+ * are partial on its copy of isPublic), page by page with the cursor;
+ * a loop made private leaves them, and a deleted loop takes its
+ * counter row with it.
+ */
+Test(loops, likes_and_plays_move_counts_and_public_top_and_popular_order)
+{
+	struct itfx_user	 a, b, c;
+	struct it_resp	 r;
+	char		 x[40], y[40], path[256], ids[256], want[128];
+	char		*cursor;
+
+	itfx_db_user(&a);
+	itfx_db_user(&b);
+	itfx_db_user(&c);
+	itfx_loop(&a, itfx_loop_body("counted x", 1), x, sizeof(x));
+	itfx_loop(&a, itfx_loop_body("counted y", 1), y, sizeof(y));
+	path_of(path, sizeof(path), y, "/like");
+	counted("PUT", path, &b, 200);
+	counted("PUT", path, &c, 200);
+	counted("PUT", path, &c, 200);	/* liked already: counts once */
+	path_of(path, sizeof(path), x, "/like");
+	counted("PUT", path, &b, 200);
+	path_of(path, sizeof(path), x, "/plays");
+	counted("POST", path, &b, 202);
+	counted("POST", path, &c, 202);
+	counted("POST", path, NULL, 202);
+	path_of(path, sizeof(path), y, "/plays");
+	counted("POST", path, &b, 202);
+
+	path_of(path, sizeof(path), y, "");
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "likesCount"), 2, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "playsCount"), 1, "%s", r.body);
+	it_resp_free(&r);
+	itfx_req("GET", path, &c, NULL, NULL, &r);
+	cr_assert(strstr(r.body, "\"likedByMe\" : true") != NULL, "%s", r.body);
+	it_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/loops?public=true&user=%s&sort=top",
+	    a.username);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%s,%s", y, x);
+	cr_assert_str_eq(ids, want);
+	cr_assert_eq(it_int(r.json, "loops.0.likesCount"), 2, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "loops.1.likesCount"), 1, "%s", r.body);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops?public=true&user=%s&"
+	    "sort=popular", a.username);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%s,%s", x, y);
+	cr_assert_str_eq(ids, want);
+	cr_assert_eq(it_int(r.json, "loops.0.playsCount"), 3, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "loops.1.playsCount"), 1, "%s", r.body);
+	it_resp_free(&r);
+
+	/* Page by page: the cursor carries the count and the id. */
+	snprintf(path, sizeof(path), "/api/loops?public=true&user=%s&sort=top&"
+	    "limit=1", a.username);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	cr_assert_str_eq(ids, y);
+	cursor = strdup(it_str(r.json, "nextCursor"));
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops?public=true&user=%s&sort=top&"
+	    "limit=1&cursor=%s", a.username, cursor);
+	free(cursor);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	ids_of(&r, ids, sizeof(ids));
+	cr_assert_str_eq(ids, x);
+	it_resp_free(&r);
+
+	/* Private: out of the public lists, still in its owner's. */
+	path_of(path, sizeof(path), y, "");
+	itfx_req("PATCH", path, &a, NULL, "{\"isPublic\":false}", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(it_int(r.json, "likesCount"), 2, "%s", r.body);
+	it_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/loops?public=true&user=%s&sort=top",
+	    a.username);
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	cr_assert_str_eq(ids, x);
+	it_resp_free(&r);
+	itfx_req("GET", "/api/loops?sort=top", &a, NULL, NULL, &r);
+	ids_of(&r, ids, sizeof(ids));
+	snprintf(want, sizeof(want), "%s,%s", y, x);
+	cr_assert_str_eq(ids, want);
+	it_resp_free(&r);
+
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_counts WHERE "
+	    "loop_id = $1", x), 1);
+	path_of(path, sizeof(path), x, "");
+	counted("DELETE", path, &a, 204);
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loop_counts WHERE "
+	    "loop_id = $1", x), 0);
 }
 
 /* Walk a list by its Link headers; every id once, in order. */

@@ -137,7 +137,8 @@ Test(loops_concurrency, n_users_liking_at_once_make_exactly_n_likes)
 		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	cr_assert_eq(itfx_count1("SELECT likes_count FROM loops WHERE id = $1",
+	cr_assert_eq(itfx_count1("SELECT likes_count FROM loop_counts "
+	    "WHERE loop_id = $1",
 	    id), 16);
 	cr_assert_eq(itfx_count1("SELECT version FROM loops WHERE id = $1", id),
 	    1);
@@ -253,16 +254,18 @@ Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remix
 		n += snprintf(users + n, sizeof(users) - (size_t)n, ",%s",
 		    w[i].id);
 	snprintf(users + n, sizeof(users) - (size_t)n, "}");
-	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
-	    "l.user_id = ANY ($1::uuid[]) AND l.likes_count <> "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l "
+	    "JOIN loop_counts n ON n.loop_id = l.id WHERE "
+	    "l.user_id = ANY ($1::uuid[]) AND n.likes_count <> "
 	    "(SELECT count(*) FROM loop_likes k WHERE k.loop_id = l.id)",
 	    users), 0);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
 	    "l.user_id = ANY ($1::uuid[]) AND l.remixes_count <> "
 	    "(SELECT count(*) FROM loops c WHERE c.parent_loop_id = l.id)",
 	    users), 0);
-	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l WHERE "
-	    "l.user_id = ANY ($1::uuid[]) AND l.plays_count <> "
+	cr_assert_eq(itfx_count1("SELECT count(*) FROM loops l "
+	    "JOIN loop_counts n ON n.loop_id = l.id WHERE "
+	    "l.user_id = ANY ($1::uuid[]) AND n.plays_count <> "
 	    "(SELECT count(*) FROM play_marks m WHERE m.item_id = l.id)",
 	    users), 0);
 	cr_assert_eq(itfx_count1("SELECT count(*) FROM users u WHERE "
@@ -271,7 +274,8 @@ Test(loops_concurrency, counters_stay_exact_under_concurrent_likes_unlikes_remix
 	    "(SELECT count(*) FROM loops l WHERE l.user_id = u.id "
 	    "AND l.is_public))", users), 0);
 	cr_assert_gt(itfx_count1("SELECT sum(likes_count + remixes_count + "
-	    "plays_count) FROM loops WHERE user_id = ANY ($1::uuid[])", users),
+	    "plays_count) FROM loops JOIN loop_counts ON loop_id = id "
+	    "WHERE user_id = ANY ($1::uuid[])", users),
 	    0);
 	cr_assert_gt(itfx_count1("SELECT count(*) FROM loops WHERE "
 	    "user_id = ANY ($1::uuid[]) AND user_id <> ($1::uuid[])[1]", users),

@@ -243,8 +243,8 @@ Test(sync, counter_changes_by_others_put_nothing_in_the_feed)
 	cr_assert_eq(it_db_count("WITH l AS (INSERT INTO loop_likes "
 	    "(user_id, loop_id) VALUES ($1::uuid, $2::uuid) RETURNING 1) "
 	    "SELECT count(*) FROM l", 2, p), 1);
-	db_run("UPDATE loops SET plays_count = plays_count + 5 "
-	    "WHERE id = $1::uuid", loop);
+	db_run("UPDATE loop_counts SET plays_count = plays_count + 5 "
+	    "WHERE loop_id = $1::uuid", loop);
 	snprintf(q, sizeof(q), "since=%s", cursor);
 	pull(&a, q, 200, &r);
 	cr_assert_eq(count(r.json, "loops"), 0);

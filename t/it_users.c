@@ -391,9 +391,11 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 	cr_assert_eq(it_db_count("INSERT INTO write_budgets (user_id, "
 	    "window_start, used) VALUES ($1::uuid, now(), 3) RETURNING 1", 1,
 	    p), 1);
-	cr_assert_eq(count("SELECT likes_count FROM loops WHERE id = $1::uuid",
+	cr_assert_eq(count("SELECT likes_count FROM loop_counts "
+	    "WHERE loop_id = $1::uuid",
 	    b_loop), 1);
-	cr_assert_eq(count("SELECT likes_count FROM songs WHERE id = $1::uuid",
+	cr_assert_eq(count("SELECT likes_count FROM song_counts "
+	    "WHERE song_id = $1::uuid",
 	    b_song), 1);
 	cr_assert_eq(count("SELECT remixes_count FROM loops "
 	    "WHERE id = $1::uuid", b_loop), 1);
@@ -427,9 +429,11 @@ Test(deletion, deletes_everything_the_account_owns_and_fixes_counters_elsewhere)
 	    "$1::uuid", b.id), 0);
 
 	/* Counters a had raised on b's items are down again. */
-	cr_assert_eq(count("SELECT likes_count FROM loops WHERE id = $1::uuid",
+	cr_assert_eq(count("SELECT likes_count FROM loop_counts "
+	    "WHERE loop_id = $1::uuid",
 	    b_loop), 0);
-	cr_assert_eq(count("SELECT likes_count FROM songs WHERE id = $1::uuid",
+	cr_assert_eq(count("SELECT likes_count FROM song_counts "
+	    "WHERE song_id = $1::uuid",
 	    b_song), 0);
 	cr_assert_eq(count("SELECT remixes_count FROM loops "
 	    "WHERE id = $1::uuid", b_loop), 0);
