@@ -142,7 +142,7 @@ static struct db_stmt *const st_delete[ITEM__MAX] = {
 	&st_delete_loop, &st_delete_song
 };
 
-/* Like ($4 true) or unlike: one call of item_like() (migration 0003). */
+/* Like ($4 true) or unlike: one call of item_like() (0003, 0040). */
 static struct db_stmt st_like_loop = DB_STMT("item_like_loop",
     "SELECT me_ok, found, likes_count, liked "
     "FROM item_like('loop', $1::uuid, $2::int, $3::uuid, $4::boolean)", 4);
@@ -155,7 +155,7 @@ static struct db_stmt *const st_like[ITEM__MAX] = {
 	&st_like_loop, &st_like_song
 };
 
-/* A play by listener $4 (used when anonymous): item_play() (0003). */
+/* A play by listener $4 (used when anonymous): item_play() (0003, 0040). */
 static struct db_stmt st_play_loop = DB_STMT("item_play_loop",
     "SELECT me_ok, found, plays_count "
     "FROM item_play('loop', $1::uuid, $2::int, $4::text, $3::uuid)", 4);
