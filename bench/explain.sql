@@ -9,33 +9,33 @@
 PREPARE feed(uuid, int, int) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, o.username, false) AS j
-  FROM loops x JOIN users o ON o.id = x.user_id WHERE x.is_public
+  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id WHERE x.is_public
   ORDER BY x.created_at DESC, x.id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE page(uuid, int, int, bigint, uuid) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, o.username, false) AS j
-  FROM loops x JOIN users o ON o.id = x.user_id WHERE x.is_public
+  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id WHERE x.is_public
   AND (x.created_at, x.id) < ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5::uuid)
   ORDER BY x.created_at DESC, x.id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE byoffset(uuid, int, int, bigint) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, o.username, false) AS j
-  FROM loops x JOIN users o ON o.id = x.user_id WHERE x.is_public
+  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id WHERE x.is_public
   ORDER BY x.created_at DESC, x.id DESC LIMIT $3::int OFFSET $4::bigint) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE chord(uuid, int, int, jsonb) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, o.username, false) AS j
-  FROM loops x JOIN users o ON o.id = x.user_id WHERE x.is_public AND x.chord_progression @> $4::jsonb
+  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id WHERE x.is_public AND x.chord_progression @> $4::jsonb
   ORDER BY x.created_at DESC, x.id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE sound(uuid, int, int, jsonb) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, o.username, false) AS j
-  FROM loops x JOIN users o ON o.id = x.user_id WHERE x.is_public AND x.icon_sequence @> $4::jsonb
+  SELECT (extract(epoch FROM x.created_at) * 1000000)::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
+  FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id WHERE x.is_public AND x.icon_sequence @> $4::jsonb
   ORDER BY x.created_at DESC, x.id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 SELECT (extract(epoch FROM created_at) * 1000000)::bigint AS deep_k, id AS deep_id
 FROM loops WHERE is_public ORDER BY created_at DESC, id DESC OFFSET 9999 LIMIT 1 \gset
@@ -56,21 +56,21 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE sound(NULL, NULL, 2
 PREPARE top(uuid, int, int) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, o.username, false) AS j
+  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
   FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
   WHERE x.is_public AND c.is_public
   ORDER BY c.likes_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE toppage(uuid, int, int, int, uuid) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, o.username, false) AS j
+  SELECT c.likes_count::bigint AS k, x.id, loop_json(x, c, o.username, false) AS j
   FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
   WHERE x.is_public AND c.is_public AND (c.likes_count, c.loop_id) < ($4::int, $5::uuid)
   ORDER BY c.likes_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;
 PREPARE popular(uuid, int, int) AS
 WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int)
 SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), p.k, p.id, p.j FROM (SELECT 1) one LEFT JOIN LATERAL (
-  SELECT c.plays_count AS k, x.id, loop_json(x, o.username, false) AS j
+  SELECT c.plays_count AS k, x.id, loop_json(x, c, o.username, false) AS j
   FROM loops x JOIN loop_counts c ON c.loop_id = x.id JOIN users o ON o.id = x.user_id
   WHERE x.is_public AND c.is_public
   ORDER BY c.plays_count DESC, c.loop_id DESC LIMIT $3::int) p ON true ORDER BY p.k DESC, p.id DESC;

@@ -28,6 +28,8 @@
  * callers or when that row exists.  A song is shown to a viewer:
  * song_view_json takes the caller ($1) and marks the blocks whose loop
  * the viewer cannot get "missing" (migration 0004); loops need none.
+ * The statements that read items join their counter rows (c) and hand
+ * them to loop_json / song_view_json (migration 0040).
  */
 
 /* GET one loop: visible when public or the caller's. */
@@ -40,11 +42,12 @@ static struct db_stmt st_get_loop = DB_STMT_RO("item_get_loop",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT x.version, x.user_id, "
-    "           loop_json(x, o.username, "
+    "           loop_json(x, c, o.username, "
     "                     EXISTS (SELECT 1 FROM loop_likes k "
     "                             WHERE k.user_id = $1::uuid "
     "                               AND k.loop_id = x.id)) AS j "
     "    FROM loops x JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN loop_counts c ON c.loop_id = x.id "
     "    WHERE x.id = $3::uuid "
     "      AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) "
     ") v ON true", 3);
@@ -59,12 +62,13 @@ static struct db_stmt st_get_song = DB_STMT_RO("item_get_song",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT x.version, x.user_id, "
-    "           song_view_json(x, o.username, "
+    "           song_view_json(x, c, o.username, "
     "                          EXISTS (SELECT 1 FROM song_likes k "
     "                                  WHERE k.user_id = $1::uuid "
     "                                    AND k.song_id = x.id), "
     "                          $1::uuid) AS j "
     "    FROM songs x JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN song_counts c ON c.song_id = x.id "
     "    WHERE x.id = $3::uuid "
     "      AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) "
     ") v ON true", 3);
@@ -774,22 +778,28 @@ static const struct {
 	    "timestamp", "(x.updated_at + interval '0 s')", 0 },
 };
 
-/* The rows a list walks (with the sort's tie-breaking id, as "x.id"
-   or "c.loop_id"): the items, joined to their counter rows for a
-   count sort. */
+/*
+ * The rows a list walks (from: the items, joined to their counter rows
+ * c for a count sort), the sort's tie-breaking id ("x.id", or the
+ * counter row's for a count sort, whose index ends in it), and the
+ * join that brings c to the rows being shaped when from has not
+ * (the JSON takes the counts from c).
+ */
 static void
 list_from(const struct item_list_spec *spec, struct buf *from,
-    struct buf *id)
+    struct buf *id, struct buf *shape)
 {
 	const struct kind_sql *k = &kinds[spec->kind];
 
+	buf_printf(from, "%s x", k->table);
 	if (sorts[spec->sort].counter) {
-		buf_printf(from, "%s x JOIN %s c ON c.%s = x.id", k->table,
-		    k->counts, k->fk);
+		buf_printf(from, " JOIN %s c ON c.%s = x.id", k->counts, k->fk);
 		buf_printf(id, "c.%s", k->fk);
+		buf_puts(shape, "");
 	} else {
-		buf_printf(from, "%s x", k->table);
 		buf_puts(id, "x.id");
+		buf_printf(shape, " JOIN %s c ON c.%s = x.id", k->counts,
+		    k->fk);
 	}
 }
 
@@ -914,7 +924,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	struct sqlb	 b;
 	struct buf	 base = BUF_INIT, sparse = BUF_INIT, liked = BUF_INIT;
 	struct buf	 lim = BUF_INIT, off = BUF_INIT, need = BUF_INIT;
-	struct buf	 from = BUF_INIT, id = BUF_INIT;
+	struct buf	 from = BUF_INIT, id = BUF_INIT, shape = BUF_INIT;
 	PGresult	*res;
 	enum db_status	 s;
 	char		 ver[24], limt[24], offt[24], needt[24], num[8][24];
@@ -938,7 +948,7 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 	b.params[0] = spec->who.id;
 	b.params[1] = spec->who.id != NULL ? ver : NULL;
 	b.n = 2;
-	list_from(spec, &from, &id);
+	list_from(spec, &from, &id, &shape);
 	list_conditions(&b, spec, id.data, &base, &sparse, num, owned);
 	list_number(&b, &lim, limt, common_limit(spec->limit));
 	buf_puts(&off, " ");
@@ -961,12 +971,12 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		/* One walk down the sort's index, shaping rows as it goes. */
 		buf_printf(&b.sql, " SELECT " LIST_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT %s AS k, "
-		    "x.id, %s(x, o.username, %s%s) AS j FROM %s "
+		    "x.id, %s(x, c, o.username, %s%s) AS j FROM %s%s "
 		    "JOIN users o ON o.id = x.user_id WHERE %s "
 		    "ORDER BY %s DESC, %s DESC LIMIT %s%s) p ON true "
 		    "ORDER BY p.k DESC, p.id DESC", sorts[spec->sort].key,
-		    k->json, liked.data, k->json_tail, from.data, base.data,
-		    col, id.data, lim.data, off.data);
+		    k->json, liked.data, k->json_tail, from.data, shape.data,
+		    base.data, col, id.data, lim.data, off.data);
 	} else {
 		/* Walk a bounded window, else ask the GIN indexes. */
 		buf_printf(&b.sql, ", walk AS MATERIALIZED (SELECT x.id, x.k "
@@ -989,16 +999,18 @@ db_item_list(struct db *db, const struct item_list_spec *spec,
 		    off.data);
 		buf_printf(&b.sql, "SELECT " LIST_ME_OK ", p.k, p.id, p.j "
 		    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ids.k, x.id, "
-		    "%s(x, o.username, %s%s) AS j FROM ids JOIN %s x "
-		    "ON x.id = ids.id JOIN users o ON o.id = x.user_id) p "
+		    "%s(x, c, o.username, %s%s) AS j FROM ids JOIN %s x "
+		    "ON x.id = ids.id JOIN %s c ON c.%s = x.id "
+		    "JOIN users o ON o.id = x.user_id) p "
 		    "ON true ORDER BY p.k DESC, p.id DESC", k->json,
-		    liked.data, k->json_tail, k->table);
+		    liked.data, k->json_tail, k->table, k->counts, k->fk);
 	}
 	buf_release(&lim);
 	buf_release(&off);
 	buf_release(&need);
 	buf_release(&from);
 	buf_release(&id);
+	buf_release(&shape);
 
 	if (b.overflow) {
 		log_msg("error", "a list statement needs more than %d "
