@@ -58,6 +58,7 @@ function check(ok, name, detail) {
 
 // Every attempt, as the client saw it.
 const attempts = [];
+const writesBy = new Map();	// token -> writes sent (the budget is per user)
 let kill0 = Infinity, kill1 = Infinity;	// the kill command's start and end
 
 // node:http with a keep-alive agent: cheaper per request than fetch,
@@ -84,6 +85,7 @@ async function attempt(op, method, path, { token, body, headers = {}, type } = {
 	if (data !== undefined) h["Content-Type"] = type || "application/json";
 	const a = { op, method, path, start: now(), end: 0, status: 0, upstream: "", error: "" };
 	attempts.push(a);
+	if (token && method !== "GET") writesBy.set(token, (writesBy.get(token) || 0) + 1);
 	let res = null;
 	try {
 		res = await request(method, path, h, data);
@@ -196,9 +198,14 @@ async function once(u, op, method, path, ok) {
 
 function pick(arr) { return arr[Math.floor(Math.random() * arr.length)]; }
 
+// The write budget (MP_WRITE_LIMIT, 600 an hour per user in the test
+// stack) holds on every host: a user that has sent WRITE_CAP writes
+// (attempts, retries included) only reads from then on, however fast
+// the machine.
+const WRITE_CAP = 500;
 async function userLoop(u, stopAt) {
 	while (now() < stopAt) {
-		const r = Math.random();
+		const r = u.writes() >= WRITE_CAP ? 0.64 + Math.random() * 0.36 : Math.random();
 		if (r < 0.25) await create(u);
 		else if (r < 0.37) await edit(u, "put");
 		else if (r < 0.47) await edit(u, "patch");
@@ -243,7 +250,8 @@ const prefix = "hf" + Date.now().toString(36);
 			const { a, json } = await attempt("signup", "POST", "/api/auth/signup",
 				{ body: { email: `${name}@example.test`, username: name, password: "correct-horse-9" } });
 			if (a.status !== 201) { check(false, `signup of ${name} through the front`, `${a.status} ${a.error}`); continue; }
-			users.push({ n, name, token: json.token, id: json.user.id, loops: [] });
+			users.push({ n, name, token: json.token, id: json.user.id, loops: [],
+				writes() { return writesBy.get(this.token) || 0; } });
 		}
 	}));
 	check(users.length === nUsers, `${nUsers} users signed up through the front`);
@@ -325,6 +333,8 @@ const outstanding = count((a) => a.start <= kill0 && a.end >= kill0);
 const passedAtKill = count((a) => a.upstream.startsWith(hostA + ",") && a.start <= kill1 && a.end >= kill0);
 const clientRetries = count((a) => a.retried);
 check(preA > 0 && preB > 0, `both hosts served before the kill (a ${preA}, b ${preB})`);
+check(killed.length + passedAtKill > 0,
+	`the kill met requests in flight on host a (${killed.length} POST/PATCH answered 502, ${passedAtKill} passed on to b by the front)`);
 check(postB > 0 && postA === 0, `host b alone served after the kill (b ${postB}, a ${postA})`);
 
 // ---- the front's own log: no idempotent request failed there --------
