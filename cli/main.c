@@ -155,7 +155,7 @@ serve_worker(int listen_fd, const struct config *cfg)
 
 	app.cfg = cfg;
 	app.db = open_db(cfg);
-	rc = server_worker(listen_fd, cfg, app_handle, &app);
+	rc = server_worker(listen_fd, cfg, app_handle, app_idle, &app);
 	db_free(app.db);
 	return rc;
 }
@@ -176,6 +176,7 @@ cmd_cgi(void)
 	app.cfg = &cfg;
 	app.db = open_db(&cfg);
 	rc = server_cgi(&cfg, app_handle, &app);
+	db_counters_flush(app.db, 1);	/* this process ends: its counts */
 	db_free(app.db);
 	return rc;
 }
@@ -205,8 +206,6 @@ cmd_serve(int argc, char **argv)
 	}
 	if (prepare(log_file) != 0 || load(&cfg, 1) != 0)
 		return SERVER_EXIT_UNUSABLE;
-	/* Before the workers fork: their replica counters are shared. */
-	db_counters_share();
 	if (listen_spec == NULL)
 		listen_spec = cfg.listen;
 	if (listen_spec == NULL) {		/* FCGI_LISTENSOCK_FILENO */

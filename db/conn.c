@@ -6,8 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/mman.h>
-
 #include <libpq-fe.h>
 
 #include "base/buf.h"
@@ -929,8 +927,9 @@ db_status_name(enum db_status s)
 
 /*
  * The replica counters: reads served by it, and reads that went to the
- * primary instead, by reason.  Shared by the workers after
- * db_counters_share().
+ * primary instead, by reason.  Each process counts its own (rc) and
+ * adds them to replica_read_counts (0030) now and then
+ * (db_counters_flush); /metrics reads the table.
  */
 enum replica_counter {
 	RC_READS,
@@ -940,56 +939,89 @@ enum replica_counter {
 	RC__MAX
 };
 
-static const char *const rc_reason[RC__MAX] = {
-	NULL, "down", "lag", "behind"
-};
+#define RC_FLUSH_MS	1000	/* a process adds its counts at most this often */
 
-static uint64_t	 rc_own[RC__MAX];
-static uint64_t	*rc = rc_own;
+static uint64_t	 rc[RC__MAX];		/* counted, not yet in the table */
+static long long rc_flushed_ms;		/* when they last were added */
 
-void
-db_counters_share(void)
-{
-	void	*p;
-
-	p = mmap(NULL, sizeof(rc_own), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		log_msg("warn", "replica counters: mmap failed: each "
-		    "worker counts its own");
-		return;
-	}
-	rc = p;
-}
+static long long now_ms(void);
 
 static void
 rc_add(enum replica_counter i)
 {
-	__atomic_fetch_add(&rc[i], 1, __ATOMIC_RELAXED);
+	rc[i]++;
+}
+
+/* Rows of the statements below: 'reads', then the reasons. */
+static struct db_stmt st_counts_add = DB_STMT("replica_counts_add",
+    "UPDATE replica_read_counts AS c SET n = c.n + v.d "
+    "FROM (VALUES ('reads', $1::bigint), ('down', $2::bigint), "
+    "('lag', $3::bigint), ('behind', $4::bigint)) AS v (outcome, d) "
+    "WHERE c.outcome = v.outcome AND v.d > 0", 4);
+
+static struct db_stmt st_counts = DB_STMT_RO("replica_counts",
+    "SELECT coalesce(sum(n) FILTER (WHERE outcome = 'reads'), 0), "
+    "coalesce(sum(n) FILTER (WHERE outcome = 'down'), 0), "
+    "coalesce(sum(n) FILTER (WHERE outcome = 'lag'), 0), "
+    "coalesce(sum(n) FILTER (WHERE outcome = 'behind'), 0) "
+    "FROM replica_read_counts", 0);
+
+void
+db_counters_flush(struct db *db, int force)
+{
+	char		 v[RC__MAX][24];
+	const char	*p[RC__MAX];
+	PGresult	*res;
+	long long	 now;
+	int		 i, any = 0;
+
+	for (i = 0; i < RC__MAX; i++)
+		any |= rc[i] != 0;
+	now = now_ms();
+	if (!any || (!force && now - rc_flushed_ms < RC_FLUSH_MS))
+		return;
+	for (i = 0; i < RC__MAX; i++) {
+		snprintf(v[i], sizeof(v[i]), "%llu", (unsigned long long)rc[i]);
+		p[i] = v[i];
+	}
+	rc_flushed_ms = now;
+	if (db_exec(db, &st_counts_add, p, &res) != DB_OK)
+		return;			/* kept: added at a later flush */
+	PQclear(res);
+	memset(rc, 0, sizeof(rc));
 }
 
 /*
  * Append the replica counters to b (Prometheus text), when a replica is
- * attached.
+ * attached: this process's pending counts first added to the table,
+ * then the table's sums, every worker's.
  */
-void
+enum db_status
 db_replica_metrics(struct db *db, struct buf *b)
 {
-	int	 i;
+	static const char *const reason[RC__MAX] = {
+		NULL, "down", "lag", "behind"
+	};
+	PGresult	*res;
+	enum db_status	 s;
+	int		 i;
 
 	if (db->replica == NULL)
-		return;
+		return DB_OK;
+	db_counters_flush(db, 1);
+	if ((s = db_exec(db, &st_counts, NULL, &res)) != DB_OK)
+		return s;
 	buf_printf(b, "# HELP mpapi_replica_reads_total Reads served by the "
 	    "read replica.\n# TYPE mpapi_replica_reads_total counter\n"
-	    "mpapi_replica_reads_total %llu\n", (unsigned long long)
-	    __atomic_load_n(&rc[RC_READS], __ATOMIC_RELAXED));
+	    "mpapi_replica_reads_total %s\n", PQgetvalue(res, 0, RC_READS));
 	buf_puts(b, "# HELP mpapi_replica_fallbacks_total Reads the replica "
 	    "could have served that went to the primary, by reason.\n"
 	    "# TYPE mpapi_replica_fallbacks_total counter\n");
 	for (i = RC_DOWN; i < RC__MAX; i++)
 		buf_printf(b, "mpapi_replica_fallbacks_total{reason=\"%s\"} "
-		    "%llu\n", rc_reason[i], (unsigned long long)
-		    __atomic_load_n(&rc[i], __ATOMIC_RELAXED));
+		    "%s\n", reason[i], PQgetvalue(res, 0, i));
+	PQclear(res);
+	return DB_OK;
 }
 
 void
@@ -1093,6 +1125,18 @@ db_reader(struct db *db, const struct db_read_ask *ask)
 		}
 		usleep(10 * 1000);
 	}
+}
+
+void
+db_reader_failed(struct db *r)
+{
+	if (!r->is_replica)
+		return;
+	if (rc[RC_READS] > 0)
+		rc[RC_READS]--;		/* counted by db_reader, not served */
+	rc_add(RC_DOWN);
+	if (r->conn == NULL || PQstatus(r->conn) != CONNECTION_OK)
+		r->down_until = time(NULL) + 1;
 }
 
 int

@@ -83,14 +83,29 @@ struct db_read_ask {
 void		 db_replica_attach(struct db *db, const struct db_config *cfg);
 int		 db_has_replica(struct db *db);
 struct db	*db_reader(struct db *db, const struct db_read_ask *ask);
-/* The primary's WAL insert position now (after a commit): 0 or -1. */
+/*
+ * A read db_reader sent to the replica r failed there (its connection
+ * broke, or replay cancelled it): counted as a fallback (down) instead
+ * of a replica read, and a replica whose connection is gone is kept out
+ * for a second.  The caller runs the read again on the primary.
+ */
+void		 db_reader_failed(struct db *r);
+/*
+ * The primary's WAL insert position now (after a commit): 0 or -1.
+ * The keyed write's commit reports its own (commit_lsn) in the same
+ * round trip; this is for the writes that have no such pipeline.
+ */
 int		 db_commit_lsn(struct db *db, uint64_t *lsn);
 /*
- * Put the replica counters in memory shared by the processes forked
- * after this call (the workers), so /metrics adds up all of them.
- * Without it they are the process's own.
+ * The replica counters (where reads went, /metrics) are counted by each
+ * process and added to a table in PostgreSQL (replica_read_counts), so
+ * any worker's /metrics reports the sum with no memory shared between
+ * workers.  db_counters_flush adds this process's pending counts: at
+ * most once a second unless force is set, nothing when none are
+ * pending; a failure keeps them pending.  To be called between
+ * requests (after the answer went out): it runs a statement on db.
  */
-void		 db_counters_share(void);
+void		 db_counters_flush(struct db *db, int force);
 
 /* Migrations (db/migrate.c). */
 struct db_migration_state {
@@ -419,6 +434,8 @@ struct db_write_spec {
 	const char		*key;		/* Idempotency-Key or NULL */
 	const unsigned char	*fingerprint;	/* DB_FINGERPRINT_LEN bytes */
 	int			 ttl_s;		/* key retention */
+	int			 want_lsn;	/* a replica reads: tell where
+						   the commit is (commit_lsn) */
 };
 
 /* What a db_write_ call found: its results, owned by the caller. */
@@ -431,6 +448,9 @@ struct db_write_outcome {
 	int			 replay_status;
 	char			*replay_headers; /* JSON object text (owned) */
 	char			*replay_body;	/* stored body text (owned) */
+	uint64_t		 commit_lsn;	/* want_lsn: the WAL position
+						   after the commit, 0 if
+						   unknown */
 };
 
 enum db_purge_what {
@@ -456,7 +476,7 @@ enum db_status	 db_write_begin(struct db *db, const struct db_write_spec *w,
 		    struct db_write_outcome *out);
 enum db_status	 db_write_commit(struct db *db, const struct db_write_spec *w,
 		    int store, int status, const char *headers,
-		    const char *body);
+		    const char *body, struct db_write_outcome *out);
 void		 db_write_abort(struct db *db);
 int		 db_retry_seen(struct db *db);
 void		 db_retry_reset(struct db *db);

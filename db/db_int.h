@@ -85,7 +85,7 @@ struct db_gate {
 void		 db_gate_install(struct db *db, struct db_gate *gate);
 
 struct buf;
-void		 db_replica_metrics(struct db *db, struct buf *b);
+enum db_status	 db_replica_metrics(struct db *db, struct buf *b);
 
 /* Borrowed value of row, col, or NULL when SQL NULL or absent. */
 const char	*db_value(PGresult *res, int row, int col);

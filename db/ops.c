@@ -89,8 +89,8 @@ db_metrics(struct db *db, char **text)
 			    PQgetvalue(res, i, 1));
 		PQclear(res);
 	}
-	db_replica_metrics(db, &b);
-	if ((s = db_live_metrics(db, version, &b)) != DB_OK) {
+	if ((s = db_replica_metrics(db, &b)) != DB_OK ||
+	    (s = db_live_metrics(db, version, &b)) != DB_OK) {
 		buf_release(&b);
 		return s;
 	}

@@ -292,16 +292,20 @@ db_write_begin(struct db *db, const struct db_write_spec *w,
 
 /*
  * Finish a DB_WRITE_GO transaction: store the answer under the key
- * (when store is set and w has a key) and commit, in one round trip.
- * headers is a JSON object text, body the stored body text.  Returns
- * DB_OK once committed; otherwise everything is rolled back (DB_UNIQUE
- * means a live row of the key appeared: answer 409).
+ * (when store is set and w has a key) and commit, in one round trip,
+ * which with w->want_lsn also reads the WAL position after the commit
+ * into out->commit_lsn.  headers is a JSON object text, body the stored
+ * body text.  Returns DB_OK once committed; otherwise everything is
+ * rolled back (DB_UNIQUE means a live row of the key appeared: answer
+ * 409).
  */
 enum db_status
 db_write_commit(struct db *db, const struct db_write_spec *w, int store,
-    int status, const char *headers, const char *body)
+    int status, const char *headers, const char *body,
+    struct db_write_outcome *out)
 {
-	struct db_step	 steps[2];
+	struct db_step	 steps[3];
+	unsigned	 hi, lo;
 	char		 hash[2 + 2 * DB_FINGERPRINT_LEN + 1];
 	char		 st[16], ttl[16];
 	const char	*p[7];
@@ -325,9 +329,16 @@ db_write_commit(struct db *db, const struct db_write_spec *w, int store,
 		steps[n++].params = p;
 	}
 	steps[n++].sql = "COMMIT";
+	if (w->want_lsn)		/* after the commit: past its record */
+		steps[n++].sql = "SELECT pg_current_wal_insert_lsn()";
+	out->commit_lsn = 0;
 	s = db_pipeline(db, steps, n, 0);
-	if (s == DB_OK && n == 2 && PQntuples(steps[0].res) != 1)
+	if (s == DB_OK && store && w->key != NULL &&
+	    PQntuples(steps[0].res) != 1)
 		s = DB_UNIQUE;
+	if (s == DB_OK && w->want_lsn && PQntuples(steps[n - 1].res) == 1 &&
+	    sscanf(PQgetvalue(steps[n - 1].res, 0, 0), "%X/%X", &hi, &lo) == 2)
+		out->commit_lsn = (uint64_t)hi << 32 | lo;
 	db_steps_clear(steps, n);
 	if (s != DB_OK)
 		write_rollback(db);

@@ -352,13 +352,14 @@ accept_failed(int fd, int rc)
  * test of the flag and the accept() inside libfcgi would not interrupt
  * that accept, so accept() gives up after WORKER_ACCEPT_S seconds
  * (SO_RCVTIMEO on the listening socket) and the flag is looked at
- * again: such a signal is seen within that time, never lost.  Returns
+ * again: such a signal is seen within that time, never lost.  idle_fn
+ * runs after each answer is out and at each such timeout.  Returns
  * the process exit status (SERVER_EXIT_UNUSABLE when the socket cannot
  * be accepted on).
  */
 int
 server_worker(int listen_fd, const struct config *cfg, server_app_fn app_fn,
-    void *app)
+    server_idle_fn idle_fn, void *app)
 {
 	FCGX_Request		 fr;
 	struct sigaction	 sa;
@@ -390,8 +391,12 @@ server_worker(int listen_fd, const struct config *cfg, server_app_fn app_fn,
 	faults = minor_faults();
 	while (!worker_stop) {
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
-				continue;	/* the timeout, or a signal */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+				/* The timeout, or a signal. */
+				if (idle_fn != NULL && !worker_stop)
+					idle_fn(app);
+				continue;
+			}
 			if (!worker_stop)
 				status = accept_failed(listen_fd, rc);
 			break;
@@ -400,6 +405,8 @@ server_worker(int listen_fd, const struct config *cfg, server_app_fn app_fn,
 		serve_one(fr.envp, fcgx_reader, &fr, fcgx_writer, &fr, cfg,
 		    app_fn, app);
 		FCGX_Finish_r(&fr);
+		if (idle_fn != NULL)
+			idle_fn(app);	/* the answer is out */
 		give_back(&faults);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}

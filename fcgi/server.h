@@ -28,13 +28,20 @@ typedef void	(*server_app_fn)(void *app, struct http_request *req,
 		    http_reader rd, void *rdarg, struct http_response *resp,
 		    struct http_note *note);
 
+/*
+ * The application's housekeeping between requests, never while one
+ * waits for its answer: called by a worker after each request is
+ * answered and when it has waited for one for a while (may be NULL).
+ */
+typedef void	(*server_idle_fn)(void *app);
+
 int	server_listen(const char *spec, int mode);
 int	server_listening(int fd);
 int	server_is_cgi(void);
 int	server_cgi(const struct config *cfg, server_app_fn app_fn, void *app);
 int	server_cgi_misconfigured(void);
 int	server_worker(int listen_fd, const struct config *cfg,
-	    server_app_fn app_fn, void *app);
+	    server_app_fn app_fn, server_idle_fn idle_fn, void *app);
 
 /* A supervised child's main: its exit status. */
 typedef int	(*server_child_fn)(int listen_fd, const struct config *cfg);

@@ -109,19 +109,21 @@ pick_reader(struct ctx *c, struct db *primary)
 
 /*
  * After a write that succeeded, with a replica in use: the position a
- * read of it must wait for, in X-Read-After.
+ * read of it must wait for, in X-Read-After.  A keyed write's commit
+ * read it in its own round trip (c->commit_lsn); any other write asks
+ * the primary now, after its commit.
  */
 static void
 note_commit(struct ctx *c, struct db *primary)
 {
-	uint64_t	 lsn;
+	uint64_t	 lsn = c->commit_lsn;
 	int		 st = c->resp->status;
 
 	if (c->req->method == HTTP_GET || c->req->method == HTTP_HEAD ||
 	    c->req->method == HTTP_OPTIONS || st < 200 || st > 299 ||
 	    !db_has_replica(primary))
 		return;
-	if (db_commit_lsn(primary, &lsn) == 0)
+	if (lsn != 0 || db_commit_lsn(primary, &lsn) == 0)
 		http_set_header(c->resp, "X-Read-After", "%X/%X",
 		    (unsigned)(lsn >> 32), (unsigned)lsn);
 }
@@ -181,6 +183,18 @@ app_handle(void *app, struct http_request *req, http_reader rd, void *rdarg,
 	if (pick_reader(&c, a->db) != 0)
 		goto done;
 	write_run(&c);
+	/*
+	 * A read the replica failed (503: it went down under the read, or
+	 * replay cancelled it) runs again on the primary, which is the
+	 * answer's authority anyway.
+	 */
+	if (c.db != a->db && resp->written && resp->status == 503) {
+		db_reader_failed(c.db);
+		if (ctx_restart(&c) == 0) {
+			c.db = a->db;
+			write_run(&c);
+		}
+	}
 	note_commit(&c, a->db);
 	if (!resp->written) {
 		log_msg("error", "handler for %s wrote no response",
@@ -194,4 +208,17 @@ done:
 	db_end_request(a->db);
 	json_object_put(c.body);
 	buf_release(&allow);
+}
+
+/*
+ * Between requests: the replica counters this worker counted go to
+ * PostgreSQL (at most once a second), where /metrics adds up every
+ * worker's.
+ */
+void
+app_idle(void *app)
+{
+	const struct app *a = app;
+
+	db_counters_flush(a->db, 0);
 }

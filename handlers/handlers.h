@@ -44,6 +44,8 @@ struct ctx {
 	time_t			 now;
 	struct write_txn	*txn;		/* a keyed write's transaction,
 						   while its handler runs */
+	uint64_t		 commit_lsn;	/* where its commit ended, when
+						   the write path read it */
 };
 
 /*
@@ -87,8 +89,9 @@ const char	*app_route_pattern(const void *table, size_t i,
 
 /*
  * The application as the transport sees it: app_handle is the one
- * function fcgi/server.c is handed (a server_app_fn), with a struct app
- * as its state.  The program (cli/main.c) makes one per process: the
+ * function fcgi/server.c is handed for requests (a server_app_fn), and
+ * app_idle its housekeeping between them (a server_idle_fn), with a
+ * struct app as their state.  The program (cli/main.c) makes one per process: the
  * database handle connects on first use and is the caller's to free.
  */
 struct app {
@@ -98,6 +101,7 @@ struct app {
 
 void	app_handle(void *app, struct http_request *req, http_reader rd,
 	    void *rdarg, struct http_response *resp, struct http_note *out);
+void	app_idle(void *app);
 
 /* Shared helpers (handlers/common.c). */
 int	uuid_is_valid(const char *s);

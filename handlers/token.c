@@ -260,24 +260,94 @@ token_id(jwt_t *j, const char *tok, struct auth_user *u)
 }
 
 /*
+ * Tokens this process verified lately (issue 15: a full verification,
+ * libjwt's parse of the claims and OpenSSL's HMAC, is ~210 000
+ * instructions, more than the rest of a like).  A token is the same
+ * string on every request of a session, and what verification decides
+ * from it alone never changes; only the time checks do.  So a token
+ * that verified is kept by a hash of everything the verdict depends
+ * on — the token, both secrets, issuer and audience — with the time
+ * window in which it is valid (from its iat and nbf, less their
+ * leeways, to its exp); a later request with the same token inside
+ * the window gets the same user without libjwt.  A token that failed
+ * is never kept (each try pays the full check).  The cache is this
+ * process's own: a hit answers exactly what a full check would, so no
+ * worker depends on another's.  Revocation (logout, a password change)
+ * is not a property of the token: the database checks it on every
+ * request, as without the cache.
+ */
+#define TOKEN_SEEN_SLOTS	64
+
+struct token_seen {
+	unsigned char		 hash[crypto_generichash_BYTES];
+	long long		 from;		/* valid while from <= now */
+	struct auth_user	 u;		/* and now < u.exp */
+};
+
+static struct token_seen	 token_seen[TOKEN_SEEN_SLOTS];
+
+static void
+seen_hash(const struct config *cfg, const char *tok,
+    unsigned char h[crypto_generichash_BYTES])
+{
+	crypto_generichash_state	 st;
+	unsigned char			 n[8];
+	size_t				 len[5];
+	int				 i;
+
+	len[0] = strlen(tok);
+	len[1] = cfg->jwt_secret_len;
+	len[2] = cfg->jwt_previous_secret_len;
+	len[3] = cfg->jwt_issuer != NULL ? strlen(cfg->jwt_issuer) : 0;
+	len[4] = cfg->jwt_audience != NULL ? strlen(cfg->jwt_audience) : 0;
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+	for (i = 0; i < 5; i++) {	/* lengths first: no two inputs */
+		n[0] = (unsigned char)(len[i] >> 24);	/* concatenate */
+		n[1] = (unsigned char)(len[i] >> 16);	/* alike */
+		n[2] = (unsigned char)(len[i] >> 8);
+		n[3] = (unsigned char)len[i];
+		crypto_generichash_update(&st, n, 4);
+	}
+	crypto_generichash_update(&st, (const unsigned char *)tok, len[0]);
+	crypto_generichash_update(&st, cfg->jwt_secret, len[1]);
+	if (len[2] > 0)
+		crypto_generichash_update(&st, cfg->jwt_previous_secret,
+		    len[2]);
+	if (len[3] > 0)
+		crypto_generichash_update(&st,
+		    (const unsigned char *)cfg->jwt_issuer, len[3]);
+	if (len[4] > 0)
+		crypto_generichash_update(&st,
+		    (const unsigned char *)cfg->jwt_audience, len[4]);
+	crypto_generichash_final(&st, h, crypto_generichash_BYTES);
+}
+
+static struct token_seen *
+seen_slot(const unsigned char h[crypto_generichash_BYTES])
+{
+	return &token_seen[(h[0] | (unsigned)h[1] << 8) % TOKEN_SEEN_SLOTS];
+}
+
+/*
  * Verify a bearer token: a header of alg "HS256" exactly and no
  * "crit", a signature by the key its "kid" names (token_decode) (libjwt 1.10 would accept "none" with an empty key, "hs256"
  * in any case, and checks no claim, so every check is here), a
  * signature by our secret, exp in the future, iat at most IAT_LEEWAY
  * seconds ahead, nbf (if present) at most NBF_LEEWAY seconds ahead,
  * our iss and aud, a UUID subject, a token version 1-2^31-1 and a
- * well-formed jti if there is one.  Returns 0 and fills u, or -1.
+ * well-formed jti if there is one.  Returns 0 and fills u, or -1; on
+ * success *from is the earliest time at which the same checks pass.
  */
-int
-token_verify(const struct config *cfg, const char *tok, time_t now,
-    struct auth_user *u)
+static int
+token_verify_full(const struct config *cfg, const char *tok, time_t now,
+    struct auth_user *u, long long *from)
 {
 	jwt_t		*j = NULL;
 	const char	*sub, *iss, *aud, *name;
 	char		 hdr[TOKEN_MAX], kid[TOKEN_KID_LEN + 1];
 	size_t		 hdrlen = 0;
 	long		 exp, iat, nbf, ver;
-	int		 rc = -1;
+	int		 rc = -1, has_nbf;
 
 	u->valid = 0;
 	if (cfg->jwt_secret_len < 32 || tok == NULL || *tok == '\0' ||
@@ -296,7 +366,8 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 	if (errno != 0 || iat <= 0 || (long long)iat > (long long)now + IAT_LEEWAY)
 		goto out;
 	nbf = jwt_get_grant_int(j, "nbf");
-	if (errno != ENOENT && (errno != 0 || nbf <= 0 ||
+	has_nbf = errno != ENOENT;
+	if (has_nbf && (errno != 0 || nbf <= 0 ||
 	    (long long)nbf > (long long)now + NBF_LEEWAY))
 		goto out;
 	ver = int_claim(j, "ver");
@@ -321,10 +392,47 @@ token_verify(const struct config *cfg, const char *tok, time_t now,
 	u->exp = exp;
 	u->ver = ver;
 	u->valid = 1;
+	*from = (long long)iat - IAT_LEEWAY;
+	if (has_nbf && (long long)nbf - NBF_LEEWAY > *from)
+		*from = (long long)nbf - NBF_LEEWAY;
 	rc = 0;
 out:
 	jwt_free(j);
 	return rc;
+}
+
+/*
+ * Verify a bearer token (token_verify_full says what is checked),
+ * through the cache of tokens this process verified lately (see
+ * token_seen above).  Returns 0 and fills u, or -1.
+ */
+int
+token_verify(const struct config *cfg, const char *tok, time_t now,
+    struct auth_user *u)
+{
+	unsigned char		 h[crypto_generichash_BYTES];
+	struct token_seen	*e;
+	long long		 from;
+	int			 present = u->present;
+
+	u->valid = 0;
+	if (cfg->jwt_secret_len < 32 || tok == NULL || *tok == '\0' ||
+	    strlen(tok) > TOKEN_MAX)
+		return -1;
+	seen_hash(cfg, tok, h);
+	e = seen_slot(h);
+	if (e->u.valid && sodium_memcmp(e->hash, h, sizeof(h)) == 0 &&
+	    e->from <= (long long)now && (long long)now < e->u.exp) {
+		*u = e->u;
+		u->present = present;
+		return 0;
+	}
+	if (token_verify_full(cfg, tok, now, u, &from) != 0)
+		return -1;
+	memcpy(e->hash, h, sizeof(h));
+	e->from = from;
+	e->u = *u;
+	return 0;
 }
 
 /*

@@ -103,7 +103,8 @@ answer_verdict(struct ctx *c, const struct db_write_outcome *w)
  * replaced by the caller).
  */
 static enum db_status
-finish(struct ctx *c, const struct db_write_spec *w)
+finish(struct ctx *c, const struct db_write_spec *w,
+    struct db_write_outcome *out)
 {
 	struct buf	 headers = BUF_INIT;
 	char		*sealed = NULL;
@@ -118,7 +119,9 @@ finish(struct ctx *c, const struct db_write_spec *w)
 		    c->resp->body.len);
 	}
 	s = db_write_commit(c->db, w, store, c->resp->status, headers.data,
-	    sealed);
+	    sealed, out);
+	if (s == DB_OK)
+		c->commit_lsn = out->commit_lsn;
 	buf_release(&headers);
 	free(sealed);
 	return s;
@@ -145,6 +148,9 @@ spec_of(const struct ctx *c, int budget, const char *key,
 	w.key = key;
 	w.fingerprint = fingerprint;
 	w.ttl_s = c->cfg->idempotency_ttl_s;
+	/* A write read back from a replica needs its commit's position. */
+	w.want_lsn = db_has_replica(c->db) && c->req->method != HTTP_GET &&
+	    c->req->method != HTTP_HEAD;
 	return w;
 }
 
@@ -318,7 +324,7 @@ keyed_run(struct ctx *c, const char *key, int budget)
 				continue;
 			break;
 		}
-		s = finish(c, &t.w);
+		s = finish(c, &t.w, &t.out);
 		if (s == DB_OK) {
 			t.counted = 1;
 			break;

@@ -331,7 +331,7 @@ Test(db_retry, a_read_inside_the_dispatchers_write_transaction_is_not_retried)
 	pid = kill_backend();
 	cr_assert_eq(db_ready(db, &v), DB_UNAVAILABLE);
 	cr_assert_null(backend_of_handle());
-	cr_assert_neq(db_write_commit(db, &w, 1, 200, "{}", "{}"), DB_OK);
+	cr_assert_neq(db_write_commit(db, &w, 1, 200, "{}", "{}", &out), DB_OK);
 	cr_assert_null(backend_of_handle(), "the commit ran on a new "
 	    "connection");
 	db_write_outcome_release(&out);

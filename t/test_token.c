@@ -923,3 +923,109 @@ Test(token, a_paging_or_sync_cursor_signed_before_a_rotation_still_decodes_durin
 	free(old);
 	free(fresh);
 }
+
+/*
+ * The cache of verified tokens (token_seen in handlers/token.c): a
+ * token verified once is answered again without libjwt, and the answer
+ * must be what a full check gives at that time and under that
+ * configuration.
+ */
+Test(token, a_token_verified_again_gives_the_same_user_until_its_exp_and_not_before_its_iat)
+{
+	struct auth_user	 u, again;
+	char			 c[512], *t;
+
+	claims(c, sizeof(c), NOW, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	memset(&again, 0, sizeof(again));
+	again.present = 1;
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW + 10, &again), 0);
+	cr_assert(again.valid);
+	cr_assert_eq(again.present, 1, "the caller's own flag is kept");
+	cr_assert_str_eq(again.id, u.id);
+	cr_assert_str_eq(again.username, "alice");
+	cr_assert_str_eq(again.tid, u.tid);
+	cr_assert_eq(again.ver, 3);
+	cr_assert_eq(again.exp, NOW + 3600);
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW + 3599, &again), 0);
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW + 3600, &again), -1,
+	    "dead at exp, verified before or not");
+	cr_assert_not(again.valid);
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW - 61, &again), -1,
+	    "iat more than 60 s ahead of the clock");
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW - 60, &again), 0);
+	free(t);
+}
+
+Test(token, a_verified_token_with_nbf_is_refused_before_nbf_even_once_verified)
+{
+	struct auth_user	 u;
+	char			 c[512], *t;
+
+	snprintf(c, sizeof(c), "{\"sub\":\"" UID "\",\"username\":\"alice\","
+	    "\"iss\":\"music-playground-api\",\"aud\":\"music-playground\","
+	    "\"ver\":1,\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", NOW - 100,
+	    NOW, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW - 5, &u), 0,
+	    "within nbf's 5 s of skew");
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW - 6, &u), -1);
+	free(t);
+}
+
+Test(token, a_verified_token_is_refused_once_the_secret_issuer_or_audience_changes)
+{
+	struct config		 keep = cfg;
+	struct auth_user	 u;
+	char			 c[512], *t;
+
+	claims(c, sizeof(c), NOW, NOW + 3600);
+	t = make(HS256, c, SIG_HS256, SECRET);
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	memcpy(cfg.jwt_secret, OTHER, strlen(OTHER));
+	cfg.jwt_secret_len = strlen(OTHER);
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), -1,
+	    "another secret");
+	cfg = keep;
+	cfg.jwt_issuer = "someone-else";
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), -1,
+	    "another issuer");
+	cfg = keep;
+	cfg.jwt_audience = "someone-else";
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), -1,
+	    "another audience");
+	cfg = keep;
+	cr_assert_eq(token_verify(&cfg, t, (time_t)NOW, &u), 0);
+	free(t);
+}
+
+Test(token, many_tokens_verified_in_turn_each_still_verifies_and_a_forged_one_never_does)
+{
+	struct auth_user	 u;
+	char			 c[512], *t[200], *forged;
+	int			 i, round;
+
+	for (i = 0; i < 200; i++) {
+		claims(c, sizeof(c), NOW - i, NOW + 3600);
+		t[i] = make(HS256, c, SIG_HS256, SECRET);
+	}
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < 200; i++) {
+			memset(&u, 0, sizeof(u));
+			cr_assert_eq(token_verify(&cfg, t[i], (time_t)NOW, &u),
+			    0, "token %d, round %d", i, round);
+			cr_assert_eq(u.iat, NOW - i);
+		}
+	claims(c, sizeof(c), NOW, NOW + 3600);
+	forged = make(HS256, c, SIG_HS256, OTHER);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(verify(forged), -1);
+	for (i = 0; i < 200; i++)
+		free(t[i]);
+	free(forged);
+}

@@ -29,8 +29,22 @@ export interface RequestOptions {
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
+/** A commit position as the server writes it in X-Read-After ("hex/hex"), as a number. */
+export function parsePosition(s: string | null): bigint | null {
+  const m = s === null ? null : /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(s.trim());
+  return m ? (BigInt('0x' + m[1]) << 32n) | BigInt('0x' + m[2]) : null;
+}
+
 export class Api {
   token: string | null = null;
+  /**
+   * Read your writes behind a read replica (doc/API.md): the furthest
+   * commit position a write was answered with (X-Read-After), echoed on
+   * every read after it, so that the server serves the read from a
+   * replica only once the replica has replayed that write.  Null until
+   * a write's answer carried one (no replica: never).
+   */
+  readAfter: string | null = null;
 
   constructor(
     readonly base = '',
@@ -41,6 +55,7 @@ export class Api {
     const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...(opts.headers ?? {}) };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.token && opts.auth !== false) headers.Authorization = `Bearer ${this.token}`;
+    if (this.readAfter && (method === 'GET' || method === 'HEAD')) headers['X-Read-After'] = this.readAfter;
     const ctl = typeof AbortController !== 'undefined' ? new AbortController() : null;
     const timer = ctl ? setTimeout(() => ctl.abort(), opts.timeoutMs ?? 20000) : null;
     let res: Response;
@@ -58,6 +73,7 @@ export class Api {
     } finally {
       if (timer) clearTimeout(timer);
     }
+    this.noteReadAfter(res.headers.get('X-Read-After'));
     let body: T | null = null;
     const text = res.status === 204 || res.status === 304 ? '' : await res.text().catch(() => '');
     if (text) {
@@ -68,6 +84,14 @@ export class Api {
       }
     }
     return { status: res.status, headers: res.headers, body };
+  }
+
+  /** Keep position h if it is further than the one kept (a malformed one is ignored). */
+  private noteReadAfter(h: string | null): void {
+    const next = parsePosition(h);
+    if (next === null) return;
+    const kept = parsePosition(this.readAfter);
+    if (kept === null || next > kept) this.readAfter = (h as string).trim();
   }
 }
 
