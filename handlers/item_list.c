@@ -358,6 +358,15 @@ item_list(struct ctx *c)
 			    lr.query.data ? lr.query.data : "",
 			    lr.query.len > 0 ? "&" : "", limit, next);
 	}
+	/*
+	 * An anonymous list is every anonymous caller's: a cache in front
+	 * may keep it to the end of this second, never longer (nginx's
+	 * micro-cache, deploy/nginx/mpapi.conf; nginx does not pass
+	 * X-Accel-Expires on to the client).
+	 */
+	if (!c->user.present)
+		http_set_header(c->resp, "X-Accel-Expires", "@%lld",
+		    (long long)c->now);
 	http_response_json(c->resp, 200, out.data, out.len);
 	goto done;
 invalid:

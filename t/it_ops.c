@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -290,6 +291,68 @@ Test(ops, sighup_replaces_every_worker_while_requests_in_flight_finish)
 	}
 	free(before);
 	free(after);
+}
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A kept FastCGI connection pins its worker while it is idle (a libfcgi
+ * worker waits on it instead of accepting); the shipped site keeps
+ * none (deploy/nginx/mpapi.conf: bench/keepalive found it does not
+ * pay).  With every worker held, requests queue behind them; once the
+ * workers are free those must be answered at once, not left behind
+ * idle kept connections.  (With keepalive 8 over the 4 workers and a
+ * 60 s keepalive_timeout, the queued reads failed after 31 s.)
+ */
+Test(ops, requests_queued_behind_busy_workers_are_answered_once_they_free_not_held_by_kept_connections)
+{
+	char	*pids, *p;
+	pid_t	 held[32], queued[64];
+	int	 n = 0, i;
+	double	 t0, took;
+
+	pids = it_ctl_output("worker-pids");
+	cr_assert_not_null(pids);
+	for (p = pids; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	free(pids);
+	cr_assert(n >= 2 && n <= 16, "%d workers", n);
+	/* A round of reads first: kept connections, were any, left idle. */
+	for (i = 0; i < 2 * n; i++)
+		queued[i] = request_in_child("/api/loops?limit=1", 200);
+	for (i = 0; i < 2 * n; i++)
+		cr_assert(child_ok(queued[i]), "a read failed");
+	/* Every worker held by a read that waits for a lock. */
+	cr_assert_eq(it_db_exec("BEGIN"), 0);
+	cr_assert_eq(it_db_exec("LOCK TABLE schema_migrations"), 0);
+	for (i = 0; i < n; i++)
+		held[i] = request_in_child("/ready", 200);
+	usleep(500 * 1000);
+	for (i = 0; i < 3 * n; i++)
+		queued[i] = request_in_child("/api/loops?limit=1", 200);
+	usleep(300 * 1000);
+	t0 = now_s();
+	cr_assert_eq(it_db_exec("COMMIT"), 0);
+	for (i = 0; i < n; i++)
+		cr_assert(child_ok(held[i]), "a held read failed");
+	for (i = 0; i < 3 * n; i++)
+		cr_assert(child_ok(queued[i]), "a queued read failed");
+	took = now_s() - t0;
+	/*
+	 * A bound for a wait, not a speed: the queued reads need a few
+	 * milliseconds each.  Kept idle connections that held every worker
+	 * would hold them until a worker gives one up (about two seconds)
+	 * or, without that, until nginx's keepalive_timeout.
+	 */
+	cr_assert_lt(took, 1.5, "the queued reads took %.1f s: held behind "
+	    "idle kept connections", took);
 }
 
 Test(ops, a_browser_preflight_from_an_allowed_origin_is_answered)

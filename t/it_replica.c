@@ -283,6 +283,39 @@ Test(replica, with_the_replica_down_reads_go_to_the_primary_and_come_back_after)
 	    "replica");
 }
 
+/*
+ * The lag threshold: with the workers restarted on an
+ * MP_READ_MAX_LAG_MS of 300 ms (it_ctl passes this process's
+ * environment on to deploy/dev; the next test's setup restarts them on
+ * the stack's own), a replica whose replay has been paused for longer
+ * with WAL waiting is not read from: an anonymous read goes to the
+ * primary, counted "lag", and sees what the replica has not replayed.
+ */
+Test(replica, a_replica_lagging_past_the_threshold_is_not_read_from)
+{
+	struct itfx_user u;
+	struct it_resp	 r;
+	char		 id[64], lsn[64], path[128];
+	long long	 lag, reads;
+
+	cr_assert_eq(setenv("MP_READ_MAX_LAG_MS", "300", 1), 0);
+	cr_assert_eq(it_ctl("read-via replica"), 0);
+	wait_ready();
+	itfx_db_user(&u);
+	cr_assert_eq(it_ctl("replica-pause"), 0);
+	create(&u, id, sizeof(id), lsn, sizeof(lsn));
+	snprintf(path, sizeof(path), "/api/loops/%s", id);
+	lag = metric_settled(LAG);	/* also waits past the threshold */
+	reads = metric(READS);
+	get(path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "the primary has it: %s", r.body);
+	cr_assert_str_eq(it_str(r.json, "loop.id"), id);
+	it_resp_free(&r);
+	metric_reaches(LAG, lag + 1);
+	cr_assert_eq(metric(READS), reads, "not served by the replica");
+	cr_assert_eq(unsetenv("MP_READ_MAX_LAG_MS"), 0);
+}
+
 /* A count the replica's SQL gives (deploy/dev replica-query), or -1. */
 static long long
 replica_count(const char *sql)
