@@ -36,8 +36,15 @@ $$;
 -- The steps of a loop depend on n % 16 only and its chords on n % 100,
 -- so each distinct value is built once (arrays p.steps and p.chords)
 -- rather than once a row: the same rows, built several times faster.
+-- Triggers are off, so the rows come with their rendered members
+-- (migration 0041) made here, by the functions the trigger calls.
 INSERT INTO loops (id, user_id, name, bars, color, bpm, chord_progression,
-    icon_sequence, is_public, created_at, updated_at)
+    icon_sequence, is_public, created_at, updated_at, shown_body, shown_times)
+SELECT r.*,
+    loop_shown_body(r.name, r.bars, r.color, r.bpm, r.chords, r.steps, 1,
+	r.is_public, NULL),
+    loop_shown_times(r.created_at, r.updated_at)
+FROM (
 WITH p AS (
     SELECT (SELECT array_agg(jsonb_build_array(
 		jsonb_build_object('bar', 0, 'chord', (ARRAY['I', 'ii', 'IV',
@@ -53,15 +60,19 @@ WITH p AS (
 		'velocity', 0.8, 'pitch', 36 + s, 'duration16', 1))
 		FROM generate_series(0, 7) s) ORDER BY k)
 	    FROM generate_series(0, 15) k) AS steps)
-SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
-    ('00000000-0000-4000-9000-' || lpad(to_hex(1 + n % 1000), 12, '0'))::uuid,
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid AS id,
+    ('00000000-0000-4000-9000-' || lpad(to_hex(1 + n % 1000), 12, '0'))::uuid
+	AS user_id,
     'Loop ' || n || (ARRAY[' sunrise', ' night drive', ' groove', ' chill',
-	' bounce'])[1 + n % 5],
-    (ARRAY[1, 2, 4, 8])[1 + n % 4], '#FFD11A', 60 + n % 180,
-    p.chords[1 + n % 10 + 10 * ((n / 10) % 10)],
-    p.steps[1 + n % 16],
-    true, now() - n * interval '1 second', now() - n * interval '1 second'
+	' bounce'])[1 + n % 5] AS name,
+    (ARRAY[1, 2, 4, 8])[1 + n % 4]::smallint AS bars, '#FFD11A' AS color,
+    (60 + n % 180)::smallint AS bpm,
+    p.chords[1 + n % 10 + 10 * ((n / 10) % 10)] AS chords,
+    p.steps[1 + n % 16] AS steps,
+    true AS is_public, now() - n * interval '1 second' AS created_at,
+    now() - n * interval '1 second' AS updated_at
 FROM p, generate_series(1, :n) n
+) r
 ON CONFLICT DO NOTHING;
 -- Their counter rows (migration 0040; the trigger that makes them is off).
 INSERT INTO loop_counts (loop_id, is_public, likes_count, plays_count)

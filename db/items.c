@@ -29,7 +29,9 @@
  * song_view_json takes the caller ($1) and marks the blocks whose loop
  * the viewer cannot get "missing" (migration 0004); loops need none.
  * The statements that read items join their counter rows (c) and hand
- * them to loop_json / song_view_json (migration 0040).
+ * them to loop_text / song_view_json (migrations 0040, 0041): a loop's
+ * own members are rendered when it is written (0041), so a read only
+ * joins text.
  */
 
 /* GET one loop: visible when public or the caller's. */
@@ -42,7 +44,7 @@ static struct db_stmt st_get_loop = DB_STMT_RO("item_get_loop",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT x.version, x.user_id, "
-    "           loop_json(x, c, o.username, "
+    "           loop_text(x, c, o.username, "
     "                     EXISTS (SELECT 1 FROM loop_likes k "
     "                             WHERE k.user_id = $1::uuid "
     "                               AND k.loop_id = x.id)) AS j "
@@ -184,10 +186,11 @@ static struct db_stmt st_liked_loop = DB_STMT_RO("item_liked_loop",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
-    "           x.id, loop_json(x, o.username, true) AS j "
+    "           x.id, loop_text(x, c, o.username, true) AS j "
     "    FROM loop_likes k "
     "    JOIN loops x ON x.id = k.loop_id "
     "    JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN loop_counts c ON c.loop_id = x.id "
     "    WHERE k.user_id = (SELECT me.id FROM me) "
     "      AND (x.is_public OR x.user_id = k.user_id) "
     "    ORDER BY k.created_at DESC, k.loop_id DESC LIMIT $3::int "
@@ -202,10 +205,11 @@ static struct db_stmt st_liked_loop_after = DB_STMT_RO("item_liked_loop_after",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
-    "           x.id, loop_json(x, o.username, true) AS j "
+    "           x.id, loop_text(x, c, o.username, true) AS j "
     "    FROM loop_likes k "
     "    JOIN loops x ON x.id = k.loop_id "
     "    JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN loop_counts c ON c.loop_id = x.id "
     "    WHERE k.user_id = (SELECT me.id FROM me) "
     "      AND (x.is_public OR x.user_id = k.user_id) "
     "      AND (k.created_at, k.loop_id) < "
@@ -223,10 +227,11 @@ static struct db_stmt st_liked_song = DB_STMT_RO("item_liked_song",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
-    "           x.id, song_view_json(x, o.username, true, $1::uuid) AS j "
+    "           x.id, song_view_json(x, c, o.username, true, $1::uuid) AS j "
     "    FROM song_likes k "
     "    JOIN songs x ON x.id = k.song_id "
     "    JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN song_counts c ON c.song_id = x.id "
     "    WHERE k.user_id = (SELECT me.id FROM me) "
     "      AND (x.is_public OR x.user_id = k.user_id) "
     "    ORDER BY k.created_at DESC, k.song_id DESC LIMIT $3::int "
@@ -241,10 +246,11 @@ static struct db_stmt st_liked_song_after = DB_STMT_RO("item_liked_song_after",
     "FROM (SELECT 1) one "
     "LEFT JOIN LATERAL ( "
     "    SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint AS k, "
-    "           x.id, song_view_json(x, o.username, true, $1::uuid) AS j "
+    "           x.id, song_view_json(x, c, o.username, true, $1::uuid) AS j "
     "    FROM song_likes k "
     "    JOIN songs x ON x.id = k.song_id "
     "    JOIN users o ON o.id = x.user_id "
+    "    LEFT JOIN song_counts c ON c.song_id = x.id "
     "    WHERE k.user_id = (SELECT me.id FROM me) "
     "      AND (x.is_public OR x.user_id = k.user_id) "
     "      AND (k.created_at, k.song_id) < "
@@ -630,13 +636,13 @@ struct kind_sql {
 	const char	*likes;		/* "loop_likes" */
 	const char	*fk;		/* "loop_id" */
 	const char	*counts;	/* "loop_counts" (migration 0040) */
-	const char	*json;		/* "loop_json" */
+	const char	*json;		/* "loop_text" */
 	const char	*json_tail;	/* more arguments of json, after liked:
 					   a song is shown to a viewer ($1) */
 };
 
 static const struct kind_sql kinds[ITEM__MAX] = {
-	{ "loops", "loop_likes", "loop_id", "loop_counts", "loop_json", "" },
+	{ "loops", "loop_likes", "loop_id", "loop_counts", "loop_text", "" },
 	{ "songs", "song_likes", "song_id", "song_counts", "song_view_json",
 	    ", $1::uuid" },
 };
