@@ -7,7 +7,7 @@ SELECT (NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM me)),
     CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END,
     v.version, v.user_id, v.j
 FROM (SELECT 1) one LEFT JOIN LATERAL (
-    SELECT x.version, x.user_id, loop_json(x, c, o.username,
+    SELECT x.version, x.user_id, loop_text(x, c, o.username,
 	EXISTS (SELECT 1 FROM loop_likes k
 	    WHERE k.user_id = NULL::uuid AND k.loop_id = x.id)) AS j
     FROM loops x JOIN users o ON o.id = x.user_id

@@ -1,4 +1,4 @@
-# bench/lib.sh: what bench/microcache and bench/keepalive share (sourced;
+# bench/lib.sh: what bench/microcache, bench/keepalive and bench/cpu share (sourced;
 # needs $top, $port and a log function).
 
 # The bench instance of bench/run on $port, started if it is not up
