@@ -622,6 +622,14 @@ Test(songs, a_loop_made_private_later_is_missing_for_others_but_not_for_its_owne
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(it_get(r.json, "song.timeline.0.missing"));
 	it_resp_free(&r);
+	/* Anonymous callers have a statement of their own: the same view. */
+	itfx_req("GET", path, NULL, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(json_object_get_boolean(it_get(r.json,
+	    "song.timeline.0.missing")));
+	cr_assert_not(json_object_get_boolean(it_get(r.json,
+	    "song.likedByMe")));
+	it_resp_free(&r);
 }
 
 Test(songs, put_replaces_the_whole_song_and_restores_defaults)

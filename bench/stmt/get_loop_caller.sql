@@ -1,0 +1,4 @@
+-- GET /api/loops/:id as it ran for an anonymous caller before
+-- item_get_loop_anon: item_get_loop, the caller and its token version NULL.
+PREPARE g(uuid, int, uuid) AS WITH me AS (SELECT u.id, u.username FROM users u WHERE u.id = $1::uuid AND u.token_version = $2::int) SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, v.version, v.user_id, v.j FROM (SELECT 1) one LEFT JOIN LATERAL ( SELECT x.version, x.user_id, loop_text(x, c, o.username, EXISTS (SELECT 1 FROM loop_likes k WHERE k.user_id = $1::uuid AND k.loop_id = x.id)) AS j FROM loops x JOIN users o ON o.id = x.user_id LEFT JOIN loop_counts c ON c.loop_id = x.id WHERE x.id = $3::uuid AND (x.is_public OR x.user_id = (SELECT me.id FROM me)) ) v ON true;
+EXECUTE g(NULL, NULL, 'ID');
