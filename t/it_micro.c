@@ -21,21 +21,43 @@
 
 #include "t/itfixture.h"
 
+/*
+ * After a reload, until nginx's new workers answer: an anonymous list
+ * carries X-Cache exactly when the micro-cache is on.  Returns 1 when
+ * it came to be so within 10 s.
+ */
+static int
+cache_is(int on)
+{
+	struct it_resp	 r;
+	int		 i, now = !on;
+
+	for (i = 0; i < 100 && now != on; i++) {
+		if (i > 0)
+			usleep(100 * 1000);
+		itfx_req("GET", "/api/loops?limit=1", NULL, NULL, NULL, &r);
+		now = r.status == 200 && it_header(&r, "x-cache") != NULL;
+		it_resp_free(&r);
+	}
+	return now == on;
+}
+
 static void
 setup(void)
 {
 	if (getenv("MP_TEST_CTL") == NULL)
 		cr_skip_test("needs deploy/dev's stack control (MP_TEST_CTL)");
 	cr_assert_eq(it_ctl("micro-cache on"), 0);
-	usleep(300 * 1000);	/* the reload's new nginx workers */
+	cr_assert(cache_is(1), "the micro-cache never came on");
 }
 
 static void
 teardown(void)
 {
-	if (getenv("MP_TEST_CTL") != NULL)
-		(void)it_ctl("micro-cache off");
-	usleep(300 * 1000);
+	if (getenv("MP_TEST_CTL") == NULL)
+		return;
+	(void)it_ctl("micro-cache off");
+	cr_assert(cache_is(0), "the micro-cache never went off");
 }
 
 TestSuite(micro, .init = setup, .fini = teardown);
