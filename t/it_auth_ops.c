@@ -335,9 +335,34 @@ Test(logs, no_password_hash_token_or_secret_reaches_any_log)
 	needle(&nd, sec_b64);
 	free(secret);
 	free(sec_b64);
-	/* let the workers write, and nginx flush its buffered access log
-	   (flush=1s in deploy/nginx/mpapi.conf) */
-	usleep(1500 * 1000);
+	/*
+	 * A last request with an id of its own: once both logs hold it,
+	 * everything before it is written too (the workers log as they
+	 * answer; nginx flushes its buffered access log in order, within
+	 * flush=1s of deploy/nginx/mpapi.conf, which a loaded machine may
+	 * stretch).
+	 */
+	{
+		char	 end[64];
+		int	 k, both = 0;
+
+		snprintf(end, sizeof(end), "%s-end", rid);
+		send_rid("GET", "/api/auth/me", NULL, end, NULL, &r);
+		cr_assert_eq(r.status, 401);
+		it_resp_free(&r);
+		for (k = 0; k < 150 && !both; k++) {
+			usleep(100 * 1000);
+			both = 1;
+			for (i = 0; i < 2 && both; i++) {
+				snprintf(path, sizeof(path), "%s/%s", dir,
+				    logs[i]);
+				text = it_slurp(path);
+				both = text != NULL && strstr(text, end) != NULL;
+				free(text);
+			}
+		}
+		cr_assert(both, "the logs never showed the last request");
+	}
 
 	for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, logs[i]);
