@@ -34,16 +34,23 @@
  * joins text.
  */
 
+/*
+ * What a GET by id selects after its me_ok column: the outcome and the
+ * item row v that a LATERAL finds (none: 'missing'), whose select list
+ * goes on with the rendering j.
+ */
+#define GET_COLUMNS							\
+    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "	\
+    "       v.version, v.user_id, v.j "					\
+    "FROM (SELECT 1) one "						\
+    "LEFT JOIN LATERAL ( "						\
+    "    SELECT x.version, x.user_id, "
+
 /* GET one loop: visible when public or the caller's. */
 static struct db_stmt st_get_loop = DB_STMT_RO("item_get_loop",
     "WITH me AS (SELECT u.id, u.username FROM users u "
     "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
-    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
-    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
-    "       v.version, v.user_id, v.j "
-    "FROM (SELECT 1) one "
-    "LEFT JOIN LATERAL ( "
-    "    SELECT x.version, x.user_id, "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), " GET_COLUMNS
     "           loop_text(x, c, o.username, "
     "                     EXISTS (SELECT 1 FROM loop_likes k "
     "                             WHERE k.user_id = $1::uuid "
@@ -58,12 +65,7 @@ static struct db_stmt st_get_loop = DB_STMT_RO("item_get_loop",
 static struct db_stmt st_get_song = DB_STMT_RO("item_get_song",
     "WITH me AS (SELECT u.id, u.username FROM users u "
     "            WHERE u.id = $1::uuid AND u.token_version = $2::int) "
-    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), "
-    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
-    "       v.version, v.user_id, v.j "
-    "FROM (SELECT 1) one "
-    "LEFT JOIN LATERAL ( "
-    "    SELECT x.version, x.user_id, "
+    "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM me)), " GET_COLUMNS
     "           song_view_json(x, c, o.username, "
     "                          EXISTS (SELECT 1 FROM song_likes k "
     "                                  WHERE k.user_id = $1::uuid "
@@ -87,12 +89,7 @@ static struct db_stmt *const st_get[ITEM__MAX] = {
  * an anonymous caller").
  */
 static struct db_stmt st_get_loop_anon = DB_STMT_RO("item_get_loop_anon",
-    "SELECT true, "
-    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
-    "       v.version, v.user_id, v.j "
-    "FROM (SELECT 1) one "
-    "LEFT JOIN LATERAL ( "
-    "    SELECT x.version, x.user_id, "
+    "SELECT true, " GET_COLUMNS
     "           loop_text(x, c, o.username, false) AS j "
     "    FROM loops x JOIN users o ON o.id = x.user_id "
     "    LEFT JOIN loop_counts c ON c.loop_id = x.id "
@@ -100,12 +97,7 @@ static struct db_stmt st_get_loop_anon = DB_STMT_RO("item_get_loop_anon",
     ") v ON true", 1);
 
 static struct db_stmt st_get_song_anon = DB_STMT_RO("item_get_song_anon",
-    "SELECT true, "
-    "       CASE WHEN v.version IS NULL THEN 'missing' ELSE 'ok' END, "
-    "       v.version, v.user_id, v.j "
-    "FROM (SELECT 1) one "
-    "LEFT JOIN LATERAL ( "
-    "    SELECT x.version, x.user_id, "
+    "SELECT true, " GET_COLUMNS
     "           song_view_json(x, c, o.username, false, NULL::uuid) AS j "
     "    FROM songs x JOIN users o ON o.id = x.user_id "
     "    LEFT JOIN song_counts c ON c.song_id = x.id "
